@@ -1,0 +1,58 @@
+"""The one source of "now" for the whole program.
+
+Every instant is a timezone-aware `datetime` in UTC. `SystemClock` reads the machine's clock;
+`OffsetClock` starts at a given instant (the `--now` option) and runs on from there;
+`FixedClock` stands still until moved (tests).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Protocol
+
+UTC = timezone.utc
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current instant, timezone-aware, in UTC."""
+        ...
+
+
+class SystemClock:
+    """The machine's clock."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class OffsetClock:
+    """Starts at `start` and runs on at the speed of the machine's clock."""
+
+    def __init__(self, start: datetime):
+        if start.tzinfo is None:
+            raise ValueError("the clock's start must carry a time zone")
+        self._start = start.astimezone(UTC)
+        self._origin = time.monotonic()
+
+    def now(self) -> datetime:
+        return self._start + timedelta(seconds=time.monotonic() - self._origin)
+
+
+class FixedClock:
+    """Stands still at an instant until `set` or `advance` moves it (tests and drills)."""
+
+    def __init__(self, start: datetime):
+        if start.tzinfo is None:
+            raise ValueError("the clock's start must carry a time zone")
+        self._now = start.astimezone(UTC)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def set(self, instant: datetime) -> None:
+        self._now = instant.astimezone(UTC)
+
+    def advance(self, **delta: float) -> None:
+        self._now += timedelta(**delta)

@@ -1,0 +1,43 @@
+"""Typed settings, each with a line a user can read; built once by the entry point."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def data_dir() -> Path:
+    """Where imtui keeps its default database: `$XDG_DATA_HOME/imtui` or `~/.local/share/imtui`."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "imtui"
+
+
+def config_dir() -> Path:
+    """Where the keymap lives: `$XDG_CONFIG_HOME/imtui` or `~/.config/imtui`."""
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "imtui"
+
+
+def default_db() -> str:
+    return str(data_dir() / "imtui.db")
+
+
+@dataclass(frozen=True)
+class Settings:
+    db: str = field(default_factory=default_db)
+    """SQLite file path or SQLAlchemy URL of the database."""
+    billing_tz: str = "Asia/Shanghai"
+    """Time zone whose calendar days and months bills are computed in."""
+    read_only: bool = False
+    """When true, nothing can be changed in this run."""
+    price_list: str | None = None
+    """A replacement price list file of the shape of the shipped `prices.json`."""
+    control_plane_latency: float = 0.1
+    """Seconds the simulated control plane takes per activation or deactivation."""
+    bulk_concurrency: int = 16
+    """How many apps a bulk operation sends to the control plane at once."""
+    refresh_seconds: float = 2.0
+    """How often the dashboard polls for changes made by others."""
+    keymap: Path = field(default_factory=lambda: config_dir() / "keymap.toml")
+    """File that remaps the dashboard's keys (binding id = "key")."""

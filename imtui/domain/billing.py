@@ -1,0 +1,180 @@
+"""Daily proration and bill lines (domain.md §5).
+
+Decision, daily proration: each billed item is charged per calendar day (billing time zone) at
+the monthly price of the most expensive setting in effect at any moment of that day while the
+app was active, divided by the days of the month. History retention is charged for the whole
+month at the highest price in effect while active. A line is one app, item, priced setting and
+month; its amount is price × days / days-in-month, rounded once to cents, half up.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Iterable, Sequence
+
+from imtui.domain.calendar import Month, day_bounds
+from imtui.domain.editions import HISTORY_DAYS, ITEMS, Package, label
+from imtui.domain.prices import CENT, ZERO, PriceList
+
+#: Items charged per day; history retention is charged per month.
+DAILY_ITEMS = tuple(item for item in ITEMS if item != HISTORY_DAYS)
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """From `at` on, the app had `package` and was active (billed) or not."""
+
+    at: datetime
+    package: Package
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A package in effect over [start, end) while the app was active."""
+
+    start: datetime
+    end: datetime
+    package: Package
+
+
+@dataclass(frozen=True, slots=True)
+class BillLine:
+    """One item's priced setting over some days of one month."""
+
+    item: str
+    setting: str
+    unit_price: Decimal
+    days: int
+    amount: Decimal
+
+
+def prorate(price: Decimal, days: int, days_in_month: int) -> Decimal:
+    """price × days / days-in-month, rounded once to cents, half up."""
+    return (price * days / days_in_month).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def active_spans(states: Sequence[State], start: datetime, end: datetime) -> list[Span]:
+    """The active spans of an app's history clipped to [start, end).
+
+    `states` are in time order; each holds until the next one. The last holds until `end`.
+    """
+    spans: list[Span] = []
+    for i, state in enumerate(states):
+        until = states[i + 1].at if i + 1 < len(states) else end
+        lo, hi = max(state.at, start), min(until, end)
+        if state.active and lo < hi:
+            spans.append(Span(lo, hi, state.package))
+    return spans
+
+
+def _dearest_by_day(
+    spans: Iterable[Span], month: Month, tz: str, prices: PriceList, last_day: int
+) -> tuple[dict[str, dict[int, tuple[Decimal, datetime, str]]], tuple | None, set[int]]:
+    """Per daily item and day the dearest setting (price, since, label); history's dearest
+    setting of the month; and the days on which the app was active at all."""
+    bounds = day_bounds(month, tz)
+    best: dict[str, dict[int, tuple[Decimal, datetime, str]]] = {item: {} for item in DAILY_ITEMS}
+    history: tuple[Decimal, datetime, str] | None = None
+    active_days: set[int] = set()
+    for span in spans:
+        first = max(bisect_right(bounds, span.start) - 1, 0)
+        last = min(bisect_left(bounds, span.end) - 1, last_day)
+        if first > last:
+            continue
+        active_days.update(range(first, last + 1))
+        pkg = span.package
+        for item in DAILY_ITEMS:
+            value = pkg.value(item)
+            candidate = (prices.price(pkg.edition, item, value), span.start, label(item, value))
+            days = best[item]
+            for day in range(first, last + 1):
+                held = days.get(day)
+                # on a tie in price the setting in effect later that day wins
+                if held is None or candidate[:2] >= held[:2]:
+                    days[day] = candidate
+        value = pkg.history_days
+        candidate = (prices.price(pkg.edition, HISTORY_DAYS, value), span.start, label(HISTORY_DAYS, value))
+        if history is None or candidate[:2] >= history[:2]:
+            history = candidate
+    return best, history, active_days
+
+
+def month_lines(
+    spans: Iterable[Span],
+    month: Month,
+    tz: str,
+    prices: PriceList,
+    through_day: int | None = None,
+) -> list[BillLine]:
+    """The bill lines of one app for one month, from its active spans in that month.
+
+    `through_day` (0-based, inclusive) limits the bill to the days up to it: month-to-date.
+    """
+    dim = month.days
+    last_day = dim - 1 if through_day is None else min(through_day, dim - 1)
+    best, history, _ = _dearest_by_day(spans, month, tz, prices, last_day)
+    lines: list[BillLine] = []
+    for item in DAILY_ITEMS:
+        counts: dict[tuple[str, Decimal], int] = {}
+        for price, _, setting in best[item].values():
+            if price > ZERO:
+                counts[(setting, price)] = counts.get((setting, price), 0) + 1
+        for (setting, price), days in sorted(counts.items(), key=lambda kv: -kv[0][1]):
+            lines.append(BillLine(item, setting, price, days, prorate(price, days, dim)))
+    if history is not None and history[0] > ZERO:
+        lines.append(BillLine(HISTORY_DAYS, history[2], history[0], dim, history[0]))
+    return lines
+
+
+def total(lines: Iterable[BillLine]) -> Decimal:
+    """Sum of line amounts (already rounded)."""
+    return sum((line.amount for line in lines), ZERO)
+
+
+@dataclass(frozen=True, slots=True)
+class LiveCost:
+    """An app's current month: month-to-date and projected lines."""
+
+    month_to_date: list[BillLine]
+    projected: list[BillLine]
+
+    @property
+    def mtd_total(self) -> Decimal:
+        return total(self.month_to_date)
+
+    @property
+    def projected_total(self) -> Decimal:
+        return total(self.projected)
+
+
+def live_cost(
+    states: Sequence[State], month: Month, tz: str, prices: PriceList, now: datetime
+) -> LiveCost:
+    """Month-to-date (days up to and including today) and projected (nothing changes) cost."""
+    spans = active_spans(states, month.start(tz), month.end(tz))
+    bounds = day_bounds(month, tz)
+    today = min(max(bisect_right(bounds, now) - 1, 0), month.days - 1)
+    return LiveCost(
+        month_lines(spans, month, tz, prices, through_day=today),
+        month_lines(spans, month, tz, prices),
+    )
+
+
+def daily_costs(
+    states: Sequence[State], month: Month, tz: str, prices: PriceList
+) -> list[Decimal]:
+    """What each day of a month costs, for charts: the daily items' shares of that day plus
+    history retention's monthly price spread over the days the app was active."""
+    spans = active_spans(states, month.start(tz), month.end(tz))
+    dim = month.days
+    best, history, active_days = _dearest_by_day(spans, month, tz, prices, dim - 1)
+    history_share = history[0] / len(active_days) if history and active_days else ZERO
+    return [
+        sum((best[item][day][0] / dim for item in DAILY_ITEMS if day in best[item]), ZERO)
+        + (history_share if day in active_days else ZERO)
+        for day in range(dim)
+    ]

@@ -1,0 +1,1 @@
+"""Everything that knows SQL: tables, the engine factory, the unit of work, migrations."""

@@ -1,0 +1,133 @@
+"""SQLModel tables. Apps carry their current package (denormalised for fast listing); the
+append-only `events` history is what billing is computed from."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from imtui.persistence.types import UTCDateTime
+
+
+def _instant(nullable: bool = False, index: bool = False):
+    return Field(sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class Meta(SQLModel, table=True):
+    """Database-wide facts: creation instant, latest instant, billing time zone, change counter."""
+
+    __tablename__ = "meta"
+    key: str = Field(primary_key=True, max_length=64)
+    value: str
+
+
+class Account(SQLModel, table=True):
+    __tablename__ = "accounts"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, unique=True, index=True)
+    created_at: datetime = _instant()
+
+
+class App(SQLModel, table=True):
+    """One IM application with its current package and status."""
+
+    __tablename__ = "apps"
+    app_id: int = Field(primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False})
+    name: str = Field(max_length=200)
+    account_id: int = Field(foreign_key="accounts.id", index=True)
+    edition: str = Field(max_length=16, index=True)
+    live_groups: int | None = None
+    groups_per_user: int
+    members_per_group: int
+    history_days: int
+    status: str = Field(max_length=16, index=True)
+    created_at: datetime = _instant()
+    deactivated_at: datetime | None = _instant(nullable=True)
+    purge_at: datetime | None = _instant(nullable=True, index=True)
+    halt_reason: str | None = None
+    version: int = 1
+    """Bumped by every change; a write that expected another version is a conflict."""
+    updated_by: str | None = None
+
+
+class Event(SQLModel, table=True):
+    """Append-only history: the app's full state from `at` on."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_app_at", "app_id", "at"), Index("ix_events_at", "at"))
+    id: int | None = Field(default=None, primary_key=True)
+    app_id: int = Field(foreign_key="apps.app_id", sa_type=BigInteger)
+    at: datetime = _instant()
+    kind: str = Field(max_length=16)
+    edition: str = Field(max_length=16)
+    live_groups: int | None = None
+    groups_per_user: int
+    members_per_group: int
+    history_days: int
+    status: str = Field(max_length=16)
+    actor: str = Field(max_length=200)
+
+
+class ItemChange(SQLModel, table=True):
+    """The once-per-month change of one item; the primary key makes the database enforce it."""
+
+    __tablename__ = "item_changes"
+    app_id: int = Field(primary_key=True, foreign_key="apps.app_id", sa_type=BigInteger)
+    month: str = Field(primary_key=True, max_length=7)
+    item: str = Field(primary_key=True, max_length=32)
+    at: datetime = _instant()
+    event_id: int = Field(foreign_key="events.id")
+
+
+class MonthClose(SQLModel, table=True):
+    """A month whose bills are issued; its primary key makes closing happen once."""
+
+    __tablename__ = "month_closes"
+    month: str = Field(primary_key=True, max_length=7)
+    issued_at: datetime = _instant()
+    actor: str = Field(max_length=200)
+
+
+class Bill(SQLModel, table=True):
+    __tablename__ = "bills"
+    __table_args__ = (UniqueConstraint("account_id", "month", name="uq_bills_account_month"),)
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="accounts.id")
+    month: str = Field(max_length=7, index=True)
+    issued_at: datetime = _instant()
+    total_cents: int
+
+
+class BillLineRow(SQLModel, table=True):
+    __tablename__ = "bill_lines"
+    id: int | None = Field(default=None, primary_key=True)
+    bill_id: int = Field(foreign_key="bills.id", index=True)
+    app_id: int = Field(index=True, sa_type=BigInteger)
+    item: str = Field(max_length=32)
+    setting: str = Field(max_length=32)
+    unit_price_cents: int
+    days: int
+    amount_cents: int
+
+
+class AuditRecord(SQLModel, table=True):
+    __tablename__ = "audit"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _instant(index=True)
+    actor: str = Field(max_length=200)
+    action: str = Field(max_length=32)
+    app_id: int | None = Field(default=None, index=True, sa_type=BigInteger)
+    result: str = Field(max_length=16)
+    detail: str
+
+
+class UserRole(SQLModel, table=True):
+    """Who may do what (team mode); the creator of a database is its admin."""
+
+    __tablename__ = "users"
+    name: str = Field(primary_key=True, max_length=200)
+    role: str = Field(max_length=16)
+    granted_at: datetime = _instant()
+    granted_by: str = Field(max_length=200)

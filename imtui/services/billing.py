@@ -1,0 +1,244 @@
+"""Bills: month close (issue once), issued and open bills, live costs and cost previews."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from imtui.domain.billing import (
+    BillLine,
+    State,
+    active_spans,
+    daily_costs,
+    live_cost,
+    month_lines,
+    total,
+)
+from imtui.domain.calendar import Month
+from imtui.domain.errors import NotFound
+from imtui.domain.prices import ZERO
+from imtui.persistence import repo
+from imtui.persistence.tables import Bill, BillLineRow, MonthClose
+from imtui.services.context import ServiceContext
+from imtui.services.models import AccountBill, AppBill, BillView, CostSummary, LineView
+
+CENTS = Decimal(100)
+
+
+def to_cents(amount: Decimal) -> int:
+    return int(amount * CENTS)
+
+
+def from_cents(cents: int) -> Decimal:
+    return (Decimal(cents) / CENTS).quantize(Decimal("0.01"))
+
+
+def _views(lines: list[BillLine]) -> list[LineView]:
+    return [LineView(ln.item, ln.setting, ln.days, ln.amount) for ln in lines]
+
+
+def close_month(session: Session, ctx: ServiceContext, month: Month, now: datetime) -> bool:
+    """Issues every account's bill for a finished month, once. Returns False if already closed."""
+    if repo.is_closed(session, month):
+        return False
+    start, end = month.start(ctx.tz), month.end(ctx.tz)
+    session.add(MonthClose(month=month.key, issued_at=now, actor=ctx.actor))
+    session.flush()  # the primary key makes a concurrent second close fail here
+    states = repo.states_between(session, start, end)
+    by_account: dict[str, list[int]] = defaultdict(list)
+    for app_id, account in repo.apps_with_accounts(session):
+        by_account[account].append(app_id)
+    for account in repo.accounts_existing_before(session, end):
+        app_lines = {
+            app_id: month_lines(active_spans(states[app_id], start, end), month, ctx.tz, ctx.prices)
+            for app_id in by_account.get(account.name, ())
+            if app_id in states
+        }
+        bill = Bill(
+            account_id=account.id,
+            month=month.key,
+            issued_at=now,
+            total_cents=sum(to_cents(total(lines)) for lines in app_lines.values()),
+        )
+        session.add(bill)
+        session.flush()
+        session.add_all(
+            BillLineRow(
+                bill_id=bill.id,
+                app_id=app_id,
+                item=ln.item,
+                setting=ln.setting,
+                unit_price_cents=to_cents(ln.unit_price),
+                days=ln.days,
+                amount_cents=to_cents(ln.amount),
+            )
+            for app_id, lines in sorted(app_lines.items())
+            for ln in lines
+        )
+    repo.add_audit(
+        session, now, ctx.actor, "close_month", None, "done",
+        f"issued the bills of {month.key} for every account",
+    )
+    repo.advance_latest(session, end)
+    return True
+
+
+class BillingService:
+    """Reads bills and live costs; month closes happen in `Housekeeping`."""
+
+    def __init__(self, ctx: ServiceContext, housekeeping):
+        self.ctx = ctx
+        self.housekeeping = housekeeping
+
+    async def bill(
+        self, month: Month | None = None, account: str | None = None, app_id: int | None = None
+    ) -> BillView:
+        """The bill of a month: issued for a finished month, month-to-date for the current one."""
+        await self.housekeeping.catch_up()
+        return await self.ctx.run(lambda: self._bill(month, account, app_id))
+
+    def _bill(self, month: Month | None, account: str | None, app_id: int | None) -> BillView:
+        ctx = self.ctx
+        now = ctx.now()
+        current = ctx.month(now)
+        month = month or current
+        with ctx.uow() as uow:
+            s = uow.session
+            if account is not None and repo.find_account(s, account) is None:
+                raise NotFound(f"no account named {account!r}")
+            if app_id is not None and repo.get_app(s, app_id) is None:
+                raise NotFound(f"no app {app_id}")
+            created = repo.get_instant(s, repo.CREATED_AT)
+            closed = repo.is_closed(s, month)
+            if closed:
+                return self._issued(s, month, closed.issued_at, account, app_id)
+            if month > current:
+                raise NotFound(f"month {month.key} has not started yet (it is now {current.key})")
+            if created is None or month < Month.of(created, ctx.tz):
+                raise NotFound(f"month {month.key} ended before this database was created")
+            if month < current:
+                # finished but not yet closed: only possible in a read that raced a close
+                raise NotFound(f"month {month.key} is being closed; try again")
+            return self._open(s, month, now, account, app_id)
+
+    def _issued(self, s: Session, month: Month, issued_at, account, app_id) -> BillView:
+        rows = repo.bills_of_month(s, month)
+        lines = repo.lines_of_bills(s, [bill.id for bill, _ in rows])
+        accounts: list[AccountBill] = []
+        for bill, name in rows:
+            if account is not None and name != account:
+                continue
+            per_app: dict[int, list[LineView]] = defaultdict(list)
+            for ln in lines.get(bill.id, []):
+                if app_id is None or ln.app_id == app_id:
+                    per_app[ln.app_id].append(
+                        LineView(ln.item, ln.setting, ln.days, from_cents(ln.amount_cents))
+                    )
+            apps = [
+                AppBill(a, t, t, ls)
+                for a, ls in sorted(per_app.items())
+                for t in [sum((ln.amount for ln in ls), ZERO)]
+            ]
+            acc_total = sum((a.total for a in apps), ZERO)
+            if apps:
+                accounts.append(AccountBill(name, acc_total, acc_total, apps))
+        grand = sum((a.total for a in accounts), ZERO)
+        currency = self.ctx.prices.currency
+        return BillView(month.key, currency, "issued", issued_at, grand, grand, accounts)
+
+    def _open(self, s: Session, month: Month, now: datetime, account, app_id) -> BillView:
+        ctx = self.ctx
+        start, end = month.start(ctx.tz), month.end(ctx.tz)
+        ids = None if app_id is None else [app_id]
+        states = repo.states_between(s, start, end, ids)
+        owners = dict(repo.apps_with_accounts(s, ids))
+        per_account: dict[str, list[AppBill]] = defaultdict(list)
+        for aid in sorted(states):
+            name = owners.get(aid)
+            if name is None or (account is not None and name != account):
+                continue
+            cost = live_cost(states[aid], month, ctx.tz, ctx.prices, now)
+            if cost.projected:
+                per_account[name].append(
+                    AppBill(aid, cost.mtd_total, cost.projected_total, _views(cost.month_to_date), _views(cost.projected))
+                )
+        accounts = [
+            AccountBill(
+                name,
+                sum((a.total for a in apps), ZERO),
+                sum((a.projected_total for a in apps), ZERO),
+                apps,
+            )
+            for name, apps in sorted(per_account.items())
+        ]
+        return BillView(
+            month.key,
+            ctx.prices.currency,
+            "open",
+            None,
+            sum((a.total for a in accounts), ZERO),
+            sum((a.projected_total for a in accounts), ZERO),
+            accounts,
+        )
+
+    async def issued_months(self) -> list[str]:
+        """Finished months with issued bills, newest first."""
+        def read() -> list[str]:
+            with self.ctx.uow() as uow:
+                from sqlalchemy import select
+
+                return list(
+                    uow.session.execute(
+                        select(MonthClose.month).order_by(MonthClose.month.desc())
+                    ).scalars()
+                )
+
+        return await self.ctx.run(read)
+
+    async def cost_summary(self, app_ids: list[int] | None = None) -> CostSummary:
+        """Live cost for the current month of some apps (or the fleet when `None`)."""
+        await self.housekeeping.catch_up()
+        return await self.ctx.run(lambda: self._summary(app_ids))
+
+    def _summary(self, app_ids: list[int] | None) -> CostSummary:
+        ctx = self.ctx
+        now = ctx.now()
+        month = ctx.month(now)
+        start, end = month.start(ctx.tz), month.end(ctx.tz)
+        with ctx.uow() as uow:
+            s = uow.session
+            states = repo.states_between(s, start, end, app_ids)
+            last = self._last_month_total(s, month.previous(), app_ids)
+        mtd = proj = ZERO
+        merged: dict[tuple[str, str], list] = {}
+        daily = [ZERO] * month.days
+        for hist in states.values():
+            cost = live_cost(hist, month, ctx.tz, ctx.prices, now)
+            mtd += cost.mtd_total
+            proj += cost.projected_total
+            for ln in cost.month_to_date:
+                entry = merged.setdefault((ln.item, ln.setting), [0, ZERO])
+                entry[0] += ln.days
+                entry[1] += ln.amount
+            if app_ids is not None and len(app_ids) <= 200:
+                daily = [a + b for a, b in zip(daily, daily_costs(hist, month, ctx.tz, ctx.prices))]
+        lines = [LineView(item, setting, d, amt) for (item, setting), (d, amt) in merged.items()]
+        return CostSummary(month.key, mtd, proj, lines, last, daily, now, len(states))
+
+    def _last_month_total(self, s: Session, month: Month, app_ids: list[int] | None) -> Decimal | None:
+        from sqlalchemy import func, select
+
+        if not repo.is_closed(s, month):
+            return None
+        stmt = select(func.coalesce(func.sum(BillLineRow.amount_cents), 0)).join(
+            Bill, Bill.id == BillLineRow.bill_id
+        ).where(Bill.month == month.key)
+        if app_ids is not None:
+            stmt = stmt.where(BillLineRow.app_id.in_(app_ids))
+        return from_cents(s.execute(stmt).scalar_one())
+
+    def states_for(self, s: Session, app_ids: list[int], month: Month) -> dict[int, list[State]]:
+        return repo.states_between(s, month.start(self.ctx.tz), month.end(self.ctx.tz), app_ids)

@@ -1,0 +1,65 @@
+"""What every service shares: engine, clock, prices, billing time zone, actor, control plane."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable, TypeVar
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
+
+from imtui.clock import Clock
+from imtui.domain.calendar import Month
+from imtui.domain.errors import ImtuiError, PermissionDenied
+from imtui.domain.prices import PriceList
+from imtui.persistence import repo
+from imtui.persistence.uow import UnitOfWork, translate_db_error
+from imtui.services.control_plane import ControlPlane
+
+T = TypeVar("T")
+
+
+@dataclass
+class ServiceContext:
+    engine: Engine
+    clock: Clock
+    prices: PriceList
+    tz: str
+    actor: str
+    control_plane: ControlPlane
+    read_only: bool = False
+    bulk_concurrency: int = 16
+    bulk_batch: int = 500
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def month(self, now: datetime | None = None) -> Month:
+        return Month.of(now or self.now(), self.tz)
+
+    def uow(self, write: bool = False) -> UnitOfWork:
+        return UnitOfWork(self.engine, write=write)
+
+    async def run(self, fn: Callable[[], T]) -> T:
+        """Runs blocking database work off the event loop; database failures become user errors."""
+        return await asyncio.to_thread(self._guarded, fn)
+
+    @staticmethod
+    def _guarded(fn: Callable[[], T]) -> T:
+        try:
+            return fn()
+        except DBAPIError as exc:
+            raise translate_db_error(exc) from None
+
+    def require_writable(self) -> None:
+        if self.read_only:
+            raise PermissionDenied("this run is read-only (--read-only); nothing can be changed")
+
+    def audit_refusal(self, action: str, app_id: int | None, error: ImtuiError, at: datetime) -> None:
+        """Records a refused operation at the request's instant, without moving the latest instant."""
+        with self.uow(write=True) as uow:
+            repo.add_audit(uow.session, at, self.actor, action, app_id, "refused", error.message)
+            repo.bump_counter(uow.session)
+            uow.commit()
