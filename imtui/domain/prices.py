@@ -9,7 +9,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from imtui.domain.editions import EDITIONS, ITEMS, OFFERED, Package, label
+from imtui.domain.editions import ITEMS, OFFERED, PAID_EDITIONS, Package, label
 from imtui.domain.errors import InvalidInput
 
 ZERO = Decimal("0.00")
@@ -44,8 +44,10 @@ def parse_price_list(data: dict) -> PriceList:
         currency = str(data["currency"])
         monthly: dict[tuple[str, str, str], Decimal] = {}
         for edition, items in data["monthly"].items():
-            if edition not in EDITIONS:
-                raise InvalidInput(f"price list: unknown edition {edition!r}")
+            if edition not in PAID_EDITIONS:
+                raise InvalidInput(
+                    f"price list: {edition!r} cannot be priced (only {', '.join(PAID_EDITIONS)}; trial is free)"
+                )
             for item, settings in items.items():
                 if item not in ITEMS:
                     raise InvalidInput(f"price list: unknown item {item!r}")

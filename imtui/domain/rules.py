@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Mapping
 
-from imtui.domain.calendar import Month, iso_local, local_date
+from imtui.domain.calendar import Month, iso_local, local_date, to_utc
 from imtui.domain.editions import (
     EDITION,
     FLAGSHIP,
@@ -49,8 +49,8 @@ FIRST_APP_ID = 1_400_000_000
 
 
 def purge_instant(deactivated_at: datetime) -> datetime:
-    """The exact instant a deactivated app is purged."""
-    return deactivated_at + PURGE_AFTER
+    """The exact instant a deactivated app is purged (90 × 24 hours, whatever the time zone)."""
+    return to_utc(deactivated_at) + PURGE_AFTER
 
 
 def is_purge_due(status: str, purge_at: datetime | None, now: datetime) -> bool:
@@ -99,7 +99,7 @@ def check_not_before(now: datetime, latest: datetime | None, tz: str) -> None:
 def check_app_id(text: str | int) -> int:
     """An SDKAppID is a 10-digit integer."""
     value = str(text).strip()
-    if not (value.isdigit() and len(value) == 10 and value[0] != "0"):
+    if not (value.isascii() and value.isdigit() and len(value) == 10 and value[0] != "0"):
         raise InvalidInput(f"{text!r} is not an SDKAppID (a 10-digit number such as 1400000001)")
     return int(value)
 

@@ -112,6 +112,23 @@ class AppService:
         account = s.get(Account, app.account_id).name
         return app_view(app, account, repo.changes_in_month(s, app.app_id, month), self.ctx.tz)
 
+    async def views(self, app_ids: list[int]) -> list[AppView]:
+        """Several apps at once, in the order asked (unknown IDs are left out)."""
+        def read() -> list[AppView]:
+            month = self.ctx.month()
+            with self.ctx.uow() as uow:
+                s = uow.session
+                apps = repo.get_apps(s, app_ids)
+                names = repo.account_names(s)
+                locks = repo.locks_for(s, list(apps), month)
+                return [
+                    app_view(apps[a], names[apps[a].account_id], locks.get(a, {}), self.ctx.tz)
+                    for a in app_ids
+                    if a in apps
+                ]
+
+        return await self.ctx.run(read)
+
     async def list(self, filt: AppFilter = AppFilter()) -> list[AppView]:
         await self.housekeeping.catch_up()
         return await self.ctx.run(lambda: self._list(filt))
@@ -278,6 +295,7 @@ class AppService:
 
     async def preview(self, kind: str, app_ids: list[int], request: ChangeRequest) -> list[CostPreview]:
         """Before → after and money of a proposed change, per app, without changing anything."""
+        await self.housekeeping.catch_up()
         return await self.ctx.run(lambda: self._preview(kind, app_ids, request))
 
     def _preview(self, kind: str, app_ids: list[int], request: ChangeRequest) -> list[CostPreview]:

@@ -5,17 +5,20 @@ from __future__ import annotations
 from imtui.domain.errors import InvalidInput, NotFound
 from imtui.persistence import repo
 from imtui.services.context import ServiceContext
+from imtui.services.housekeeping import Housekeeping
 from imtui.services.models import AuditView
 
 
 class AuditService:
-    def __init__(self, ctx: ServiceContext):
+    def __init__(self, ctx: ServiceContext, housekeeping: Housekeeping):
         self.ctx = ctx
+        self.housekeeping = housekeeping
 
     async def trail(self, app_id: int | None = None, limit: int = 100, offset: int = 0) -> list[AuditView]:
         """Newest first, optionally for one app."""
         if limit < 1:
             raise InvalidInput(f"--limit must be a positive number, not {limit}")
+        await self.housekeeping.catch_up()
 
         def read() -> list[AuditView]:
             with self.ctx.uow() as uow:
@@ -25,13 +28,5 @@ class AuditService:
                     AuditView(r.at, r.actor, r.action, r.app_id, r.result, r.detail)
                     for r in repo.audit_trail(uow.session, app_id, limit, offset)
                 ]
-
-        return await self.ctx.run(read)
-
-    async def change_counter(self) -> int:
-        """A number that grows with every change anyone makes (cheap to poll)."""
-        def read() -> int:
-            with self.ctx.uow() as uow:
-                return repo.change_counter(uow.session)
 
         return await self.ctx.run(read)

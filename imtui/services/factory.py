@@ -19,6 +19,7 @@ from imtui.services.audit import AuditService
 from imtui.services.billing import BillingService
 from imtui.services.context import ServiceContext
 from imtui.services.control_plane import ControlPlane, SimulatedControlPlane
+from imtui.services.fleet import FleetService
 from imtui.services.housekeeping import Housekeeping
 from imtui.services.identity import os_user
 
@@ -31,6 +32,7 @@ class Services:
     apps: AppService
     billing: BillingService
     audit: AuditService
+    fleet: FleetService
     housekeeping: Housekeeping
 
     def close(self) -> None:
@@ -82,6 +84,7 @@ def build_services(
         ctx,
         AppService(ctx, housekeeping),
         BillingService(ctx, housekeeping),
-        AuditService(ctx),
+        AuditService(ctx, housekeeping),
+        FleetService(ctx, housekeeping),
         housekeeping,
     )

@@ -1,0 +1,318 @@
+"""The `imtui` command: parse arguments, build settings, clock and services, run a subcommand
+or the dashboard. The only place everything meets. Contract: shared/spec/cli.md."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+from dataclasses import replace
+from typing import Any, Callable, Sequence
+
+from imtui import output
+from imtui.clock import OffsetClock, SystemClock
+from imtui.config import Settings
+from imtui.domain.calendar import Month, parse_instant
+from imtui.domain.errors import ImtuiError, InvalidInput
+from imtui.domain.rules import ChangeRequest, check_app_id
+
+FORMATS = ("table", "json", "csv")
+
+
+class UsageError(Exception):
+    """Bad arguments: one line on standard error, exit 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse would print the usage and exit itself
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _app_id(text: str) -> int:
+    try:
+        return check_app_id(text)
+    except InvalidInput as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must not be negative")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = _count(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _month(text: str) -> Month:
+    try:
+        return Month.parse(text)
+    except InvalidInput as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None
+
+
+def build_parser() -> Parser:
+    fmt = Parser(add_help=False)
+    fmt.add_argument("--format", choices=FORMATS, default="table", help="output format")
+
+    p = Parser(prog="imtui", description="Operate a fleet of IM applications.")
+    p.add_argument("--db", default=os.environ.get("IMTUI_DB"), help="SQLite path or SQLAlchemy URL")
+    p.add_argument("--now", default=os.environ.get("IMTUI_NOW"), help="run as if the clock read this ISO 8601 instant")
+    p.add_argument("--read-only", action="store_true", help="change nothing in this run")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = p.add_subparsers(dest="command", parser_class=Parser)
+
+    demo = sub.add_parser("demo", help="fill the database with a demo fleet")
+    demo.add_argument("--apps", type=_positive, default=500)
+    demo.add_argument("--accounts", type=_positive, default=None)
+    demo.add_argument("--seed", type=int, default=1)
+
+    apps = sub.add_parser("apps", help="list, show and change apps")
+    a = apps.add_subparsers(dest="apps_command", parser_class=Parser, required=True)
+    ls = a.add_parser("list", parents=[fmt], help="list apps")
+    ls.add_argument("--status")
+    ls.add_argument("--edition")
+    ls.add_argument("--account")
+    ls.add_argument("--search")
+    show = a.add_parser("show", parents=[fmt], help="one app")
+    show.add_argument("app_id", type=_app_id)
+    create = a.add_parser("create", parents=[fmt], help="a new trial app")
+    create.add_argument("name")
+    create.add_argument("--account", required=True)
+    for name in ("upgrade", "modify"):
+        c = a.add_parser(name, parents=[fmt], help=f"{name} an app's package")
+        c.add_argument("app_id", type=_app_id)
+        c.add_argument("--edition", required=name == "upgrade")
+        if name == "modify":
+            live = c.add_mutually_exclusive_group()
+            live.add_argument("--live-unlimited", dest="live_unlimited", action="store_true", default=None)
+            live.add_argument("--no-live-unlimited", dest="live_unlimited", action="store_false")
+        else:
+            c.add_argument("--live-unlimited", dest="live_unlimited", action="store_true", default=None)
+        c.add_argument("--groups-per-user", type=_count)
+        c.add_argument("--members-per-group", type=_count)
+        c.add_argument("--history-days", type=_count)
+    halt = a.add_parser("halt", parents=[fmt], help="deactivate apps now")
+    halt.add_argument("app_ids", type=_app_id, nargs="+", metavar="APP_ID")
+    halt.add_argument("--reason", required=True)
+    halt.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    react = a.add_parser("reactivate", parents=[fmt], help="reactivate apps within 90 days")
+    react.add_argument("app_ids", type=_app_id, nargs="+", metavar="APP_ID")
+
+    bills = sub.add_parser("bills", parents=[fmt], help="a month's bill")
+    bills.add_argument("--month", type=_month)
+    bills.add_argument("--account")
+    bills.add_argument("--app", type=_app_id)
+
+    audit = sub.add_parser("audit", parents=[fmt], help="the audit trail, newest first")
+    audit.add_argument("--app", type=_app_id)
+    audit.add_argument("--limit", type=_positive, default=100)
+    return p
+
+
+def make_settings(args: argparse.Namespace) -> Settings:
+    settings = Settings(read_only=args.read_only)
+    if args.db:
+        settings = replace(settings, db=args.db)
+    tz = os.environ.get("IMTUI_BILLING_TZ")
+    if tz:
+        settings = replace(settings, billing_tz=tz)
+    return settings
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None and hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `imtui apps list | head` ends quietly
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    try:
+        settings = make_settings(args)
+        clock = OffsetClock(parse_instant(args.now, settings.billing_tz)) if args.now else SystemClock()
+        if args.command is None:
+            from imtui.ui.app import run_dashboard  # Textual is loaded only for the dashboard
+
+            return run_dashboard(settings, clock, simulation=bool(args.now))
+        return asyncio.run(_run(args, settings, clock))
+    except ImtuiError as exc:
+        print(exc.message, file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted; nothing more was changed", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001  (the contract: no traceback unless --debug)
+        if debug:
+            raise
+        print(f"imtui failed unexpectedly: {type(exc).__name__}: {exc} (run with --debug for details)", file=sys.stderr)
+        return 1
+
+
+async def _run(args: argparse.Namespace, settings: Settings, clock) -> int:
+    from imtui.services.factory import build_services
+
+    services = await asyncio.to_thread(build_services, settings, clock, None, None, bool(args.now))
+    try:
+        handler = COMMANDS[(args.command, getattr(args, "apps_command", None))]
+        return await handler(services, args)
+    finally:
+        services.close()
+
+
+def _emit(args, records: list[dict[str, Any]] | dict[str, Any], fields: Sequence[str], single: bool = False) -> None:
+    fmt = getattr(args, "format", "table")
+    if fmt == "json":
+        print(output.to_json(records))
+        return
+    rows = [records] if single else records
+    if fmt == "csv":
+        print(output.to_csv(rows, fields))
+    elif single:
+        print(output.to_keyvalue(records))
+    else:
+        print(output.to_table(rows, fields) if rows else "nothing to show")
+
+
+async def cmd_demo(sv, args) -> int:
+    from imtui.services.demo import build_demo
+
+    summary = await build_demo(sv.ctx, apps=args.apps, accounts=args.accounts, seed=args.seed)
+    print(summary)
+    return 0
+
+
+async def cmd_list(sv, args) -> int:
+    from imtui.services.apps import AppFilter
+
+    apps = await sv.apps.list(AppFilter(args.status, args.edition, args.account, args.search))
+    tz = sv.ctx.tz
+    fields = output.APP_FIELDS if args.format != "table" else (
+        "app_id", "name", "account", "edition", "status", "live_groups", "groups_per_user",
+        "members_per_group", "history_days", "locked_items",
+    )
+    _emit(args, [output.app_record(a, tz) for a in apps], fields)
+    return 0
+
+
+async def cmd_show(sv, args) -> int:
+    app = await sv.apps.show(args.app_id)
+    _emit(args, output.app_record(app, sv.ctx.tz), output.APP_FIELDS, single=True)
+    return 0
+
+
+async def cmd_create(sv, args) -> int:
+    app = await sv.apps.create(args.name, args.account)
+    _emit(args, output.app_record(app, sv.ctx.tz), output.APP_FIELDS, single=True)
+    return 0
+
+
+def _request(args) -> ChangeRequest:
+    return ChangeRequest(
+        edition=args.edition,
+        live_unlimited=args.live_unlimited,
+        groups_per_user=args.groups_per_user,
+        members_per_group=args.members_per_group,
+        history_days=args.history_days,
+    )
+
+
+async def _change(sv, args, fn: Callable) -> int:
+    result = await fn(args.app_id, _request(args))
+    _emit(args, output.app_record(result.app, sv.ctx.tz), output.APP_FIELDS, single=True)
+    if result.nothing_to_change:
+        print(f"app {args.app_id}: nothing to change", file=sys.stderr)
+    return 0
+
+
+async def cmd_upgrade(sv, args) -> int:
+    return await _change(sv, args, sv.apps.upgrade)
+
+
+async def cmd_modify(sv, args) -> int:
+    return await _change(sv, args, sv.apps.modify)
+
+
+def _confirm_halt(args) -> None:
+    if args.yes:
+        return
+    if not sys.stdin.isatty():
+        raise InvalidInput("refusing to halt without --yes: standard input is not a terminal")
+    ids = " ".join(str(a) for a in args.app_ids)
+    n = len(args.app_ids)
+    print(
+        f"Halt {n} app{'s' if n > 1 else ''}: {ids}\n"
+        "Service stops at once; data is unrecoverable after 90 days.",
+        file=sys.stderr,
+    )
+    expected = str(n) if n > 1 else "yes"
+    answer = input(f"Type {expected!r} to confirm: ").strip()
+    if answer != expected:
+        raise InvalidInput("halt not confirmed; nothing was changed")
+
+
+async def _bulk(sv, args, results) -> int:
+    if args.format == "table":
+        for r in results:
+            print(f"app {r.app_id}: {'done' if r.ok else r.error}")
+    else:
+        _emit(args, [output.bulk_record(r) for r in results], output.BULK_FIELDS)
+    failed = [r for r in results if not r.ok]
+    for r in failed:
+        if args.format != "table":
+            print(r.error, file=sys.stderr)
+    return failed[0].exit_code if failed else 0
+
+
+async def cmd_halt(sv, args) -> int:
+    sv.ctx.require_writable()
+    _confirm_halt(args)
+    return await _bulk(sv, args, await sv.apps.halt(args.app_ids, args.reason))
+
+
+async def cmd_reactivate(sv, args) -> int:
+    return await _bulk(sv, args, await sv.apps.reactivate(args.app_ids))
+
+
+async def cmd_bills(sv, args) -> int:
+    bill = await sv.billing.bill(args.month, args.account, args.app)
+    tz = sv.ctx.tz
+    if args.format == "json":
+        print(output.to_json(output.bill_record(bill, tz)))
+    elif args.format == "csv":
+        print(output.to_csv(output.bill_rows(bill), output.BILL_CSV_FIELDS))
+    else:
+        print(output.bill_table(bill, tz))
+    return 0
+
+
+async def cmd_audit(sv, args) -> int:
+    entries = await sv.audit.trail(args.app, args.limit)
+    _emit(args, [output.audit_record(e, sv.ctx.tz) for e in entries], output.AUDIT_FIELDS)
+    return 0
+
+
+COMMANDS = {
+    ("demo", None): cmd_demo,
+    ("apps", "list"): cmd_list,
+    ("apps", "show"): cmd_show,
+    ("apps", "create"): cmd_create,
+    ("apps", "upgrade"): cmd_upgrade,
+    ("apps", "modify"): cmd_modify,
+    ("apps", "halt"): cmd_halt,
+    ("apps", "reactivate"): cmd_reactivate,
+    ("bills", None): cmd_bills,
+    ("audit", None): cmd_audit,
+}

@@ -1,0 +1,167 @@
+"""How the command line prints read models: JSON and CSV by the contract, tables for people."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from decimal import Decimal
+from typing import Any, Iterable, Sequence
+
+from imtui.domain.calendar import iso_local
+from imtui.services.models import AppView, AuditView, BillView, BulkResult
+
+APP_FIELDS = (
+    "app_id", "name", "account", "edition", "billing", "status", "live_groups",
+    "groups_per_user", "members_per_group", "history_days", "created_at", "deactivated_at",
+    "purge_at", "locked_items",
+)
+AUDIT_FIELDS = ("at", "actor", "action", "app_id", "result", "detail")
+BULK_FIELDS = ("app_id", "ok", "error")
+BILL_CSV_FIELDS = ("month", "account", "app_id", "item", "setting", "days", "amount")
+
+
+def money(amount: Decimal) -> str:
+    return f"{amount:.2f}"
+
+
+def app_record(app: AppView, tz: str) -> dict[str, Any]:
+    return {
+        "app_id": app.app_id,
+        "name": app.name,
+        "account": app.account,
+        "edition": app.edition,
+        "billing": app.billing,
+        "status": app.status,
+        "live_groups": app.live_groups,
+        "groups_per_user": app.groups_per_user,
+        "members_per_group": app.members_per_group,
+        "history_days": app.history_days,
+        "created_at": iso_local(app.created_at, tz),
+        "deactivated_at": iso_local(app.deactivated_at, tz),
+        "purge_at": iso_local(app.purge_at, tz) if app.status == "deactivated" else None,
+        "locked_items": list(app.locked_items),
+    }
+
+
+def audit_record(entry: AuditView, tz: str) -> dict[str, Any]:
+    return {
+        "at": iso_local(entry.at, tz),
+        "actor": entry.actor,
+        "action": entry.action,
+        "app_id": entry.app_id,
+        "result": entry.result,
+        "detail": entry.detail,
+    }
+
+
+def bulk_record(result: BulkResult) -> dict[str, Any]:
+    return {"app_id": result.app_id, "ok": result.ok, "error": result.error}
+
+
+def bill_record(bill: BillView, tz: str) -> dict[str, Any]:
+    return {
+        "month": bill.month,
+        "currency": bill.currency,
+        "state": bill.state,
+        "issued_at": iso_local(bill.issued_at, tz),
+        "total": money(bill.total),
+        "projected_total": money(bill.projected_total),
+        "accounts": [
+            {
+                "account": acc.account,
+                "total": money(acc.total),
+                "projected_total": money(acc.projected_total),
+                "apps": [
+                    {
+                        "app_id": app.app_id,
+                        "total": money(app.total),
+                        "projected_total": money(app.projected_total),
+                        "lines": [
+                            {"item": ln.item, "setting": ln.setting, "days": ln.days,
+                             "amount": money(ln.amount)}
+                            for ln in app.lines
+                        ],
+                    }
+                    for app in acc.apps
+                ],
+            }
+            for acc in bill.accounts
+        ],
+    }
+
+
+def bill_rows(bill: BillView) -> list[dict[str, Any]]:
+    return [
+        {"month": bill.month, "account": acc.account, "app_id": app.app_id, "item": ln.item,
+         "setting": ln.setting, "days": ln.days, "amount": money(ln.amount)}
+        for acc in bill.accounts
+        for app in acc.apps
+        for ln in app.lines
+    ]
+
+
+def to_json(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=None if isinstance(data, list) and len(data) > 50 else 2)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ";".join(str(v) for v in value)
+    return str(value)
+
+
+def to_csv(rows: Iterable[dict[str, Any]], fields: Sequence[str]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(fields)
+    for row in rows:
+        writer.writerow([_cell(row.get(f)) for f in fields])
+    return buf.getvalue().rstrip("\n")
+
+
+def _human(value: Any, field: str = "") -> str:
+    if value is None:
+        return "unlimited" if field == "live_groups" else "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "-"
+    return _printable(str(value))
+
+
+def _printable(text: str) -> str:
+    """Terminal-safe: control characters from stored text are shown escaped, never executed."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
+def to_table(rows: Sequence[dict[str, Any]], fields: Sequence[str]) -> str:
+    cells = [[_human(row.get(f), f) for f in fields] for row in rows]
+    widths = [max([len(f)] + [len(r[i]) for r in cells]) for i, f in enumerate(fields)]
+    lines = ["  ".join(f.ljust(w) for f, w in zip(fields, widths)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells]
+    return "\n".join(lines)
+
+
+def to_keyvalue(record: dict[str, Any]) -> str:
+    width = max(len(k) for k in record)
+    return "\n".join(f"{k.ljust(width)}  {_human(v, k)}" for k, v in record.items())
+
+
+def bill_table(bill: BillView, tz: str) -> str:
+    head = (
+        f"month {bill.month} ({bill.state}"
+        + (f", issued {iso_local(bill.issued_at, tz)}" if bill.issued_at else "")
+        + f"), {bill.currency}\n"
+    )
+    rows = bill_rows(bill)
+    body = to_table(rows, BILL_CSV_FIELDS[1:]) if rows else "nothing billed"
+    if bill.state == "open":
+        foot = f"month to date {money(bill.total)}   projected {money(bill.projected_total)}"
+    else:
+        foot = f"total {money(bill.total)}"
+    return head + body + "\n" + foot

@@ -1,0 +1,126 @@
+"""The applications table's state: rows, filter, sort and marks. Plain Python, no widgets.
+
+Rows are light tuples (`FleetRow`); filtering and sorting produce a list of row indexes, and
+marks are a set of app IDs, so they survive any filter, sort or reload.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+from imtui.services.fleet import FleetRow
+
+STATUS_FILTERS = (None, "active", "deactivated", "purged")
+EDITION_FILTERS = (None, "trial", "pro", "flagship")
+#: Sortable columns: (title, key of a row).
+SORT_KEYS: dict[str, Callable[[FleetRow], object]] = {
+    "app_id": lambda r: r.app_id,
+    "name": lambda r: r.name.lower(),
+    "account": lambda r: r.account.lower(),
+    "edition": lambda r: r.edition,
+    "status": lambda r: r.status,
+    "live_groups": lambda r: float("inf") if r.live_groups is None else r.live_groups,
+    "groups_per_user": lambda r: r.groups_per_user,
+    "members_per_group": lambda r: r.members_per_group,
+    "month_to_date": lambda r: r.month_to_date,
+    "projected": lambda r: r.projected,
+}
+
+
+class FleetModel:
+    def __init__(self) -> None:
+        self.rows: list[FleetRow] = []
+        self.position: dict[int, int] = {}
+        self.view: list[int] = []
+        """Indexes into `rows` of the rows the filter lets through, in sort order."""
+        self.marked: set[int] = set()
+        self.text = ""
+        self.status: str | None = None
+        self.edition: str | None = None
+        self.marked_only = False
+        self.sort_key = "app_id"
+        self.sort_reverse = False
+        self._search: list[str] = []
+
+    # --- data -----------------------------------------------------------------------------------
+
+    def set_rows(self, rows: list[FleetRow]) -> None:
+        self.rows = rows
+        self.position = {r.app_id: i for i, r in enumerate(rows)}
+        self._search = [f"{r.app_id}\x00{r.name.lower()}\x00{r.account.lower()}" for r in rows]
+        self.marked &= self.position.keys()
+        self.apply()
+
+    def update_rows(self, rows: Iterable[FleetRow]) -> None:
+        """Replaces changed rows in place (same app IDs) and re-applies filter and sort."""
+        for row in rows:
+            i = self.position.get(row.app_id)
+            if i is None:
+                continue
+            self.rows[i] = row
+            self._search[i] = f"{row.app_id}\x00{row.name.lower()}\x00{row.account.lower()}"
+        self.apply()
+
+    def row(self, view_index: int) -> FleetRow | None:
+        if 0 <= view_index < len(self.view):
+            return self.rows[self.view[view_index]]
+        return None
+
+    def find(self, app_id: int) -> int | None:
+        """Where an app is in the current view."""
+        i = self.position.get(app_id)
+        if i is None:
+            return None
+        try:
+            return self.view.index(i)
+        except ValueError:
+            return None
+
+    # --- filter and sort --------------------------------------------------------------------------
+
+    def apply(self) -> None:
+        text = self.text.strip().lower()
+        rows, search, marked = self.rows, self._search, self.marked
+        status, edition, only = self.status, self.edition, self.marked_only
+        keep = [
+            i
+            for i in range(len(rows))
+            if (not text or text in search[i])
+            and (status is None or rows[i].status == status)
+            and (edition is None or rows[i].edition == edition)
+            and (not only or rows[i].app_id in marked)
+        ]
+        key = SORT_KEYS[self.sort_key]
+        if self.sort_key != "app_id" or self.sort_reverse:
+            keep.sort(key=lambda i: key(rows[i]), reverse=self.sort_reverse)
+        self.view = keep
+
+    def cycle(self, options: tuple, current):
+        return options[(options.index(current) + 1) % len(options)]
+
+    # --- marks ----------------------------------------------------------------------------------
+
+    def toggle(self, app_id: int) -> None:
+        self.marked ^= {app_id}
+
+    def mark_range(self, start: int, end: int) -> None:
+        lo, hi = sorted((start, end))
+        self.marked.update(self.rows[i].app_id for i in self.view[lo : hi + 1])
+
+    def mark_all_filtered(self) -> None:
+        self.marked.update(self.rows[i].app_id for i in self.view)
+
+    def clear_marks(self) -> None:
+        self.marked.clear()
+        if self.marked_only:
+            self.apply()
+
+    def hidden_marked(self) -> int:
+        """Marked apps the current filter hides."""
+        if not self.marked:
+            return 0
+        visible = sum(1 for i in self.view if self.rows[i].app_id in self.marked)
+        return len(self.marked) - visible
+
+    def marked_rows(self) -> list[FleetRow]:
+        return [self.rows[self.position[a]] for a in sorted(self.marked) if a in self.position]

@@ -1,0 +1,34 @@
+"""Formatting for people: money, settings, status words with a symbol (never colour alone)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import pendulum
+
+STATUS_TEXT = {"active": "● active", "deactivated": "■ halted", "purged": "✕ purged"}
+STATUS_PLAIN = {"active": "+ active", "deactivated": "- halted", "purged": "x purged"}
+
+
+def money(amount: Decimal | None) -> str:
+    return "-" if amount is None else f"{amount:,.2f}"
+
+
+def setting(value: int | None) -> str:
+    return "unlimited" if value is None else str(value)
+
+
+def status(value: str, plain: bool = False) -> str:
+    return (STATUS_PLAIN if plain else STATUS_TEXT).get(value, value)
+
+
+def local_time(instant: datetime | None, tz: str, fmt: str = "YYYY-MM-DD HH:mm") -> str:
+    if instant is None:
+        return "-"
+    return pendulum.instance(instant).in_timezone(tz).format(fmt)
+
+
+def printable(text: str) -> str:
+    """Stored text shown safely: control characters escaped."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)

@@ -1,0 +1,223 @@
+"""Upgrade (trial apps) and modify feature configuration (pro and flagship apps), one or many.
+
+The form offers only the values the chosen edition has, shows locked items with the date they
+unlock, and previews before → after with this month's cost and the new monthly price per app.
+"""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, DataTable, Label, Select, Static
+
+from imtui.domain.editions import OFFERED, PAID_EDITIONS, label
+from imtui.domain.errors import ImtuiError
+from imtui.domain.rules import ChangeRequest
+from imtui.services.fleet import FleetRow
+from imtui.services.models import AppView, BulkResult
+from imtui.ui import format as fmt
+
+KEEP = "keep"
+VALUE_FIELDS = ("live_groups", "groups_per_user", "members_per_group", "history_days")
+TITLES = {
+    "live_groups": "Live-broadcast groups",
+    "groups_per_user": "Groups per user",
+    "members_per_group": "Members per group",
+    "history_days": "History retention (days)",
+}
+
+
+class ChangeForm(ModalScreen):
+    """Choose the new package, see what it costs, confirm or cancel."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="form.cancel"),
+        Binding("f2", "confirm", "Confirm", id="form.confirm"),
+    ]
+
+    def __init__(self, kind: str, targets: list[FleetRow]) -> None:
+        super().__init__()
+        self.kind = kind
+        self.targets = targets
+        self.views: dict[int, AppView] = {}
+        self.request = ChangeRequest()
+
+    def compose(self) -> ComposeResult:
+        n = len(self.targets)
+        what = "Upgrade" if self.kind == "upgrade" else "Modify feature configuration of"
+        with Vertical(id="dialog", classes="form"):
+            yield Label(f"{what} {n} app{'s' if n > 1 else ''}", classes="dialog-title")
+            if self.kind == "upgrade":
+                yield Static(
+                    "⚠ Irreversible: an upgraded app can never return to trial "
+                    "(create a new app to use trial again). Fees apply by day from today.",
+                    classes="warning",
+                )
+            editions = [(e, e) for e in PAID_EDITIONS]
+            if self.kind == "modify":
+                editions = [("keep current", KEEP)] + editions
+            with Horizontal(classes="field"):
+                yield Label("Edition", classes="field-label")
+                yield Select(editions, value=editions[0][1], allow_blank=False, id="edition", compact=True)
+            for item in VALUE_FIELDS:
+                with Horizontal(classes="field"):
+                    yield Label(TITLES[item], classes="field-label")
+                    yield Select([(self._keep_label, KEEP)], value=KEEP, allow_blank=False, id=item, compact=True)
+                    yield Label("", id=f"lock-{item}", classes="lock")
+            yield DataTable(id="preview", cursor_type="row", zebra_stripes=False)
+            yield Static("", id="preview-total")
+            yield Static("", id="command", classes="command")
+            with Horizontal(classes="buttons"):
+                yield Button("Cancel", id="cancel", compact=True)
+                yield Button("Confirm (F2)", id="confirm", variant="warning", compact=True)
+
+    @property
+    def _keep_label(self) -> str:
+        return "keep current" if self.kind == "modify" else "edition default"
+
+    def on_mount(self) -> None:
+        table = self.query_one("#preview", DataTable)
+        table.add_columns("App", "This month", "Monthly", "Change")
+        self.query_one("#cancel", Button).focus()
+        self.load_views()
+
+    @work(exclusive=True, group="form-load")
+    async def load_views(self) -> None:
+        try:
+            views = await self.app.services.apps.views([t.app_id for t in self.targets])
+        except ImtuiError as exc:
+            self.app.notify(exc.message, severity="error")
+            return
+        self.views = {v.app_id: v for v in views}
+        self._rebuild_options()
+
+    def _edition(self) -> str | None:
+        value = self.query_one("#edition", Select).value
+        return None if value == KEEP else str(value)
+
+    def _rebuild_options(self) -> None:
+        """Offers only the target edition's values; a locked item shows when it unlocks."""
+        chosen = self._edition()
+        editions = {chosen} if chosen else {v.edition for v in self.views.values()} or {t.edition for t in self.targets}
+        editions &= set(PAID_EDITIONS)
+        for item in VALUE_FIELDS:
+            select = self.query_one(f"#{item}", Select)
+            values = None
+            for edition in editions:
+                offered = OFFERED[edition][item]
+                values = list(offered) if values is None else [v for v in values if v in offered]
+            options = [(self._keep_label, KEEP)]
+            options += [(label(item, v), _encode(v)) for v in values or []]
+            previous = select.value
+            select.set_options(options)
+            select.value = previous if any(o[1] == previous for o in options) else KEEP
+            locks = sorted({v.unlock_dates[item] for v in self.views.values() if item in v.unlock_dates})
+            text = ""
+            if locks and self.kind == "modify":
+                every = all(item in v.unlock_dates for v in self.views.values())
+                text = f"🔒 {'locked' if every else 'some'} until {locks[0]}"
+            self.query_one(f"#lock-{item}", Label).update(text)
+        self._request_changed()
+
+    @on(Select.Changed, "#edition")
+    def edition_changed(self) -> None:
+        self._rebuild_options()
+
+    @on(Select.Changed)
+    def value_changed(self, event: Select.Changed) -> None:
+        if event.select.id != "edition":
+            self._request_changed()
+
+    def _request_changed(self) -> None:
+        values = {}
+        for item in VALUE_FIELDS:
+            value = self.query_one(f"#{item}", Select).value
+            if value != KEEP:
+                values[item] = _decode(str(value))
+        live = values.pop("live_groups", KEEP)
+        self.request = ChangeRequest(
+            edition=self._edition(),
+            live_unlimited=None if live == KEEP else live is None,
+            **values,
+        )
+        ids = " ".join(str(t.app_id) for t in self.targets[:3]) + (" …" if len(self.targets) > 3 else "")
+        self.query_one("#command", Static).update(f"$ imtui apps {self.kind} {ids} {self.request.describe()}")
+        self.preview()
+
+    @work(exclusive=True, group="form-preview")
+    async def preview(self) -> None:
+        try:
+            previews = await self.app.services.apps.preview(
+                self.kind, [t.app_id for t in self.targets], self.request
+            )
+        except ImtuiError as exc:
+            self.query_one("#preview-total", Static).update(exc.message)
+            return
+        table = self.query_one("#preview", DataTable)
+        table.clear()
+        month_delta = monthly_delta = 0
+        ok = 0
+        for p in previews:
+            if p.error:
+                table.add_row(str(p.app_id), "-", "-", f"✕ {p.error}")
+                continue
+            ok += 1
+            month_delta += p.this_month_delta
+            monthly_delta += p.monthly_after - p.monthly_before
+            table.add_row(
+                str(p.app_id),
+                f"{fmt.money(p.this_month_before)} → {fmt.money(p.this_month_after)}",
+                f"{fmt.money(p.monthly_before)} → {fmt.money(p.monthly_after)}",
+                p.changes,
+            )
+        self.query_one("#preview-total", Static).update(
+            f"{ok} of {len(previews)} can change · this month {'+' if month_delta >= 0 else ''}"
+            f"{fmt.money(month_delta)} · monthly {'+' if monthly_delta >= 0 else ''}{fmt.money(monthly_delta)}"
+        )
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#confirm")
+    def action_confirm(self) -> None:
+        if self.kind == "upgrade" and self.request.edition is None:
+            self.app.notify("choose pro or flagship", severity="warning")
+            return
+        self.submit(self.request)
+
+    @work(exclusive=True, group="form-submit")
+    async def submit(self, request: ChangeRequest) -> None:
+        from imtui.ui.screens.results import ResultsScreen
+
+        service = self.app.services.apps
+        call = service.upgrade if self.kind == "upgrade" else service.modify
+        results: list[BulkResult] = []
+        for i, target in enumerate(self.targets, 1):
+            version = self.views[target.app_id].version if target.app_id in self.views else None
+            try:
+                outcome = await call(target.app_id, request, expected_version=version)
+                results.append(BulkResult(target.app_id, True, "nothing to change" if outcome.nothing_to_change else None, 0, outcome.app))
+            except ImtuiError as exc:
+                results.append(BulkResult(target.app_id, False, exc.message, exc.exit_code))
+            self.query_one("#preview-total", Static).update(f"applying {i}/{len(self.targets)}…")
+        self.app.main.reload()
+        self.dismiss(results)
+        failed = [r for r in results if not r.ok]
+        if len(results) > 1 or failed:
+            title = f"{self.kind}: {len(results) - len(failed)} done, {len(failed)} refused"
+            self.app.push_screen(ResultsScreen(title, results))
+        else:
+            note = results[0].error or "done"
+            self.app.notify(f"app {results[0].app_id}: {note}", title=self.kind.capitalize())
+
+
+def _encode(value: int | None) -> str:
+    return "unlimited" if value is None else str(value)
+
+
+def _decode(value: str) -> int | None:
+    return None if value == "unlimited" else int(value)

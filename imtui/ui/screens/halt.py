@@ -1,0 +1,97 @@
+"""The halt confirmation: exact targets, the money that stops, the warning, a reason, and for
+more than one app the count typed out. Focus starts on Cancel."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+from imtui.services.fleet import FleetRow
+from imtui.ui import format as fmt
+
+SHOWN = 12
+
+
+class HaltDialog(ModalScreen):
+    """Dismisses with `(app_ids, reason)` when confirmed, `None` when cancelled."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="halt.cancel")]
+
+    def __init__(self, targets: list[FleetRow], hidden_marked: int = 0) -> None:
+        super().__init__()
+        self.targets = targets
+        self.hidden_marked = hidden_marked
+
+    def compose(self) -> ComposeResult:
+        n = len(self.targets)
+        stops = sum((t.monthly for t in self.targets), Decimal("0.00"))
+        with Vertical(id="dialog", classes="danger"):
+            yield Label(f"HALT {n} APP{'S' if n > 1 else ''}", classes="dialog-title")
+            with VerticalScroll(id="halt-targets"):
+                for t in self.targets[:SHOWN]:
+                    yield Static(
+                        f"{t.app_id}  {fmt.printable(t.name)[:24]:<24} {fmt.printable(t.account)[:12]:<12} "
+                        f"{t.edition:<8} {fmt.money(t.monthly):>10}/month"
+                    )
+                if n > SHOWN:
+                    yield Static(f"… and {n - SHOWN} more")
+            yield Static(f"Monthly cost that stops: {fmt.money(stops)}", id="halt-cost")
+            if self.hidden_marked:
+                yield Static(
+                    f"{self.hidden_marked} of these marked apps are hidden by the current filter.",
+                    classes="warning",
+                    id="halt-hidden",
+                )
+            yield Static(
+                "⚠ Service stops at once. After 90 days the app's data is unrecoverable.",
+                classes="warning",
+            )
+            yield Input(placeholder="reason (required)", id="reason", compact=True)
+            if n > 1:
+                yield Input(placeholder=f"type {n} to confirm", id="count", compact=True)
+            yield Static("", id="command", classes="command")
+            with Horizontal(classes="buttons"):
+                yield Button("Cancel", id="cancel", compact=True)
+                yield Button(f"Halt {n}", id="confirm", variant="error", disabled=True, compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#cancel", Button).focus()
+        self._update()
+
+    def _ready(self) -> bool:
+        reason = self.query_one("#reason", Input).value.strip()
+        if not reason:
+            return False
+        if len(self.targets) > 1:
+            return self.query_one("#count", Input).value.strip() == str(len(self.targets))
+        return True
+
+    @on(Input.Changed)
+    def _update(self) -> None:
+        self.query_one("#confirm", Button).disabled = not self._ready()
+        reason = self.query_one("#reason", Input).value.strip() or "…"
+        ids = " ".join(str(t.app_id) for t in self.targets[:5]) + (" …" if len(self.targets) > 5 else "")
+        self.query_one("#command", Static).update(f"$ imtui apps halt {ids} --reason {reason!r} --yes")
+
+    @on(Input.Submitted)
+    def _next(self, event: Input.Submitted) -> None:
+        if event.input.id == "reason" and len(self.targets) > 1:
+            self.query_one("#count", Input).focus()
+        elif self._ready():
+            self.query_one("#confirm", Button).focus()
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#confirm")
+    def confirm(self) -> None:
+        if self._ready():
+            reason = self.query_one("#reason", Input).value.strip()
+            self.dismiss(([t.app_id for t in self.targets], reason))

@@ -1,0 +1,306 @@
+"""The applications screen: the fleet table, its filter and marks, and the live cost panel."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from imtui.domain.calendar import local_date
+from imtui.domain.errors import ImtuiError
+from imtui.services.fleet import FleetRow
+from imtui.ui.fleet_model import EDITION_FILTERS, SORT_KEYS, STATUS_FILTERS, FleetModel
+from imtui.ui.widgets.app_table import AppTable
+from imtui.ui.widgets.cost_panel import CostFigures, CostPanel
+
+#: Actions that change something: dimmed and disabled in a read-only run.
+CHANGING_ACTIONS = {"upgrade", "modify", "halt", "reactivate", "undo_halt"}
+
+
+class MainScreen(Screen):
+    """Applications. Targets of an action are the marked apps, or the app under the cursor."""
+
+    BINDINGS = [
+        Binding("slash", "filter", "Filter", id="main.filter"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="main.clear_filter"),
+        Binding("space", "toggle_mark", "Mark", id="main.mark"),
+        Binding("v", "mark_range", "Mark range", show=False, id="main.mark_range"),
+        Binding("a", "mark_all", "Mark all", show=False, id="main.mark_all"),
+        Binding("n", "clear_marks", "Unmark all", show=False, id="main.clear_marks"),
+        Binding("asterisk", "marked_only", "Marked only", show=False, id="main.marked_only"),
+        Binding("s", "cycle_status", "Status", show=False, id="main.status_filter"),
+        Binding("e", "cycle_edition", "Edition", show=False, id="main.edition_filter"),
+        Binding("o", "cycle_sort", "Sort", show=False, id="main.sort"),
+        Binding("O", "reverse_sort", "Reverse sort", show=False, id="main.reverse_sort"),
+        Binding("u", "upgrade", "Upgrade", id="main.upgrade"),
+        Binding("m", "modify", "Modify", id="main.modify"),
+        Binding("h", "halt", "Halt", id="main.halt"),
+        Binding("r", "reactivate", "Reactivate", show=False, id="main.reactivate"),
+        Binding("z", "undo_halt", "Undo halt", show=False, id="main.undo_halt"),
+        Binding("enter", "detail", "Detail", id="main.detail"),
+        Binding("b", "bills", "Bills", id="main.bills"),
+        Binding("l", "audit", "Audit", id="main.audit"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.model = FleetModel()
+        self.counter = -1
+        self.day: str | None = None
+        self.last_halted: list[int] = []
+        self.anchor: int | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="fleet"):
+            yield Static("loading the fleet…", id="summary")
+            yield Static("", id="progress")
+            yield Input(placeholder="filter by ID, name or account; enter keeps it, escape clears it", id="filter")
+            yield AppTable(self.model, id="apps")
+        yield CostPanel(id="cost-panel")
+        yield Footer()
+
+    def on_resize(self, event) -> None:
+        self.set_class(event.size.width < 120, "narrow")
+
+    def on_mount(self) -> None:
+        self.set_class(self.app.size.width < 120, "narrow")
+        self.query_one("#filter").display = False
+        self.query_one("#progress").display = False
+        self.query_one(AppTable).focus()
+        self.query_one(AppTable).plain = self.app.no_color
+        self.reload()
+        self.set_interval(self.app.settings.refresh_seconds, self.poll)
+        self.set_interval(1.0, self.tick)
+
+    # --- loading ------------------------------------------------------------------------------------
+
+    @work(exclusive=True, group="fleet")
+    async def reload(self) -> None:
+        """Reads the fleet, then refreshes the cost panel."""
+        try:
+            snap = await self.app.services.fleet.snapshot()
+        except ImtuiError as exc:
+            self.app.notify(exc.message, severity="error", title="Could not load the fleet")
+            return
+        table = self.query_one(AppTable)
+        keep = table.cursor_app
+        self.model.set_rows(snap.rows)
+        self.counter = snap.counter
+        self.day = local_date(snap.as_of, self.app.services.ctx.tz)
+        table.refresh_rows(keep_app=keep)
+        self.show_summary()
+        self.refresh_costs()
+
+    async def poll(self) -> None:
+        """Cheap check for changes by anyone (a change counter) and for a new day."""
+        try:
+            counter = await self.app.services.fleet.change_counter()
+        except ImtuiError:
+            return
+        now = self.app.services.ctx.now()
+        if counter != self.counter or local_date(now, self.app.services.ctx.tz) != self.day:
+            self.reload()
+
+    def tick(self) -> None:
+        self.query_one(CostPanel).now = self.app.services.ctx.now()
+
+    @work(exclusive=True, group="costs")
+    async def refresh_costs(self) -> None:
+        table = self.query_one(AppTable)
+        cursor = table.cursor_app
+        billing = self.app.services.billing
+        marked = sorted(self.model.marked)
+        try:
+            fleet = await billing.cost_summary(None)
+            cur = await billing.cost_summary([cursor]) if cursor is not None else None
+            mk = await billing.cost_summary(marked) if marked else None
+        except ImtuiError as exc:
+            self.app.notify(exc.message, severity="error", title="Could not compute costs")
+            return
+        self.query_one(CostPanel).figures = CostFigures(cursor, cur, mk, fleet, self.app.services.ctx.tz)
+
+    def show_summary(self) -> None:
+        m = self.model
+        hidden = m.hidden_marked()
+        parts = [
+            f"{len(m.rows)} apps",
+            f"{len(m.view)} shown",
+            f"{len(m.marked)} marked" + (f" ({hidden} hidden by filter)" if hidden else ""),
+        ]
+        if m.text:
+            parts.append(f"filter “{m.text}”")
+        parts.append(f"status {m.status or 'any'} [s]")
+        parts.append(f"edition {m.edition or 'any'} [e]")
+        parts.append(f"sort {m.sort_key}{' ▼' if m.sort_reverse else ' ▲'} [o]")
+        if m.marked_only:
+            parts.append("marked only [*]")
+        if self.app.settings.read_only:
+            parts.append("READ-ONLY")
+        self.query_one("#summary", Static).update(" · ".join(parts))
+
+    def show_progress(self, text: str) -> None:
+        bar = self.query_one("#progress", Static)
+        bar.update(text)
+        bar.display = bool(text)
+
+    def _reapply(self) -> None:
+        table = self.query_one(AppTable)
+        keep = table.cursor_app
+        self.model.apply()
+        table.refresh_rows(keep_app=keep)
+        self.show_summary()
+
+    # --- filter, sort, marks ----------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    @on(Input.Changed, "#filter")
+    def filter_changed(self, event: Input.Changed) -> None:
+        self.model.text = event.value
+        table = self.query_one(AppTable)
+        self.model.apply()
+        table.refresh_rows()
+        table.cursor = 0
+        self.show_summary()
+
+    @on(Input.Submitted, "#filter")
+    def filter_done(self) -> None:
+        self.query_one(AppTable).focus()
+        if not self.query_one("#filter", Input).value:
+            self.query_one("#filter").display = False
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        if box.value:
+            box.value = ""
+        box.display = False
+        self.query_one(AppTable).focus()
+
+    def action_toggle_mark(self) -> None:
+        table = self.query_one(AppTable)
+        app_id = table.cursor_app
+        if app_id is None:
+            return
+        self.model.toggle(app_id)
+        self.anchor = table.cursor
+        table.refresh()
+        table.action_cursor(1)
+        self._marks_changed()
+
+    def action_mark_range(self) -> None:
+        table = self.query_one(AppTable)
+        self.model.mark_range(self.anchor if self.anchor is not None else table.cursor, table.cursor)
+        table.refresh()
+        self._marks_changed()
+
+    def action_mark_all(self) -> None:
+        self.model.mark_all_filtered()
+        self.query_one(AppTable).refresh()
+        self._marks_changed()
+
+    def action_clear_marks(self) -> None:
+        self.model.clear_marks()
+        self.query_one(AppTable).refresh_rows(keep_app=self.query_one(AppTable).cursor_app)
+        self._marks_changed()
+
+    def action_marked_only(self) -> None:
+        self.model.marked_only = not self.model.marked_only
+        self._reapply()
+
+    def _marks_changed(self) -> None:
+        self.show_summary()
+        self.refresh_costs()
+
+    def action_cycle_status(self) -> None:
+        self.model.status = self.model.cycle(STATUS_FILTERS, self.model.status)
+        self._reapply()
+
+    def action_cycle_edition(self) -> None:
+        self.model.edition = self.model.cycle(EDITION_FILTERS, self.model.edition)
+        self._reapply()
+
+    def action_cycle_sort(self) -> None:
+        keys = tuple(SORT_KEYS)
+        self.model.sort_key = keys[(keys.index(self.model.sort_key) + 1) % len(keys)]
+        self._reapply()
+
+    def action_reverse_sort(self) -> None:
+        self.model.sort_reverse = not self.model.sort_reverse
+        self._reapply()
+
+    @on(AppTable.SortRequested)
+    def sort_requested(self, event: AppTable.SortRequested) -> None:
+        if self.model.sort_key == event.key:
+            self.model.sort_reverse = not self.model.sort_reverse
+        else:
+            self.model.sort_key, self.model.sort_reverse = event.key, False
+        self._reapply()
+
+    @on(AppTable.CursorMoved)
+    def cursor_moved(self) -> None:
+        self.refresh_costs()
+
+    # --- actions on apps ----------------------------------------------------------------------------
+
+    def targets(self) -> list[FleetRow]:
+        """The marked apps, or else the app under the cursor."""
+        if self.model.marked:
+            return self.model.marked_rows()
+        row = self.model.row(self.query_one(AppTable).cursor)
+        return [row] if row else []
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action in CHANGING_ACTIONS and self.app.settings.read_only:
+            return None
+        if action == "undo_halt" and not self.last_halted:
+            return None
+        return True
+
+    def action_upgrade(self) -> None:
+        self.app.open_change_form("upgrade", self.targets())
+
+    def action_modify(self) -> None:
+        self.app.open_change_form("modify", self.targets())
+
+    def action_halt(self) -> None:
+        self.app.open_halt(self.targets(), hidden_marked=self.model.hidden_marked())
+
+    def action_reactivate(self) -> None:
+        self.app.reactivate([r.app_id for r in self.targets()])
+
+    def action_undo_halt(self) -> None:
+        if self.last_halted:
+            self.app.reactivate(self.last_halted)
+            self.last_halted = []
+
+    def action_detail(self) -> None:
+        app_id = self.query_one(AppTable).cursor_app
+        if app_id is not None:
+            self.app.open_detail(app_id)
+
+    def action_bills(self) -> None:
+        self.app.open_bills()
+
+    def action_audit(self) -> None:
+        self.app.open_audit()
+
+    def focus_app(self, app_id: int) -> bool:
+        """Puts the cursor on an app, clearing filters that hide it."""
+        table = self.query_one(AppTable)
+        if self.model.find(app_id) is None:
+            self.model.text, self.model.status, self.model.edition = "", None, None
+            self.model.marked_only = False
+            self.query_one("#filter", Input).value = ""
+            self._reapply()
+        found = self.model.find(app_id)
+        if found is None:
+            return False
+        table.cursor = found
+        table.focus()
+        return True
