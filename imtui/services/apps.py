@@ -38,7 +38,7 @@ from imtui.persistence.tables import Account, App
 from imtui.services.context import ServiceContext
 from imtui.services.control_plane import ControlPlaneError
 from imtui.services.housekeeping import Housekeeping
-from imtui.services.models import AppView, BulkResult, ChangeResult, CostPreview
+from imtui.services.models import AppView, BulkResult, ChangeResult, CostPreview, HistoryEntry
 
 MAX_NAME = 200
 
@@ -163,13 +163,13 @@ class AppService:
             locks = repo.locks_for(s, [app.app_id for app, _ in rows], month)
             return [app_view(app, name, locks.get(app.app_id, {}), self.ctx.tz) for app, name in rows]
 
-    async def history(self, app_id: int) -> list[tuple[datetime, str, str, str]]:
-        """The app's change history: (at, kind, actor, package/status after), oldest first."""
+    async def history(self, app_id: int) -> list[HistoryEntry]:
+        """The app's change history, oldest first."""
         def read():
             with self.ctx.uow() as uow:
                 self._app(uow.session, app_id)
                 return [
-                    (ev.at, ev.kind, ev.actor, f"{ev.status} {repo.package_of(ev)}")
+                    HistoryEntry(ev.at, ev.kind, ev.actor, ev.status, repo.package_of(ev))
                     for ev in repo.app_history(uow.session, app_id)
                 ]
 

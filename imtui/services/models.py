@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from imtui.domain.editions import billing_kind
+from imtui.domain.editions import Package, billing_kind
 
 
 @dataclass(frozen=True)
@@ -135,3 +135,14 @@ class CostSummary:
     daily: list[Decimal]
     as_of: datetime
     apps: int
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One event of an app's history: its status and package from `at` on."""
+
+    at: datetime
+    kind: str
+    actor: str
+    status: str
+    package: Package

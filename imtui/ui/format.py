@@ -32,3 +32,11 @@ def local_time(instant: datetime | None, tz: str, fmt: str = "YYYY-MM-DD HH:mm")
 def printable(text: str) -> str:
     """Stored text shown safely: control characters escaped."""
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
+def package(pkg) -> str:
+    """`pro · live 50 · 1000 groups/user · 200 members/group · 7 days history`."""
+    return (
+        f"{pkg.edition} · live {setting(pkg.live_groups)} · {pkg.groups_per_user} groups/user · "
+        f"{pkg.members_per_group} members/group · {pkg.history_days} days history"
+    )

@@ -16,8 +16,8 @@ from imtui.ui import format as fmt
 class BillsScreen(Screen):
     BINDINGS = [
         Binding("escape", "back", "Back", id="bills.back"),
-        Binding("left", "month(1)", "Older month", id="bills.older"),
-        Binding("right", "month(-1)", "Newer month", id="bills.newer"),
+        Binding("left,p", "month(1)", "Older month", priority=True, id="bills.older"),
+        Binding("right,n", "month(-1)", "Newer month", priority=True, id="bills.newer"),
     ]
 
     def __init__(self) -> None:
@@ -70,7 +70,7 @@ class BillsScreen(Screen):
                 f"{fmt.money(bill.total)} {bill.currency}"
             )
         self.query_one("#bills-summary", Static).update(
-            summary + f"   (← older · → newer; {len(self.months) - 1} issued months)"
+            summary + f"   (← or p older · → or n newer; {len(self.months) - 1} issued months)"
         )
         table = self.query_one(DataTable)
         table.clear()

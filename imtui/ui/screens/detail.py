@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Footer, Label, Sparkline, Static
 
 from imtui.domain.calendar import Month
 from imtui.domain.errors import ImtuiError
-from imtui.domain.editions import VALUE_ITEMS, ITEMS
+from imtui.domain.editions import ITEMS
 from imtui.ui import format as fmt
 
 
@@ -87,8 +87,11 @@ class DetailScreen(Screen):
         )
         table = self.query_one("#history", DataTable)
         table.clear()
-        for at, kind, actor, state in reversed(history):
-            table.add_row(fmt.local_time(at, tz), kind, actor, state)
+        for entry in reversed(history):
+            table.add_row(
+                fmt.local_time(entry.at, tz), entry.kind, entry.actor,
+                f"{fmt.status(entry.status, self.app.no_color)} · {fmt.package(entry.package)}",
+            )
         bt = self.query_one("#detail-bills", DataTable)
         bt.clear()
         for bill in bills:
@@ -102,8 +105,6 @@ class DetailScreen(Screen):
         self.app.pop_screen()
 
     def _row(self):
-        from imtui.services.fleet import FleetRow
-
         main = self.app.main
         i = main.model.position.get(self.app_id)
         return main.model.rows[i] if i is not None else None

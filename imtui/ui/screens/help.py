@@ -26,7 +26,7 @@ class HelpScreen(ModalScreen):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("Key", "Does", "Binding id (for the keymap)")
+        table.add_columns("Key", "Binding id (keymap)", "Does")
         seen = set()
         for key, active in self.under.active_bindings.items():
             binding = active.binding
@@ -34,8 +34,8 @@ class HelpScreen(ModalScreen):
                 continue
             seen.add((binding.id, key))
             state = "" if active.enabled else "  (disabled)"
-            table.add_row(self.app.get_key_display(binding), (binding.description or binding.action) + state, binding.id or "")
-        table.add_row("ctrl+p", "command palette: jump to, halt, upgrade or modify an app by ID or name", "")
+            table.add_row(self.app.get_key_display(binding), binding.id or "", (binding.description or binding.action) + state)
+        table.add_row("ctrl+p", "", "command palette: jump to, halt, upgrade or modify an app by ID or name")
         table.focus()
 
     def action_close(self) -> None:
