@@ -271,8 +271,7 @@ async def _bulk(sv, args, results) -> int:
         _emit(args, [output.bulk_record(r) for r in results], output.BULK_FIELDS)
     failed = [r for r in results if not r.ok]
     for r in failed:
-        if args.format != "table":
-            print(r.error, file=sys.stderr)
+        print(r.error, file=sys.stderr)
     return failed[0].exit_code if failed else 0
 
 

@@ -2,14 +2,15 @@
 
 Every instant is a timezone-aware `datetime` in UTC. `SystemClock` reads the machine's clock;
 `OffsetClock` starts at a given instant (the `--now` option) and runs on from there;
-`FixedClock` stands still until moved (tests).
+`FixedClock` stands still until moved (tests); `ServerClock` is the database server's clock,
+used on a shared PostgreSQL database.
 """
 
 from __future__ import annotations
 
 import time
 from datetime import datetime, timedelta, timezone
-from typing import Protocol
+from typing import Callable, Protocol
 
 UTC = timezone.utc
 
@@ -36,6 +37,11 @@ class OffsetClock:
         self._start = start.astimezone(UTC)
         self._origin = time.monotonic()
 
+    @property
+    def start(self) -> datetime:
+        """The instant the clock was started at (`--now`)."""
+        return self._start
+
     def now(self) -> datetime:
         return self._start + timedelta(seconds=time.monotonic() - self._origin)
 
@@ -56,3 +62,22 @@ class FixedClock:
 
     def advance(self, **delta: float) -> None:
         self._now += timedelta(**delta)
+
+
+class ServerClock:
+    """The database server's clock (team mode): every imtui on a shared database gets "now" from
+    one source. `read` returns the server's current instant; it is called once, at start, and the
+    clock then runs on with the machine's monotonic clock, so `now()` is cheap, needs no round
+    trip and never goes backwards."""
+
+    def __init__(self, read: Callable[[], datetime]):
+        before = time.monotonic()
+        server = read()
+        after = time.monotonic()
+        if server.tzinfo is None:
+            raise ValueError("the server's clock must carry a time zone")
+        self._start = server.astimezone(UTC)
+        self._origin = (before + after) / 2  # the server answered about halfway through the call
+
+    def now(self) -> datetime:
+        return self._start + timedelta(seconds=time.monotonic() - self._origin)

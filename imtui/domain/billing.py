@@ -103,6 +103,58 @@ def _dearest_by_day(
     return best, history, active_days
 
 
+def _day_counts(
+    spans: list[Span], month: Month, tz: str, prices: PriceList, last_day: int
+) -> tuple[dict[str, dict[tuple[str, Decimal], int]], tuple | None]:
+    """Per daily item, the days each paid setting is the dearest of its day; and history's
+    dearest setting of the month.
+
+    Spans are in time order, so in days they overlap only where one ends and the next begins:
+    only those shared days are contested, and each is given to the dearest setting (the later
+    one on a tie). Every other day belongs to the one span that covers it.
+    """
+    bounds = day_bounds(month, tz)
+    ranges: list[tuple[int, int, Package]] = []
+    for span in spans:
+        first = max(bisect_right(bounds, span.start) - 1, 0)
+        last = min(bisect_left(bounds, span.end) - 1, last_day)
+        if first <= last:
+            ranges.append((first, last, span.package))
+    ends = {d for first, last, _ in ranges for d in (first, last)}
+    contested = {
+        d: members
+        for d in ends
+        if len(members := [i for i, (f, l, _) in enumerate(ranges) if f <= d <= l]) > 1
+    }
+    counts: dict[str, dict[tuple[str, Decimal], int]] = {item: {} for item in DAILY_ITEMS}
+    for item in DAILY_ITEMS:
+        settings = [
+            (prices.price(pkg.edition, item, pkg.value(item)), label(item, pkg.value(item)))
+            for _, _, pkg in ranges
+        ]
+        winners = {
+            d: max(members, key=lambda i: (settings[i][0], i)) for d, members in contested.items()
+        }
+        item_counts = counts[item]
+        for i, (first, last, _) in enumerate(ranges):
+            price, setting = settings[i]
+            if price <= ZERO:
+                continue
+            days = last - first + 1 - sum(
+                1 for d, w in winners.items() if w != i and first <= d <= last
+            )
+            if days > 0:
+                item_counts[(setting, price)] = item_counts.get((setting, price), 0) + days
+    history = None
+    for i, (_, _, pkg) in enumerate(ranges):
+        price = prices.price(pkg.edition, HISTORY_DAYS, pkg.history_days)
+        if history is None or (price, i) >= history[:2]:
+            history = (price, i, label(HISTORY_DAYS, pkg.history_days))
+    if history is not None:
+        history = (history[0], None, history[2])
+    return counts, history
+
+
 def month_lines(
     spans: Iterable[Span],
     month: Month,
@@ -116,17 +168,39 @@ def month_lines(
     """
     dim = month.days
     last_day = dim - 1 if through_day is None else min(through_day, dim - 1)
-    best, history, _ = _dearest_by_day(spans, month, tz, prices, last_day)
+    spans = list(spans)
+    if len(spans) == 1:
+        return _single_span_lines(spans[0], month, tz, prices, last_day)
+    counts_by_item, history = _day_counts(spans, month, tz, prices, last_day)
     lines: list[BillLine] = []
     for item in DAILY_ITEMS:
-        counts: dict[tuple[str, Decimal], int] = {}
-        for price, _, setting in best[item].values():
-            if price > ZERO:
-                counts[(setting, price)] = counts.get((setting, price), 0) + 1
+        counts = counts_by_item[item]
         for (setting, price), days in sorted(counts.items(), key=lambda kv: -kv[0][1]):
             lines.append(BillLine(item, setting, price, days, prorate(price, days, dim)))
     if history is not None and history[0] > ZERO:
         lines.append(BillLine(HISTORY_DAYS, history[2], history[0], dim, history[0]))
+    return lines
+
+
+def _single_span_lines(
+    span: Span, month: Month, tz: str, prices: PriceList, last_day: int
+) -> list[BillLine]:
+    """The common case, one package all along: each paid item over the span's days."""
+    bounds = day_bounds(month, tz)
+    first = max(bisect_right(bounds, span.start) - 1, 0)
+    last = min(bisect_left(bounds, span.end) - 1, last_day)
+    if first > last:
+        return []
+    dim = month.days
+    pkg = span.package
+    lines = []
+    for item in ITEMS:
+        value = pkg.value(item)
+        price = prices.price(pkg.edition, item, value)
+        if price > ZERO:
+            days = dim if item == HISTORY_DAYS else last - first + 1
+            amount = price if item == HISTORY_DAYS else prorate(price, days, dim)
+            lines.append(BillLine(item, label(item, value), price, days, amount))
     return lines
 
 

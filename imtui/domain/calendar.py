@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from calendar import monthrange
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 import pendulum
 
@@ -33,7 +35,7 @@ class Month:
     @classmethod
     def of(cls, instant: datetime, tz: str) -> Month:
         """The month an instant falls in, in the billing time zone."""
-        local = pendulum.instance(instant).in_timezone(tz)
+        local = instant.astimezone(zone(tz))
         return cls(local.year, local.month)
 
     @property
@@ -51,7 +53,7 @@ class Month:
 
     @property
     def days(self) -> int:
-        return pendulum.date(self.year, self.month, 1).days_in_month
+        return _days_in(self.year, self.month)
 
     def start(self, tz: str) -> datetime:
         """00:00 on the 1st in the billing time zone, as a UTC instant."""
@@ -60,6 +62,17 @@ class Month:
     def end(self, tz: str) -> datetime:
         """00:00 on the 1st of the next month, as a UTC instant (exclusive end)."""
         return day_bounds(self, tz)[-1]
+
+
+@lru_cache(maxsize=1024)
+def _days_in(year: int, month: int) -> int:
+    return monthrange(year, month)[1]
+
+
+@lru_cache(maxsize=64)
+def zone(tz: str) -> ZoneInfo:
+    """The billing time zone as a tzinfo (cached: looking a zone up is slow)."""
+    return ZoneInfo(tz)
 
 
 @lru_cache(maxsize=256)
@@ -80,14 +93,14 @@ def day_index(month: Month, tz: str, instant: datetime) -> int:
 
 def local_date(instant: datetime, tz: str) -> str:
     """The calendar date of an instant in the billing time zone, `YYYY-MM-DD`."""
-    return pendulum.instance(instant).in_timezone(tz).to_date_string()
+    return instant.astimezone(zone(tz)).date().isoformat()
 
 
 def iso_local(instant: datetime | None, tz: str) -> str | None:
     """ISO 8601 with the billing time zone's offset, as the JSON contract shows instants."""
     if instant is None:
         return None
-    return pendulum.instance(instant).in_timezone(tz).isoformat()
+    return instant.astimezone(zone(tz)).isoformat()
 
 
 def to_utc(instant: datetime) -> datetime:

@@ -16,7 +16,18 @@ BUSY_TIMEOUT_MS = 10_000
 """How long a SQLite writer waits for another process's transaction before giving up."""
 
 WRITE = "imtui_write"
-"""Execution option that makes a SQLite transaction start with BEGIN IMMEDIATE."""
+"""Execution option that makes a SQLite transaction start with BEGIN IMMEDIATE (on PostgreSQL:
+take the writer lock, see `uow.UnitOfWork`)."""
+
+WRITER_LOCK = 0x696D747569_01
+"""PostgreSQL advisory lock every writing transaction holds: one writer at a time per database,
+as SQLite's BEGIN IMMEDIATE gives, so read-check-write sequences stay correct in team mode."""
+
+MIGRATION_LOCK = 0x696D747569_02
+"""PostgreSQL advisory lock held while migrating, so two processes never migrate at once."""
+
+CONNECT_TIMEOUT_S = 10
+"""How long to wait for a PostgreSQL server to answer before saying it cannot be reached."""
 
 
 def database_url(db: str) -> str:
@@ -56,13 +67,32 @@ def make_engine(db: str) -> Engine:
         _configure_sqlite(engine)
     else:
         try:
-            engine = create_engine(url, pool_pre_ping=True)
+            engine = create_engine(url, **_server_options(url))
         except ImportError as exc:
             raise Unavailable(
                 f"the driver for {make_url(url).drivername} is not installed ({exc.name}); "
                 "install imtui[postgres]"
             ) from None
     return engine
+
+
+def is_postgres(engine: Engine) -> bool:
+    return engine.dialect.name == "postgresql"
+
+
+def _server_options(url: str) -> dict:
+    """Pool settings for a database server shared by a team: connections are checked before use
+    (a restarted server is not an error), recycled, and bounded per process."""
+    options: dict = {
+        "pool_pre_ping": True,
+        "pool_size": 5,
+        "max_overflow": 10,
+        "pool_timeout": 30,
+        "pool_recycle": 1800,
+    }
+    if make_url(url).get_backend_name() == "postgresql":
+        options["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_S, "application_name": "imtui"}
+    return options
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -207,31 +207,111 @@ def app_history(session: Session, app_id: int) -> list[Event]:
 # --- billing inputs -------------------------------------------------------------------------------
 
 
+_STATE_COLUMNS = (
+    Event.app_id, Event.at, Event.edition, Event.live_groups, Event.groups_per_user,
+    Event.members_per_group, Event.history_days, Event.status,
+)
+
+
 def states_between(
     session: Session, start: datetime, end: datetime, app_ids: list[int] | None = None
 ) -> dict[int, list[State]]:
     """Each app's states relevant to [start, end): the one in effect at `start`, then every
-    event before `end`, in time order."""
+    event before `end`, in time order. Read as plain rows (no ORM objects) for speed."""
     ranked = select(
-        Event,
+        *_STATE_COLUMNS,
         func.row_number()
         .over(partition_by=Event.app_id, order_by=(Event.at.desc(), Event.id.desc()))
         .label("rn"),
     ).where(Event.at <= start)
+    within = select(*_STATE_COLUMNS).where(Event.at > start, Event.at < end)
     if app_ids is not None:
         ranked = ranked.where(Event.app_id.in_(app_ids))
-    ranked = ranked.subquery()
-    before = select(ranked).where(ranked.c.rn == 1)
-    within = select(Event).where(Event.at > start, Event.at < end)
-    if app_ids is not None:
         within = within.where(Event.app_id.in_(app_ids))
+    ranked = ranked.subquery()
+    before = select(*(c for c in ranked.c if c.name != "rn")).where(ranked.c.rn == 1)
     out: dict[int, list[State]] = defaultdict(list)
-    for row in session.execute(before):
-        pkg = Package(row.edition, row.live_groups, row.groups_per_user, row.members_per_group, row.history_days)
-        out[row.app_id].append(State(_aware(row.at), pkg, row.status == ACTIVE))
-    for ev in session.execute(within.order_by(Event.at, Event.id)).scalars():
-        out[ev.app_id].append(State(ev.at, package_of(ev), ev.status == ACTIVE))
+    packages: dict[tuple, Package] = {}
+    conn = session.connection()
+    for stmt in (before, within.order_by(Event.at, Event.id)):
+        for app_id, at, *pkg, status in conn.execute(stmt):
+            key = tuple(pkg)
+            package = packages.get(key)
+            if package is None:
+                package = packages[key] = Package(*key)
+            out[app_id].append(State(_aware(at), package, status == ACTIVE))
     return out
+
+
+def fleet_rows(session: Session, app_ids: list[int] | None = None):
+    """The applications table's columns as plain tuples, by app ID."""
+    stmt = (
+        select(
+            App.app_id, App.name, Account.name, App.edition, App.status, App.live_groups,
+            App.groups_per_user, App.members_per_group, App.history_days,
+        )
+        .join(Account, Account.id == App.account_id)
+        .order_by(App.app_id)
+    )
+    conn = session.connection()
+    if app_ids is None:
+        return conn.execute(stmt).all()
+    rows = []
+    for i in range(0, len(app_ids), 900):
+        rows += conn.execute(stmt.where(App.app_id.in_(app_ids[i : i + 900]))).all()
+    return rows
+
+
+def last_event_id(session: Session) -> int:
+    return session.connection().execute(select(func.max(Event.id))).scalar() or 0
+
+
+def apps_with_events_after(session: Session, event_id: int) -> set[int]:
+    return set(
+        session.connection().execute(
+            select(Event.app_id).where(Event.id > event_id).distinct()
+        ).scalars()
+    )
+
+
+def apps_changed_between(
+    session: Session, start: datetime, end: datetime, app_ids: list[int] | None = None
+) -> set[int]:
+    """Apps with an event in [start, end)."""
+    stmt = select(Event.app_id).where(Event.at >= start, Event.at < end).distinct()
+    if app_ids is not None:
+        stmt = stmt.where(Event.app_id.in_(app_ids))
+    return set(session.connection().execute(stmt).scalars())
+
+
+_PACKAGE_COLUMNS = (
+    App.edition, App.live_groups, App.groups_per_user, App.members_per_group, App.history_days,
+)
+
+
+def current_packages(session: Session, app_ids: list[int] | None = None):
+    """(app_id, edition, live, groups/user, members/group, history, status, version) per app."""
+    stmt = select(App.app_id, *_PACKAGE_COLUMNS, App.status, App.version)
+    if app_ids is not None:
+        stmt = stmt.where(App.app_id.in_(app_ids))
+    return session.connection().execute(stmt)
+
+
+def current_packages_of(session: Session, app_ids: set[int]):
+    """(edition, live, groups/user, members/group, history, status) of some apps."""
+    ids = sorted(app_ids)
+    conn = session.connection()
+    for i in range(0, len(ids), 900):
+        yield from conn.execute(
+            select(*_PACKAGE_COLUMNS, App.status).where(App.app_id.in_(ids[i : i + 900]))
+        )
+
+
+def package_counts(session: Session):
+    """How many apps have each (package, status): the fleet as an aggregate."""
+    return session.connection().execute(
+        select(*_PACKAGE_COLUMNS, App.status, func.count()).group_by(*_PACKAGE_COLUMNS, App.status)
+    )
 
 
 def _aware(value: datetime | str) -> datetime:
@@ -282,6 +362,35 @@ def accounts_existing_before(session: Session, instant: datetime) -> list[Accoun
             select(Account).where(Account.created_at < instant).order_by(Account.name)
         ).scalars()
     )
+
+
+def app_owners(session: Session):
+    """(app_id, account id) of every app."""
+    return session.execute(select(App.app_id, App.account_id)).all()
+
+
+def insert_bills(
+    session: Session, month: str, issued_at: datetime, totals: dict[int, int]
+) -> dict[int, int]:
+    """Inserts one bill per account (total in cents); returns bill id by account id."""
+    if not totals:
+        return {}
+    conn = session.connection()
+    conn.execute(
+        Bill.__table__.insert(),
+        [
+            {"account_id": a, "month": month, "issued_at": issued_at, "total_cents": t}
+            for a, t in totals.items()
+        ],
+    )
+    rows = conn.execute(select(Bill.account_id, Bill.id).where(Bill.month == month)).all()
+    return dict(rows)
+
+
+def insert_bill_lines(session: Session, rows: list[dict]) -> None:
+    conn = session.connection()
+    for i in range(0, len(rows), 5000):
+        conn.execute(BillLineRow.__table__.insert(), rows[i : i + 5000])
 
 
 def bills_of_month(session: Session, month: Month) -> list[tuple[Bill, str]]:

@@ -8,6 +8,8 @@ from pathlib import Path
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 
+from imtui.persistence.engine import MIGRATION_LOCK
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 HEAD = "0001"
 """The newest migration; bump it with every new file in `migrations/versions/`."""
@@ -34,6 +36,10 @@ def migrate(engine: Engine) -> bool:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # another imtui may be migrating the same shared database right now: wait for it;
+            # alembic then finds the schema current and does nothing (DDL is transactional)
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
     return True

@@ -4,27 +4,44 @@ from __future__ import annotations
 
 import sqlite3
 
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
-from imtui.domain.errors import Unavailable
-from imtui.persistence.engine import WRITE
+from imtui.domain.errors import Conflict, ImtuiError, PermissionDenied, Unavailable
+from imtui.persistence.engine import BUSY_TIMEOUT_MS, WRITE, WRITER_LOCK
+
+BUSY = "the database is busy with another imtui process's change; try again in a moment"
 
 
 class UnitOfWork:
-    """`with UnitOfWork(engine, write=True) as uow: ...; uow.commit()`."""
+    """`with UnitOfWork(engine, write=True) as uow: ...; uow.commit()`.
+
+    A writer holds the database's one write lock for the whole transaction (SQLite: BEGIN
+    IMMEDIATE; PostgreSQL: a transaction-level advisory lock, waiting at most as long as SQLite's
+    busy timeout). A reader on PostgreSQL sees one snapshot (REPEATABLE READ), as in SQLite's WAL.
+    """
 
     def __init__(self, engine: Engine, write: bool = False):
-        self._engine = engine.execution_options(**{WRITE: True}) if write else engine
+        self._postgres = engine.dialect.name == "postgresql"
+        if write:
+            engine = engine.execution_options(**{WRITE: True})
+        elif self._postgres:
+            engine = engine.execution_options(isolation_level="REPEATABLE READ")
+        self._engine = engine
         self.write = write
         self.session: Session
 
     def __enter__(self) -> UnitOfWork:
         self.session = Session(self._engine, expire_on_commit=False)
         try:
-            self.session.connection()  # begins now: a writer takes SQLite's lock up front
-        except OperationalError as exc:
+            conn = self.session.connection()  # begins now: a writer takes the lock up front
+            if self.write and self._postgres:
+                conn.execute(text(f"SET LOCAL lock_timeout = {BUSY_TIMEOUT_MS}"))
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITER_LOCK})
+        except DBAPIError as exc:
+            self.session.rollback()
             self.session.close()
             raise translate_db_error(exc) from None
         return self
@@ -37,14 +54,62 @@ class UnitOfWork:
         self.session.close()
 
 
-def translate_db_error(exc: DBAPIError) -> Exception:
+# PostgreSQL error classes (SQLSTATE) that have a plain explanation.
+_CONFLICT = {"40001", "40P01"}  # serialization failure, deadlock
+_BUSY = {"55P03", "57014"}  # lock not available (lock_timeout), statement cancelled (timeout)
+_LOGIN = {"28000", "28P01"}  # invalid authorization, wrong password
+_GONE = {"57P01", "57P02", "57P03"}  # server shutting down, crash, cannot connect now
+
+
+def translate_db_error(exc: DBAPIError) -> ImtuiError:
     """A database failure as a one-line user error."""
-    orig = getattr(exc, "orig", exc)
-    text = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
-    if isinstance(orig, sqlite3.OperationalError) and "locked" in text:
-        return Unavailable(
-            "the database is busy with another imtui process's change; try again in a moment"
-        )
-    if "not a database" in text:
+    orig = getattr(exc, "orig", None) or exc
+    text_ = str(orig).strip()
+    first = text_.splitlines()[0].strip() if text_ else type(orig).__name__
+    if isinstance(orig, sqlite3.OperationalError) and "locked" in first:
+        return Unavailable(BUSY)
+    if "not a database" in first:
         return Unavailable("the database file is not a SQLite database")
-    return Unavailable(f"the database failed: {text}")
+    state = getattr(orig, "sqlstate", None)
+    if state is None and type(orig).__module__.startswith("psycopg"):
+        return _unreachable(first)
+    if state is None:
+        return Unavailable(f"the database failed: {first}")
+    if state in _CONFLICT:
+        return Conflict(
+            "someone else changed the same data at the same moment; nothing was changed; try again"
+        )
+    if state == "23505" or isinstance(exc, IntegrityError) and state.startswith("23"):
+        return Conflict(
+            f"someone else made the same change at the same moment; nothing was changed; try again ({first})"
+        )
+    if state in _BUSY:
+        return Unavailable(BUSY)
+    if state in _LOGIN:
+        return Unavailable(f"the PostgreSQL server refused the login: {_strip(first)}")
+    if state == "3D000":
+        return Unavailable(f"the PostgreSQL database does not exist: {_strip(first)}")
+    if state == "42501":
+        return PermissionDenied(f"the database user may not do this: {_strip(first)}")
+    if state in _GONE or state.startswith("08"):
+        return _unreachable(first)
+    return Unavailable(f"the database failed: {first}")
+
+
+def _strip(message: str) -> str:
+    """psycopg's connection errors start with `connection failed: connection to server at … failed:`."""
+    if message.startswith("connection failed: "):
+        message = message[len("connection failed: ") :]
+    if message.startswith("connection to server") and "failed: " in message:
+        message = message.split("failed: ", 1)[1]
+    return message.strip()
+
+
+def _unreachable(message: str) -> Unavailable:
+    where = ""
+    if message.startswith("connection failed: "):
+        message = message[len("connection failed: ") :]
+    if message.startswith("connection to server") and "failed: " in message:
+        where, message = message.split(" failed: ", 1)
+        where = " " + where[len("connection to server ") :]
+    return Unavailable(f"cannot reach the database server{where}: {message.strip()}")

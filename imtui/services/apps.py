@@ -151,12 +151,12 @@ class AppService:
             if filt.edition:
                 stmt = stmt.where(App.edition == filt.edition)
             if filt.search:
-                pattern = f"%{filt.search.lower()}%"
+                pattern = _contains_pattern(filt.search.lower())
                 stmt = stmt.where(
                     or_(
-                        func.lower(App.name).like(pattern),
-                        func.lower(Account.name).like(pattern),
-                        func.cast(App.app_id, String()).like(pattern),
+                        func.lower(App.name).like(pattern, escape="\\"),
+                        func.lower(Account.name).like(pattern, escape="\\"),
+                        func.cast(App.app_id, String()).like(pattern, escape="\\"),
                     )
                 )
             rows = s.execute(stmt.order_by(App.app_id)).all()
@@ -487,6 +487,13 @@ class AppService:
             if not isinstance(exc, Unavailable):
                 await self.ctx.run(lambda: self.ctx.audit_refusal(action, app_id, exc, now))
             raise
+
+
+def _contains_pattern(text: str) -> str:
+    """A LIKE pattern matching `text` literally anywhere (`%`, `_` and `\\` are not wildcards;
+    the escape is explicit because PostgreSQL and SQLite differ in their default)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 def _check_version(app: App, expected: int | None) -> None:

@@ -23,6 +23,7 @@ from imtui.domain.prices import ZERO
 from imtui.persistence import repo
 from imtui.persistence.tables import Bill, BillLineRow, MonthClose
 from imtui.services.context import ServiceContext
+from imtui.services.costing import Costing
 from imtui.services.models import AccountBill, AppBill, BillView, CostSummary, LineView
 
 CENTS = Decimal(100)
@@ -48,36 +49,38 @@ def close_month(session: Session, ctx: ServiceContext, month: Month, now: dateti
     session.add(MonthClose(month=month.key, issued_at=now, actor=ctx.actor))
     session.flush()  # the primary key makes a concurrent second close fail here
     states = repo.states_between(session, start, end)
-    by_account: dict[str, list[int]] = defaultdict(list)
-    for app_id, account in repo.apps_with_accounts(session):
-        by_account[account].append(app_id)
-    for account in repo.accounts_existing_before(session, end):
-        app_lines = {
-            app_id: month_lines(active_spans(states[app_id], start, end), month, ctx.tz, ctx.prices)
-            for app_id in by_account.get(account.name, ())
-            if app_id in states
-        }
-        bill = Bill(
-            account_id=account.id,
-            month=month.key,
-            issued_at=now,
-            total_cents=sum(to_cents(total(lines)) for lines in app_lines.values()),
-        )
-        session.add(bill)
-        session.flush()
-        session.add_all(
-            BillLineRow(
-                bill_id=bill.id,
-                app_id=app_id,
-                item=ln.item,
-                setting=ln.setting,
-                unit_price_cents=to_cents(ln.unit_price),
-                days=ln.days,
-                amount_cents=to_cents(ln.amount),
-            )
-            for app_id, lines in sorted(app_lines.items())
-            for ln in lines
-        )
+    owner = dict(repo.app_owners(session))
+    lines_by_account: dict[int, list[tuple[int, BillLine]]] = defaultdict(list)
+    for app_id, history in states.items():
+        for line in month_lines(active_spans(history, start, end), month, ctx.tz, ctx.prices):
+            lines_by_account[owner[app_id]].append((app_id, line))
+    accounts = repo.accounts_existing_before(session, end)
+    bill_ids = repo.insert_bills(
+        session,
+        month.key,
+        now,
+        {
+            acc.id: sum(to_cents(line.amount) for _, line in lines_by_account.get(acc.id, ()))
+            for acc in accounts
+        },
+    )
+    repo.insert_bill_lines(
+        session,
+        [
+            {
+                "bill_id": bill_ids[account_id],
+                "app_id": app_id,
+                "item": line.item,
+                "setting": line.setting,
+                "unit_price_cents": to_cents(line.unit_price),
+                "days": line.days,
+                "amount_cents": to_cents(line.amount),
+            }
+            for account_id, lines in lines_by_account.items()
+            if account_id in bill_ids
+            for app_id, line in sorted(lines, key=lambda al: al[0])
+        ],
+    )
     repo.add_audit(
         session, now, ctx.actor, "close_month", None, "done",
         f"issued the bills of {month.key} for every account",
@@ -89,9 +92,10 @@ def close_month(session: Session, ctx: ServiceContext, month: Month, now: dateti
 class BillingService:
     """Reads bills and live costs; month closes happen in `Housekeeping`."""
 
-    def __init__(self, ctx: ServiceContext, housekeeping):
+    def __init__(self, ctx: ServiceContext, housekeeping, costing: Costing):
         self.ctx = ctx
         self.housekeeping = housekeeping
+        self.costing = costing
 
     async def bill(
         self, month: Month | None = None, account: str | None = None, app_id: int | None = None
@@ -207,26 +211,34 @@ class BillingService:
         ctx = self.ctx
         now = ctx.now()
         month = ctx.month(now)
-        start, end = month.start(ctx.tz), month.end(ctx.tz)
         with ctx.uow() as uow:
             s = uow.session
-            states = repo.states_between(s, start, end, app_ids)
+            if app_ids is None:
+                parts = self.costing.fleet(s, now)
+            else:
+                counts: dict[int, list] = {}
+                for cost in self.costing.per_app(s, now, app_ids).values():
+                    counts.setdefault(id(cost), [cost, 0])[1] += 1
+                parts = [(cost, n) for cost, n in counts.values()]
             last = self._last_month_total(s, month.previous(), app_ids)
+            daily = [ZERO] * month.days
+            if app_ids is not None and len(app_ids) <= 200:
+                start, end = month.start(ctx.tz), month.end(ctx.tz)
+                for hist in repo.states_between(s, start, end, app_ids).values():
+                    daily = [a + b for a, b in zip(daily, daily_costs(hist, month, ctx.tz, ctx.prices))]
         mtd = proj = ZERO
+        apps = 0
         merged: dict[tuple[str, str], list] = {}
-        daily = [ZERO] * month.days
-        for hist in states.values():
-            cost = live_cost(hist, month, ctx.tz, ctx.prices, now)
-            mtd += cost.mtd_total
-            proj += cost.projected_total
+        for cost, n in parts:
+            apps += n
+            mtd += cost.mtd_total * n
+            proj += cost.projected_total * n
             for ln in cost.month_to_date:
                 entry = merged.setdefault((ln.item, ln.setting), [0, ZERO])
-                entry[0] += ln.days
-                entry[1] += ln.amount
-            if app_ids is not None and len(app_ids) <= 200:
-                daily = [a + b for a, b in zip(daily, daily_costs(hist, month, ctx.tz, ctx.prices))]
+                entry[0] += ln.days * n
+                entry[1] += ln.amount * n
         lines = [LineView(item, setting, d, amt) for (item, setting), (d, amt) in merged.items()]
-        return CostSummary(month.key, mtd, proj, lines, last, daily, now, len(states))
+        return CostSummary(month.key, mtd, proj, lines, last, daily, now, apps)
 
     def _last_month_total(self, s: Session, month: Month, app_ids: list[int] | None) -> Decimal | None:
         from sqlalchemy import func, select

@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from imtui.domain.calendar import Month
 from imtui.domain.editions import OFFERED, PRO, FLAGSHIP, Package, default_package
@@ -162,7 +162,8 @@ def _account_name(i: int) -> str:
 
 def _fill(ctx: ServiceContext, n_apps: int, n_accounts: int, seed: int) -> None:
     rng = random.Random(seed)
-    now = ctx.now()
+    # with --now the fleet depends only on that instant and the seed, not on start-up time
+    now = (getattr(ctx.clock, "start", None) or ctx.now()).replace(microsecond=0)
     tz = ctx.tz
     start = Month.of(now, tz)
     for _ in range(MONTHS_OF_HISTORY):
@@ -182,7 +183,8 @@ def _fill(ctx: ServiceContext, n_apps: int, n_accounts: int, seed: int) -> None:
         account_rows = [
             {"id": i + 1, "name": _account_name(i), "created_at": history_start} for i in range(n_accounts)
         ]
-        s.execute(insert(Account), account_rows)
+        conn = s.connection()
+        conn.execute(Account.__table__.insert(), account_rows)
         # every account gets at least one app, then the rest at random (at most 300 each)
         owners = list(range(1, n_accounts + 1))
         load = {a: 1 for a in owners}
@@ -234,7 +236,7 @@ def _fill(ctx: ServiceContext, n_apps: int, n_accounts: int, seed: int) -> None:
             })
         for table, rows in ((App, app_rows), (Event, event_rows), (ItemChange, change_rows), (AuditRecord, audit_rows)):
             for i in range(0, len(rows), 5000):
-                s.execute(insert(table), rows[i : i + 5000])
+                conn.execute(table.__table__.insert(), rows[i : i + 5000])
         repo.set_meta(s, repo.CREATED_AT, history_start.isoformat())
         repo.advance_latest(s, latest_at)
         repo.bump_counter(s)

@@ -7,14 +7,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import NamedTuple
 
-from sqlalchemy import select
-
-from imtui.domain.billing import live_cost
 from imtui.domain.editions import Package
 from imtui.domain.prices import ZERO
 from imtui.persistence import repo
-from imtui.persistence.tables import Account, App
 from imtui.services.context import ServiceContext
+from imtui.services.costing import Costing
 from imtui.services.housekeeping import Housekeeping
 
 
@@ -30,8 +27,9 @@ class FleetRow(NamedTuple):
     groups_per_user: int
     members_per_group: int
     history_days: int
-    month_to_date: Decimal
-    projected: Decimal
+    month_to_date: Decimal | None
+    """None until the costs are computed (they come after the first frame)."""
+    projected: Decimal | None
     monthly: Decimal
     """Monthly price of the current package (what stops when the app is halted)."""
 
@@ -40,46 +38,73 @@ class FleetRow(NamedTuple):
 class FleetSnapshot:
     rows: list[FleetRow]
     counter: int
+    """The database's change counter when read (poll it to know when to read again)."""
+    last_event: int
+    """The newest event's id: `changes(last_event)` returns only what changed after it."""
     as_of: datetime
     month: str
 
 
 class FleetService:
-    def __init__(self, ctx: ServiceContext, housekeeping: Housekeeping):
+    """The applications table's data: all rows once, then only the rows that changed."""
+
+    def __init__(self, ctx: ServiceContext, housekeeping: Housekeeping, costing: Costing):
         self.ctx = ctx
         self.housekeeping = housekeeping
+        self.costing = costing
 
-    async def snapshot(self, app_ids: list[int] | None = None) -> FleetSnapshot:
-        """Every app (or the given ones) with its month-to-date and projected cost."""
+    async def snapshot(self, app_ids: list[int] | None = None, with_costs: bool = True) -> FleetSnapshot:
+        """Every app (or the given ones). Without costs it is fast enough for the first frame;
+        `costs()` then fills them in."""
         await self.housekeeping.catch_up()
-        return await self.ctx.run(lambda: self._snapshot(app_ids))
+        return await self.ctx.run(lambda: self._snapshot(app_ids, with_costs))
 
-    def _snapshot(self, app_ids: list[int] | None) -> FleetSnapshot:
+    async def changes(self, since_event: int) -> FleetSnapshot:
+        """The rows of the apps with events after `since_event` (new apps included), with costs."""
+        await self.housekeeping.catch_up()
+
+        def read() -> FleetSnapshot:
+            with self.ctx.uow() as uow:
+                ids = repo.apps_with_events_after(uow.session, since_event)
+            if not ids:
+                return self._snapshot([], False, since_event)
+            return self._snapshot(sorted(ids), True)
+
+        return await self.ctx.run(read)
+
+    async def costs(self, app_ids: list[int] | None = None) -> dict[int, tuple[Decimal, Decimal]]:
+        """Month-to-date and projected cost per app (remembered between calls)."""
+        def read():
+            now = self.ctx.now()
+            with self.ctx.uow() as uow:
+                costs = self.costing.per_app(uow.session, now, app_ids)
+            return {a: (c.mtd_total, c.projected_total) for a, c in costs.items()}
+
+        return await self.ctx.run(read)
+
+    def _snapshot(self, app_ids: list[int] | None, with_costs: bool, last_event: int | None = None) -> FleetSnapshot:
         ctx = self.ctx
         now = ctx.now()
         month = ctx.month(now)
         with ctx.uow() as uow:
             s = uow.session
             counter = repo.change_counter(s)
-            stmt = select(
-                App.app_id, App.name, Account.name, App.edition, App.status, App.live_groups,
-                App.groups_per_user, App.members_per_group, App.history_days,
-            ).join(Account, Account.id == App.account_id).order_by(App.app_id)
-            if app_ids is not None:
-                stmt = stmt.where(App.app_id.in_(app_ids))
-            base = s.execute(stmt).all()
-            states = repo.states_between(s, month.start(ctx.tz), month.end(ctx.tz), app_ids)
+            newest = repo.last_event_id(s) if last_event is None else last_event
+            base = repo.fleet_rows(s, app_ids) if app_ids != [] else []
+            costs = self.costing.per_app(s, now, app_ids) if with_costs and base else {}
+        price = ctx.prices.package_price
+        monthly: dict[tuple, Decimal] = {}
         rows = []
         for r in base:
-            hist = states.get(r[0])
-            if hist:
-                cost = live_cost(hist, month, ctx.tz, ctx.prices, now)
-                mtd, proj = cost.mtd_total, cost.projected_total
+            key = (r[3], r[5], r[6], r[7], r[8])
+            if key not in monthly:
+                monthly[key] = price(Package(*key))
+            cost = costs.get(r[0])
+            if cost is None:
+                rows.append(FleetRow(*r, ZERO if with_costs else None, ZERO if with_costs else None, monthly[key]))
             else:
-                mtd = proj = ZERO
-            pkg = Package(r[3], r[5], r[6], r[7], r[8])
-            rows.append(FleetRow(*r, mtd, proj, ctx.prices.package_price(pkg)))
-        return FleetSnapshot(rows, counter, now, month.key)
+                rows.append(FleetRow(*r, cost.mtd_total, cost.projected_total, monthly[key]))
+        return FleetSnapshot(rows, counter, newest, now, month.key)
 
     async def change_counter(self) -> int:
         def read() -> int:

@@ -48,6 +48,10 @@ class ImtuiApp(App):
         self.no_color = "NO_COLOR" in os.environ
         self._keymap_file = keymap_file if keymap_file is not None else settings.keymap
 
+    def notify(self, message: str, *, markup: bool = False, **kwargs) -> None:
+        """Notices carry names and reasons users typed: shown as plain text, never as markup."""
+        super().notify(message, markup=markup, **kwargs)
+
     def on_mount(self) -> None:
         from imtui.ui.screens.main import MainScreen
 
@@ -159,7 +163,7 @@ class ImtuiApp(App):
             return None
         finally:
             main.show_progress("")
-        main.reload()
+        main.load_changes()
         failed = [r for r in results if not r.ok]
         if len(results) > 1:
             self.push_screen(ResultsScreen(f"{verb}: {len(results) - len(failed)} done, {len(failed)} refused", results))

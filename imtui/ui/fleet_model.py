@@ -22,8 +22,8 @@ SORT_KEYS: dict[str, Callable[[FleetRow], object]] = {
     "live_groups": lambda r: float("inf") if r.live_groups is None else r.live_groups,
     "groups_per_user": lambda r: r.groups_per_user,
     "members_per_group": lambda r: r.members_per_group,
-    "month_to_date": lambda r: r.month_to_date,
-    "projected": lambda r: r.projected,
+    "month_to_date": lambda r: -1 if r.month_to_date is None else r.month_to_date,
+    "projected": lambda r: -1 if r.projected is None else r.projected,
 }
 
 
@@ -52,14 +52,28 @@ class FleetModel:
         self.apply()
 
     def update_rows(self, rows: Iterable[FleetRow]) -> None:
-        """Replaces changed rows in place (same app IDs) and re-applies filter and sort."""
+        """Replaces changed rows in place, appends new apps, and re-applies filter and sort."""
         for row in rows:
             i = self.position.get(row.app_id)
+            key = f"{row.app_id}\x00{row.name.lower()}\x00{row.account.lower()}"
             if i is None:
-                continue
-            self.rows[i] = row
-            self._search[i] = f"{row.app_id}\x00{row.name.lower()}\x00{row.account.lower()}"
+                self.position[row.app_id] = len(self.rows)
+                self.rows.append(row)
+                self._search.append(key)
+            else:
+                self.rows[i] = row
+                self._search[i] = key
         self.apply()
+
+    def set_costs(self, costs: dict) -> None:
+        """Fills in month-to-date and projected cost by app ID (rows are replaced, not mutated)."""
+        rows, position = self.rows, self.position
+        for app_id, (mtd, projected) in costs.items():
+            i = position.get(app_id)
+            if i is not None:
+                rows[i] = rows[i]._replace(month_to_date=mtd, projected=projected)
+        if self.sort_key in ("month_to_date", "projected"):
+            self.apply()
 
     def row(self, view_index: int) -> FleetRow | None:
         if 0 <= view_index < len(self.view):

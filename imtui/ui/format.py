@@ -6,13 +6,14 @@ from datetime import datetime
 from decimal import Decimal
 
 import pendulum
+from rich.text import Text
 
 STATUS_TEXT = {"active": "● active", "deactivated": "■ halted", "purged": "✕ purged"}
 STATUS_PLAIN = {"active": "+ active", "deactivated": "- halted", "purged": "x purged"}
 
 
-def money(amount: Decimal | None) -> str:
-    return "-" if amount is None else f"{amount:,.2f}"
+def money(amount: Decimal | None, pending: str = "-") -> str:
+    return pending if amount is None else f"{amount:,.2f}"
 
 
 def setting(value: int | None) -> str:
@@ -32,6 +33,11 @@ def local_time(instant: datetime | None, tz: str, fmt: str = "YYYY-MM-DD HH:mm")
 def printable(text: str) -> str:
     """Stored text shown safely: control characters escaped."""
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
+def plain(text: object) -> Text:
+    """A table cell or label from stored text: never parsed as markup."""
+    return Text(printable(str(text)))
 
 
 def package(pkg) -> str:

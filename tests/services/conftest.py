@@ -1,5 +1,6 @@
 """Fixtures for the async service layer: a FixedClock, a real SQLite database per test, the
-simulated control plane (no latency) and the services built from them."""
+simulated control plane (no latency) and the services built from them. With IMTUI_TEST_DB_URL
+set the database is a fresh PostgreSQL database per test instead (see tests/dbs.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from imtui.config import Settings
 from imtui.domain.calendar import parse_instant
 from imtui.services.control_plane import SimulatedControlPlane
 from imtui.services.factory import build_services
+from tests.dbs import drop_db, fresh_db_url
 
 TZ = "Asia/Shanghai"
 ACTOR = "tester"
@@ -27,8 +29,11 @@ def clock(start_at: str) -> FixedClock:
 
 
 @pytest.fixture
-def db_path(tmp_path) -> str:
-    return str(tmp_path / "imtui.db")
+def db_path(tmp_path):
+    """A SQLite file, or a fresh PostgreSQL database when IMTUI_TEST_DB_URL is set (tests/dbs.py)."""
+    url = fresh_db_url(tmp_path)
+    yield url
+    drop_db(url)
 
 
 @pytest.fixture

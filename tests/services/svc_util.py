@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 
+from sqlalchemy import text
+
 from imtui.domain.calendar import parse_instant
+from imtui.persistence.engine import make_engine
 
 TZ = "Asia/Shanghai"
 FIRST_ID = 1_400_000_000
@@ -28,13 +30,14 @@ async def count_audit(services, action=None, result=None, app_id=None) -> int:
     )
 
 
-def sql(db_path: str, query: str, *args):
-    """Reads the database file directly (as another process would)."""
-    con = sqlite3.connect(db_path)
+def sql(db_path: str, query: str, **params):
+    """Reads the database directly, on a connection of its own (as another process would)."""
+    engine = make_engine(db_path)
     try:
-        return con.execute(query, args).fetchall()
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(text(query), params)]
     finally:
-        con.close()
+        engine.dispose()
 
 
 def money(value) -> str:

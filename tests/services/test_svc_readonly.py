@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import inspect
 
 from imtui.domain.errors import PermissionDenied
 from imtui.domain.rules import ChangeRequest
+from imtui.persistence.engine import make_engine
 
 from tests.services.svc_util import sql, trail
 
 
 def snapshot(db_path: str) -> dict[str, list]:
-    """Every row of every table, read straight from the file."""
-    tables = [name for (name,) in sql(db_path, "select name from sqlite_master where type = 'table'")]
+    """Every row of every table, read straight from the database."""
+    engine = make_engine(db_path)
+    try:
+        tables = inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
     return {t: sorted(sql(db_path, f'select * from "{t}"'), key=repr) for t in tables}
 
 

@@ -58,7 +58,7 @@ class AuditScreen(Screen):
                 str(e.app_id or ""), e.result, fmt.printable(e.detail),
             )
             if not needle or any(needle in cell.lower() for cell in row):
-                table.add_row(*row)
+                table.add_row(*(fmt.plain(cell) for cell in row))
 
     @on(Input.Changed, "#audit-filter")
     def filter_changed(self, event: Input.Changed) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -69,13 +70,13 @@ class BillsScreen(Screen):
                 f"{bill.month} issued {fmt.local_time(bill.issued_at, tz)} · total "
                 f"{fmt.money(bill.total)} {bill.currency}"
             )
-        self.query_one("#bills-summary", Static).update(
+        self.query_one("#bills-summary", Static).update(Text(
             summary + f"   (← or p older · → or n newer; {len(self.months) - 1} issued months)"
-        )
+        ))
         table = self.query_one(DataTable)
         table.clear()
         for acc in bill.accounts:
-            table.add_row(fmt.printable(acc.account), "", "account total", "", "", fmt.money(acc.total))
+            table.add_row(fmt.plain(acc.account), "", "account total", "", "", fmt.money(acc.total))
             for app in acc.apps:
                 for ln in app.lines:
                     table.add_row("", str(app.app_id), ln.item, ln.setting, str(ln.days), fmt.money(ln.amount))

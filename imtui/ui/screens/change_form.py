@@ -68,8 +68,8 @@ class ChangeForm(ModalScreen):
                     yield Select([(self._keep_label, KEEP)], value=KEEP, allow_blank=False, id=item, compact=True)
                     yield Label("", id=f"lock-{item}", classes="lock")
             yield DataTable(id="preview", cursor_type="row", zebra_stripes=False)
-            yield Static("", id="preview-total")
-            yield Static("", id="command", classes="command")
+            yield Static("", id="preview-total", markup=False)
+            yield Static("", id="command", classes="command", markup=False)
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel", compact=True)
                 yield Button("Confirm (F2)", id="confirm", variant="warning", compact=True)
@@ -162,7 +162,7 @@ class ChangeForm(ModalScreen):
         ok = 0
         for p in previews:
             if p.error:
-                table.add_row(str(p.app_id), "-", "-", f"✕ {p.error}")
+                table.add_row(str(p.app_id), "-", "-", fmt.plain(f"✕ {p.error}"))
                 continue
             ok += 1
             month_delta += p.this_month_delta
@@ -171,7 +171,7 @@ class ChangeForm(ModalScreen):
                 str(p.app_id),
                 f"{fmt.money(p.this_month_before)} → {fmt.money(p.this_month_after)}",
                 f"{fmt.money(p.monthly_before)} → {fmt.money(p.monthly_after)}",
-                p.changes,
+                fmt.plain(p.changes),
             )
         self.query_one("#preview-total", Static).update(
             f"{ok} of {len(previews)} can change · this month {'+' if month_delta >= 0 else ''}"
@@ -204,7 +204,7 @@ class ChangeForm(ModalScreen):
             except ImtuiError as exc:
                 results.append(BulkResult(target.app_id, False, exc.message, exc.exit_code))
             self.query_one("#preview-total", Static).update(f"applying {i}/{len(self.targets)}…")
-        self.app.main.reload()
+        self.app.main.load_changes()
         self.dismiss(results)
         failed = [r for r in results if not r.ok]
         if len(results) > 1 or failed:

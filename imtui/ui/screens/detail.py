@@ -29,8 +29,8 @@ class DetailScreen(Screen):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="detail"):
-            yield Label(f"App {self.app_id}", classes="dialog-title", id="detail-title")
-            yield Static("loading…", id="package")
+            yield Label(f"App {self.app_id}", classes="dialog-title", id="detail-title", markup=False)
+            yield Static("loading…", id="package", markup=False)
             yield Label("Daily cost this month")
             yield Sparkline([], id="detail-spark")
             yield Static("", id="detail-cost")
@@ -89,7 +89,7 @@ class DetailScreen(Screen):
         table.clear()
         for entry in reversed(history):
             table.add_row(
-                fmt.local_time(entry.at, tz), entry.kind, entry.actor,
+                fmt.local_time(entry.at, tz), entry.kind, fmt.plain(entry.actor),
                 f"{fmt.status(entry.status, self.app.no_color)} · {fmt.package(entry.package)}",
             )
         bt = self.query_one("#detail-bills", DataTable)

@@ -37,7 +37,8 @@ class HaltDialog(ModalScreen):
                 for t in self.targets[:SHOWN]:
                     yield Static(
                         f"{t.app_id}  {fmt.printable(t.name)[:24]:<24} {fmt.printable(t.account)[:12]:<12} "
-                        f"{t.edition:<8} {fmt.money(t.monthly):>10}/month"
+                        f"{t.edition:<8} {fmt.money(t.monthly):>10}/month",
+                        markup=False,
                     )
                 if n > SHOWN:
                     yield Static(f"… and {n - SHOWN} more")
@@ -55,7 +56,7 @@ class HaltDialog(ModalScreen):
             yield Input(placeholder="reason (required)", id="reason", compact=True)
             if n > 1:
                 yield Input(placeholder=f"type {n} to confirm", id="count", compact=True)
-            yield Static("", id="command", classes="command")
+            yield Static("", id="command", classes="command", markup=False)
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel", compact=True)
                 yield Button(f"Halt {n}", id="confirm", variant="error", disabled=True, compact=True)

@@ -49,13 +49,14 @@ class MainScreen(Screen):
         super().__init__()
         self.model = FleetModel()
         self.counter = -1
+        self.last_event = 0
         self.day: str | None = None
         self.last_halted: list[int] = []
         self.anchor: int | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="fleet"):
-            yield Static("loading the fleet…", id="summary")
+            yield Static("loading the fleet…", id="summary", markup=False)
             yield Static("", id="progress")
             yield Input(placeholder="filter by ID, name or account; enter keeps it, escape clears it", id="filter")
             yield AppTable(self.model, id="apps")
@@ -79,17 +80,48 @@ class MainScreen(Screen):
 
     @work(exclusive=True, group="fleet")
     async def reload(self) -> None:
-        """Reads the fleet, then refreshes the cost panel."""
+        """Reads every row (costs follow in a second step, so the first frame comes fast)."""
         try:
-            snap = await self.app.services.fleet.snapshot()
+            snap = await self.app.services.fleet.snapshot(with_costs=False)
         except ImtuiError as exc:
             self.app.notify(exc.message, severity="error", title="Could not load the fleet")
             return
         table = self.query_one(AppTable)
         keep = table.cursor_app
         self.model.set_rows(snap.rows)
+        self._seen(snap)
+        table.refresh_rows(keep_app=keep)
+        self.show_summary()
+        self.load_costs()
+
+    def _seen(self, snap) -> None:
         self.counter = snap.counter
+        self.last_event = snap.last_event
         self.day = local_date(snap.as_of, self.app.services.ctx.tz)
+
+    @work(exclusive=True, group="fleet-costs")
+    async def load_costs(self) -> None:
+        try:
+            costs = await self.app.services.fleet.costs()
+        except ImtuiError as exc:
+            self.app.notify(exc.message, severity="error", title="Could not compute costs")
+            return
+        self.model.set_costs(costs)
+        self.query_one(AppTable).refresh_rows(keep_app=self.query_one(AppTable).cursor_app)
+        self.refresh_costs()
+
+    @work(exclusive=True, group="fleet")
+    async def load_changes(self) -> None:
+        """Only the rows that changed since the last read (by anyone, in any process)."""
+        try:
+            snap = await self.app.services.fleet.changes(self.last_event)
+        except ImtuiError as exc:
+            self.app.notify(exc.message, severity="error", title="Could not refresh the fleet")
+            return
+        table = self.query_one(AppTable)
+        keep = table.cursor_app
+        self.model.update_rows(snap.rows)
+        self._seen(snap)
         table.refresh_rows(keep_app=keep)
         self.show_summary()
         self.refresh_costs()
@@ -101,8 +133,10 @@ class MainScreen(Screen):
         except ImtuiError:
             return
         now = self.app.services.ctx.now()
-        if counter != self.counter or local_date(now, self.app.services.ctx.tz) != self.day:
-            self.reload()
+        if local_date(now, self.app.services.ctx.tz) != self.day:
+            self.reload()  # a new day (or month): every month-to-date figure moves
+        elif counter != self.counter:
+            self.load_changes()
 
     def tick(self) -> None:
         self.query_one(CostPanel).now = self.app.services.ctx.now()

@@ -9,6 +9,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Label
 
 from imtui.services.models import BulkResult
+from imtui.ui import format as fmt
 
 
 class ResultsScreen(ModalScreen):
@@ -33,7 +34,7 @@ class ResultsScreen(ModalScreen):
         table.add_columns("App", "Result", "Why")
         ordered = sorted(self.results, key=lambda r: r.ok)  # refusals first
         for r in ordered:
-            table.add_row(str(r.app_id), "✓ done" if r.ok else "✕ refused", r.error or "")
+            table.add_row(str(r.app_id), "✓ done" if r.ok else "✕ refused", fmt.plain(r.error or ""))
         table.focus()
 
     def on_button_pressed(self) -> None:

@@ -150,8 +150,8 @@ class AppTable(ScrollView, can_focus=True):
             fmt.setting(row.live_groups),
             str(row.groups_per_user),
             str(row.members_per_group),
-            fmt.money(row.month_to_date),
-            fmt.money(row.projected),
+            fmt.money(row.month_to_date, "…"),
+            fmt.money(row.projected, "…"),
         ]
 
     def _line(self, cells: list[str]) -> str:

@@ -1,0 +1,63 @@
+"""Which database the tests run on: a SQLite file per test (default), or a fresh PostgreSQL
+database per test when `IMTUI_TEST_DB_URL` names a server where the test role may create
+databases (`scripts/postgres` prints such a URL; `scripts/test` sets it for the second run).
+
+    url = fresh_db_url(tmp_path)   # a SQLite path, or the URL of a new PostgreSQL database
+    ...
+    drop_db(url)                   # no-op for SQLite; DROP DATABASE ... WITH (FORCE) otherwise
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
+
+ENV = "IMTUI_TEST_DB_URL"
+TEST_DB_URL = os.environ.get(ENV) or None
+ON_POSTGRES = TEST_DB_URL is not None
+PREFIX = "imtui_t_"
+
+sqlite_only = pytest.mark.skipif(
+    ON_POSTGRES, reason=f"inspects a SQLite file directly; runs in the SQLite pass ({ENV} unset)"
+)
+"""For the few tests that are about the SQLite file itself (paths, WAL, backups)."""
+
+
+def _libpq(url: str, database: str | None = None) -> str:
+    """A SQLAlchemy URL as a libpq connection string psycopg accepts."""
+    u = make_url(url).set(drivername="postgresql")
+    if database is not None:
+        u = u.set(database=database)
+    return u.render_as_string(hide_password=False)
+
+
+def _admin():
+    import psycopg
+
+    return psycopg.connect(_libpq(TEST_DB_URL), autocommit=True, connect_timeout=10)
+
+
+def fresh_db_url(tmp_path: Path, name: str = "imtui.db") -> str:
+    """A database nobody has used: `tmp_path/name` on SQLite, a new database on PostgreSQL."""
+    if not ON_POSTGRES:
+        return str(Path(tmp_path) / name)
+    dbname = f"{PREFIX}{os.getpid()}_{uuid.uuid4().hex[:12]}"
+    with _admin() as conn:
+        conn.execute(f'CREATE DATABASE "{dbname}"')
+    return make_url(TEST_DB_URL).set(database=dbname).render_as_string(hide_password=False)
+
+
+def drop_db(url: str) -> None:
+    """Drops a database made by `fresh_db_url` (closing whatever is still connected to it)."""
+    if "://" not in url or not make_url(url).get_backend_name().startswith("postgresql"):
+        return
+    dbname = make_url(url).database
+    if not dbname or not dbname.startswith(PREFIX):
+        raise ValueError(f"refusing to drop {dbname!r}: not made by tests/dbs.py")
+    with _admin() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+

@@ -1,0 +1,150 @@
+"""Screenshots of the main screens, compared with accepted SVGs in __snapshots__/.
+
+Everything that varies is pinned: a FixedClock, demo seed 3, the conftest's terminal environment,
+and the poll interval (tests never wait for it). Regenerate with `pytest tests/ui --snapshot-update`
+and look at the changed SVGs before committing them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from textual.widgets import Input, Select
+
+from imtui.ui.screens.change_form import ChangeForm
+from imtui.ui.screens.halt import HaltDialog
+from imtui.ui.screens.results import ResultsScreen
+from tests.ui.ui_util import settle
+
+SIZES = {"80x24": (80, 24), "160x50": (160, 50)}
+THEMES = ("default", "no_color")
+
+
+@pytest.fixture(params=THEMES)
+def theme(request, monkeypatch):
+    if request.param == "no_color":
+        monkeypatch.setenv("NO_COLOR", "1")
+    return request.param
+
+
+@pytest.fixture(params=list(SIZES))
+def size(request):
+    return SIZES[request.param]
+
+
+@pytest.fixture
+def fleet(env):
+    """A demo fleet (seed 3) plus known apps: 3 trial, 3 pro (one with history locked)."""
+
+    async def fill():
+        await env.demo(apps=40, seed=3)
+        ids = {}
+        for name in ("snap-trial-1", "snap-trial-2", "snap-trial-3"):
+            ids[name] = await env.trial(name, "snapco")
+        ids["snap-pro-1"] = await env.pro("snap-pro-1", "snapco")
+        ids["snap-pro-2"] = await env.pro("snap-pro-2", "snapco")
+        ids["snap-pro-3"] = await env.pro("snap-pro-3", "snapco", history_days=30)
+        env.clock.advance(minutes=1)
+        return ids
+
+    return asyncio.run(fill())
+
+
+def go(*keys, then=None):
+    """A run_before: waits for the fleet to load, presses keys, runs `then(app)`, waits again."""
+
+    async def run_before(pilot):
+        await settle(pilot)
+        assert pilot.app.main.model.rows, "the fleet did not load"
+        if keys:
+            await pilot.press(*keys)
+            await settle(pilot)
+        if then is not None:
+            then(pilot.app)
+            await settle(pilot)
+
+    return run_before
+
+
+def at_app(app_id):
+    def put(app):
+        app.main.focus_app(app_id)
+
+    return put
+
+
+def test_main_screen(snap_compare, env, fleet, size, theme):
+    """The fleet table, summary line, cost panel and footer with the cursor on the first app."""
+    assert snap_compare(env.make_app(), terminal_size=size, run_before=go())
+
+
+def test_upgrade_form(snap_compare, env, fleet, size, theme):
+    """The upgrade form for one trial app: edition, items, preview, warning, Confirm/Cancel."""
+
+    async def run_before(pilot):
+        await go(then=at_app(fleet["snap-trial-1"]))(pilot)
+        await pilot.press("u")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, ChangeForm)
+
+    assert snap_compare(env.make_app(), terminal_size=size, run_before=run_before)
+
+
+def test_modify_form(snap_compare, env, fleet, size, theme):
+    """The modify form for one pro app with its package items locked this month and history at 90."""
+
+    async def run_before(pilot):
+        await go(then=at_app(fleet["snap-pro-1"]))(pilot)
+        await pilot.press("m")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, ChangeForm)
+        pilot.app.screen.query_one("#history_days", Select).value = "90"
+        await settle(pilot)
+
+    assert snap_compare(env.make_app(), terminal_size=size, run_before=run_before)
+
+
+def test_halt_one_app(snap_compare, env, fleet, size, theme):
+    """The halt confirmation for one app, focused on Cancel, Halt disabled."""
+
+    async def run_before(pilot):
+        await go(then=at_app(fleet["snap-pro-1"]))(pilot)
+        await pilot.press("h")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, HaltDialog)
+
+    assert snap_compare(env.make_app(), terminal_size=size, run_before=run_before)
+
+
+def test_halt_three_apps(snap_compare, env, fleet, size, theme):
+    """The halt confirmation for 3 marked apps (1 hidden by the filter) with the count field."""
+
+    async def run_before(pilot):
+        await settle(pilot)
+        await pilot.press("slash", *"snap-pro", "enter", "a", "slash")
+        await settle(pilot)
+        assert pilot.app.focused.id == "filter"
+        pilot.app.main.query_one("#filter", Input).value = "snap-pro-1"
+        await settle(pilot)
+        await pilot.press("enter", "h")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, HaltDialog) and len(pilot.app.screen.targets) == 3
+
+    assert snap_compare(env.make_app(), terminal_size=size, run_before=run_before)
+
+
+def test_results_list(snap_compare, env, fleet, size, theme):
+    """The result list after modifying 3 pro apps: 1 refused (history locked) listed first, 2 done."""
+
+    async def run_before(pilot):
+        await settle(pilot)
+        await pilot.press("slash", *"snap-pro", "enter", "a", "m")
+        await settle(pilot)
+        pilot.app.screen.query_one("#history_days", Select).value = "90"
+        await settle(pilot)
+        await pilot.press("f2")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, ResultsScreen)
+
+    assert snap_compare(env.make_app(), terminal_size=size, run_before=run_before)
