@@ -255,7 +255,14 @@ def fleet_rows(session: Session, app_ids: list[int] | None = None):
     )
     conn = session.connection()
     if app_ids is None:
-        return conn.execute(stmt).all()
+        # the whole fleet: plain DB-API tuples, several times faster than Row objects
+        sql = str(stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+        cursor = conn.connection.driver_connection.cursor()
+        try:
+            cursor.execute(sql)
+            return cursor.fetchall()
+        finally:
+            cursor.close()
     rows = []
     for i in range(0, len(app_ids), 900):
         rows += conn.execute(stmt.where(App.app_id.in_(app_ids[i : i + 900]))).all()
@@ -391,6 +398,17 @@ def insert_bill_lines(session: Session, rows: list[dict]) -> None:
     conn = session.connection()
     for i in range(0, len(rows), 5000):
         conn.execute(BillLineRow.__table__.insert(), rows[i : i + 5000])
+
+
+def issued_amounts_by_app(session: Session, month: str) -> dict[int, int]:
+    """Cents billed per app in an issued month."""
+    rows = session.connection().execute(
+        select(BillLineRow.app_id, func.sum(BillLineRow.amount_cents))
+        .join(Bill, Bill.id == BillLineRow.bill_id)
+        .where(Bill.month == month)
+        .group_by(BillLineRow.app_id)
+    )
+    return {app_id: int(cents) for app_id, cents in rows}
 
 
 def bills_of_month(session: Session, month: Month) -> list[tuple[Bill, str]]:

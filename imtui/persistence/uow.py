@@ -109,7 +109,14 @@ def _unreachable(message: str) -> Unavailable:
     where = ""
     if message.startswith("connection failed: "):
         message = message[len("connection failed: ") :]
-    if message.startswith("connection to server") and "failed: " in message:
+    if message.startswith("connection to server") and " failed: " in message:
         where, message = message.split(" failed: ", 1)
         where = " " + where[len("connection to server ") :]
-    return Unavailable(f"cannot reach the database server{where}: {message.strip()}")
+    message = message.strip()
+    if message.startswith("FATAL:"):
+        message = message[len("FATAL:") :].strip()
+    if "password authentication failed" in message or "no password supplied" in message:
+        return Unavailable(f"the database server{where} refused the login: {message}")
+    if message.startswith("database ") and message.endswith("does not exist"):
+        return Unavailable(f"the database server{where} has no such database: {message}")
+    return Unavailable(f"cannot reach the database server{where}: {message}")

@@ -23,7 +23,7 @@ from imtui.domain.prices import ZERO
 from imtui.persistence import repo
 from imtui.persistence.tables import Bill, BillLineRow, MonthClose
 from imtui.services.context import ServiceContext
-from imtui.services.costing import Costing
+from imtui.services.costing import Costing, FleetTotals
 from imtui.services.models import AccountBill, AppBill, BillView, CostSummary, LineView
 
 CENTS = Decimal(100)
@@ -96,6 +96,8 @@ class BillingService:
         self.ctx = ctx
         self.housekeeping = housekeeping
         self.costing = costing
+        self._issued_per_app: dict[Month, dict[int, int]] = {}
+        self._issued_total: dict[Month, int] = {}
 
     async def bill(
         self, month: Month | None = None, account: str | None = None, app_id: int | None = None
@@ -213,44 +215,38 @@ class BillingService:
         month = ctx.month(now)
         with ctx.uow() as uow:
             s = uow.session
+            totals = FleetTotals()
             if app_ids is None:
-                parts = self.costing.fleet(s, now)
+                totals = self.costing.fleet(s, now)
             else:
-                counts: dict[int, list] = {}
+                shared: dict[int, list] = {}  # apps that did not change share one cost object
                 for cost in self.costing.per_app(s, now, app_ids).values():
-                    counts.setdefault(id(cost), [cost, 0])[1] += 1
-                parts = [(cost, n) for cost, n in counts.values()]
+                    shared.setdefault(id(cost), [cost, 0])[1] += 1
+                for cost, n in shared.values():
+                    totals.add(cost, n)
             last = self._last_month_total(s, month.previous(), app_ids)
             daily = [ZERO] * month.days
             if app_ids is not None and len(app_ids) <= 200:
                 start, end = month.start(ctx.tz), month.end(ctx.tz)
                 for hist in repo.states_between(s, start, end, app_ids).values():
                     daily = [a + b for a, b in zip(daily, daily_costs(hist, month, ctx.tz, ctx.prices))]
-        mtd = proj = ZERO
-        apps = 0
-        merged: dict[tuple[str, str], list] = {}
-        for cost, n in parts:
-            apps += n
-            mtd += cost.mtd_total * n
-            proj += cost.projected_total * n
-            for ln in cost.month_to_date:
-                entry = merged.setdefault((ln.item, ln.setting), [0, ZERO])
-                entry[0] += ln.days * n
-                entry[1] += ln.amount * n
-        lines = [LineView(item, setting, d, amt) for (item, setting), (d, amt) in merged.items()]
-        return CostSummary(month.key, mtd, proj, lines, last, daily, now, apps)
+        lines = [
+            LineView(item, setting, d, amt) for (item, setting), (d, amt) in totals.lines.items() if d
+        ]
+        return CostSummary(
+            month.key, totals.month_to_date, totals.projected, lines, last, daily, now, totals.apps
+        )
 
     def _last_month_total(self, s: Session, month: Month, app_ids: list[int] | None) -> Decimal | None:
-        from sqlalchemy import func, select
-
+        """The issued total of `month` for the apps (or all); None before it is issued."""
         if not repo.is_closed(s, month):
             return None
-        stmt = select(func.coalesce(func.sum(BillLineRow.amount_cents), 0)).join(
-            Bill, Bill.id == BillLineRow.bill_id
-        ).where(Bill.month == month.key)
-        if app_ids is not None:
-            stmt = stmt.where(BillLineRow.app_id.in_(app_ids))
-        return from_cents(s.execute(stmt).scalar_one())
+        per_app = self._issued_per_app.get(month)
+        if per_app is None:  # issued bills never change, so this is kept
+            per_app = self._issued_per_app[month] = repo.issued_amounts_by_app(s, month.key)
+            self._issued_total[month] = sum(per_app.values())
+        cents = self._issued_total[month] if app_ids is None else sum(per_app.get(a, 0) for a in app_ids)
+        return from_cents(cents)
 
     def states_for(self, s: Session, app_ids: list[int], month: Month) -> dict[int, list[State]]:
         return repo.states_between(s, month.start(self.ctx.tz), month.end(self.ctx.tz), app_ids)

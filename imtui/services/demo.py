@@ -29,6 +29,7 @@ from imtui.domain.rules import (
     purge_instant,
 )
 from imtui.persistence import repo
+from imtui.persistence.bulk import ids_inserted
 from imtui.persistence.tables import Account, App, AuditRecord, Event, ItemChange
 from imtui.services.context import ServiceContext
 
@@ -237,6 +238,7 @@ def _fill(ctx: ServiceContext, n_apps: int, n_accounts: int, seed: int) -> None:
         for table, rows in ((App, app_rows), (Event, event_rows), (ItemChange, change_rows), (AuditRecord, audit_rows)):
             for i in range(0, len(rows), 5000):
                 conn.execute(table.__table__.insert(), rows[i : i + 5000])
+        ids_inserted(conn, Account.__tablename__, Event.__tablename__)
         repo.set_meta(s, repo.CREATED_AT, history_start.isoformat())
         repo.advance_latest(s, latest_at)
         repo.bump_counter(s)

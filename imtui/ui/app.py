@@ -61,7 +61,7 @@ class ImtuiApp(App):
         for problem in problems:
             self.notify(problem, severity="warning", title="Keymap")
         if self.no_color:
-            self.theme = "textual-ansi"
+            self.theme = "ansi-dark"
         self.push_screen(MainScreen())
 
     @property

@@ -96,14 +96,15 @@ class FleetModel:
         text = self.text.strip().lower()
         rows, search, marked = self.rows, self._search, self.marked
         status, edition, only = self.status, self.edition, self.marked_only
-        keep = [
-            i
-            for i in range(len(rows))
-            if (not text or text in search[i])
-            and (status is None or rows[i].status == status)
-            and (edition is None or rows[i].edition == edition)
-            and (not only or rows[i].app_id in marked)
-        ]
+        keep = [i for i, key in enumerate(search) if text in key] if text else list(range(len(rows)))
+        if status is not None or edition is not None or only:
+            keep = [
+                i
+                for i in keep
+                if (status is None or rows[i].status == status)
+                and (edition is None or rows[i].edition == edition)
+                and (not only or rows[i].app_id in marked)
+            ]
         key = SORT_KEYS[self.sort_key]
         if self.sort_key != "app_id" or self.sort_reverse:
             keep.sort(key=lambda i: key(rows[i]), reverse=self.sort_reverse)

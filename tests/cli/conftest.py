@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.dbs import drop_db, fresh_db_url
+
 from tests.cli.helpers import Cli
 
 
@@ -15,7 +17,9 @@ def _no_env_defaults(monkeypatch):
 
 @pytest.fixture
 def db(tmp_path):
-    return tmp_path / "imtui.db"
+    url = fresh_db_url(tmp_path)
+    yield url
+    drop_db(url)
 
 
 @pytest.fixture

@@ -141,3 +141,10 @@ def run_exe(args: list[str], *, module: bool = False, env: dict | None = None, i
 
 
 __all__ = [name for name in dir() if not name.startswith("_")] + ["sys"]
+
+
+def expected_actor(db) -> str:
+    """The audited actor: the database user on PostgreSQL, the OS login name on SQLite."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(str(db)).username if "://" in str(db) else os_login()

@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from tests.cli.helpers import ACTIONS, AUDIT_KEYS, FIRST, os_login, parse_local
+from tests.cli.helpers import ACTIONS, AUDIT_KEYS, FIRST, expected_actor, os_login, parse_local
 
 A = str(FIRST)
 
@@ -52,7 +52,7 @@ def test_actor_is_the_os_login_name(history, monkeypatch):
     monkeypatch.setenv("USERNAME", "mallory")
     history.run("apps", "modify", A, "--history-days", "30", now="2026-11-08T09:00:00+08:00").ok()
     trail = history.audit()
-    assert {e["actor"] for e in trail} == {os_login()}
+    assert {e["actor"] for e in trail} == {expected_actor(history.db)}
 
 
 def test_refusals_are_audited_without_moving_the_latest_instant(cli):
@@ -124,7 +124,7 @@ def test_month_close_and_purge_are_audited(cli):
     assert actions.count("purge") == 1
     close = [e for e in trail if e["action"] == "close_month"]
     assert all(e["app_id"] is None for e in close)
-    assert all(e["actor"] == os_login() for e in trail)
+    assert all(e["actor"] == expected_actor(cli.db) for e in trail)
 
 
 def test_csv_and_table(history):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from textual.widgets import DataTable, Select
 
-from imtui.domain.rules import ChangeRequest
 from imtui.ui.screens.change_form import ChangeForm
 from imtui.ui.screens.results import ResultsScreen
 from imtui.ui.widgets.app_table import AppTable

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from textual.widgets import DataTable, Select
+from textual.widgets import DataTable
 from textual.widgets._footer import FooterKey
 
 from imtui.domain.calendar import Month
-from imtui.ui.screens.change_form import ChangeForm
 from imtui.ui.screens.halt import HaltDialog
 from imtui.ui.screens.help import HelpScreen
 from imtui.ui.widgets.app_table import AppTable

@@ -53,9 +53,9 @@ class HaltDialog(ModalScreen):
                 "⚠ Service stops at once. After 90 days the app's data is unrecoverable.",
                 classes="warning",
             )
-            yield Input(placeholder="reason (required)", id="reason", compact=True)
-            if n > 1:
+            if n > 1:  # above the reason, so shift+tab from Cancel reaches the reason first
                 yield Input(placeholder=f"type {n} to confirm", id="count", compact=True)
+            yield Input(placeholder="reason (required)", id="reason", compact=True)
             yield Static("", id="command", classes="command", markup=False)
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel", compact=True)

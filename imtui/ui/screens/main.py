@@ -16,6 +16,9 @@ from imtui.ui.fleet_model import EDITION_FILTERS, SORT_KEYS, STATUS_FILTERS, Fle
 from imtui.ui.widgets.app_table import AppTable
 from imtui.ui.widgets.cost_panel import CostFigures, CostPanel
 
+WIDE = 170
+"""From this width on, the cost panel sits beside the table instead of below it."""
+
 #: Actions that change something: dimmed and disabled in a read-only run.
 CHANGING_ACTIONS = {"upgrade", "modify", "halt", "reactivate", "undo_halt"}
 
@@ -52,6 +55,7 @@ class MainScreen(Screen):
         self.last_event = 0
         self.day: str | None = None
         self.last_halted: list[int] = []
+        self._cost_parts: dict = {}
         self.anchor: int | None = None
 
     def compose(self) -> ComposeResult:
@@ -64,10 +68,10 @@ class MainScreen(Screen):
         yield Footer()
 
     def on_resize(self, event) -> None:
-        self.set_class(event.size.width < 120, "narrow")
+        self.set_class(event.size.width < WIDE, "narrow")
 
     def on_mount(self) -> None:
-        self.set_class(self.app.size.width < 120, "narrow")
+        self.set_class(self.app.size.width < WIDE, "narrow")
         self.query_one("#filter").display = False
         self.query_one("#progress").display = False
         self.query_one(AppTable).focus()
@@ -92,7 +96,7 @@ class MainScreen(Screen):
         self._seen(snap)
         table.refresh_rows(keep_app=keep)
         self.show_summary()
-        self.load_costs()
+        self.call_after_refresh(self.load_costs)  # the rows are painted before costs are computed
 
     def _seen(self, snap) -> None:
         self.counter = snap.counter
@@ -141,20 +145,40 @@ class MainScreen(Screen):
     def tick(self) -> None:
         self.query_one(CostPanel).now = self.app.services.ctx.now()
 
-    @work(exclusive=True, group="costs")
-    async def refresh_costs(self) -> None:
-        table = self.query_one(AppTable)
-        cursor = table.cursor_app
-        billing = self.app.services.billing
+    def refresh_costs(self, *scopes: str) -> None:
+        """Recomputes the cost panel's columns: `cursor`, `marked`, `fleet` (all by default)."""
+        for scope in scopes or ("cursor", "marked", "fleet"):
+            getattr(self, f"_costs_{scope}")()
+
+    @work(exclusive=True, group="costs-cursor")
+    async def _costs_cursor(self) -> None:
+        app_id = self.query_one(AppTable).cursor_app
+        summary = await self._summary([app_id]) if app_id is not None else None
+        self._show_costs(cursor_app=app_id, cursor=summary)
+
+    @work(exclusive=True, group="costs-marked")
+    async def _costs_marked(self) -> None:
         marked = sorted(self.model.marked)
+        self._show_costs(marked=await self._summary(marked) if marked else None)
+
+    @work(exclusive=True, group="costs-fleet")
+    async def _costs_fleet(self) -> None:
+        self._show_costs(fleet=await self._summary(None))
+
+    async def _summary(self, app_ids):
         try:
-            fleet = await billing.cost_summary(None)
-            cur = await billing.cost_summary([cursor]) if cursor is not None else None
-            mk = await billing.cost_summary(marked) if marked else None
+            return await self.app.services.billing.cost_summary(app_ids)
         except ImtuiError as exc:
             self.app.notify(exc.message, severity="error", title="Could not compute costs")
-            return
-        self.query_one(CostPanel).figures = CostFigures(cursor, cur, mk, fleet, self.app.services.ctx.tz)
+            return None
+
+    def _show_costs(self, **parts) -> None:
+        self._cost_parts.update(parts)
+        p = self._cost_parts
+        self.query_one(CostPanel).figures = CostFigures(
+            p.get("cursor_app"), p.get("cursor"), p.get("marked"), p.get("fleet"),
+            self.app.services.ctx.tz,
+        )
 
     def show_summary(self) -> None:
         m = self.model
@@ -249,7 +273,7 @@ class MainScreen(Screen):
 
     def _marks_changed(self) -> None:
         self.show_summary()
-        self.refresh_costs()
+        self.refresh_costs("marked")
 
     def action_cycle_status(self) -> None:
         self.model.status = self.model.cycle(STATUS_FILTERS, self.model.status)
@@ -278,7 +302,7 @@ class MainScreen(Screen):
 
     @on(AppTable.CursorMoved)
     def cursor_moved(self) -> None:
-        self.refresh_costs()
+        self.refresh_costs("cursor")
 
     # --- actions on apps ----------------------------------------------------------------------------
 
