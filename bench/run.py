@@ -59,15 +59,25 @@ from imtui.ui.app import ImtuiApp
 from pathlib import Path
 import asyncio
 
+from imtui.ui.widgets.app_table import AppTable
+first_row = []
+_render_line = AppTable.render_line
+
+def render_line(self, y):
+    if y > 0 and not first_row and self.model.row(self.scroll_offset.y + y - 1) is not None:
+        first_row.append(time.perf_counter() - t0)
+    return _render_line(self, y)
+
+AppTable.render_line = render_line
+
 async def main():
     settings = Settings(db=sys.argv[1])
     services = build_services(settings, OffsetClock(parse_instant(sys.argv[2], settings.billing_tz)))
     app = ImtuiApp(services, settings, keymap_file=Path("/nonexistent"))
     async with app.run_test(size=(160, 50)) as pilot:
-        while not (app.screen_stack and getattr(app.screen, "model", None) and app.screen.model.rows):
+        while not first_row:
             await pilot.pause(0.005)
-        await pilot.pause()
-        first = time.perf_counter() - t0
+        first = first_row[0]
         mode = sys.argv[3]
         if mode == "costs":
             while any(w.is_running for w in app.workers) or any(
@@ -75,7 +85,7 @@ async def main():
             ):
                 await pilot.pause(0.05)
     services.close()
-    print(first, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    print(first, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, time.perf_counter() - t0)
 
 asyncio.run(main())
 """
@@ -111,16 +121,18 @@ def run_script(code: str, *args: str) -> list[str]:
 
 
 def startup(db: Path, runs: int) -> dict:
-    imtui, bare, rss = [], [], []
+    imtui, bare, exits = [], [], []
     for _ in range(runs):
         b = run_script(STARTUP_BARE, str(db))
         bare.append(float(b[0]))
-        first, _ = run_script(STARTUP_IMTUI, str(db), NOW, "first")
+        first, _, total = run_script(STARTUP_IMTUI, str(db), NOW, "first")
         imtui.append(float(first))
-    _, maxrss = run_script(STARTUP_IMTUI, str(db), NOW, "costs")
+        exits.append(float(total))
+    _, maxrss, _ = run_script(STARTUP_IMTUI, str(db), NOW, "costs")
     return {
         "bare": median(bare),
         "imtui": median(imtui),
+        "imtui_exit": median(exits),
         "ratio": median(imtui) / median(bare),
         "peak_rss_mib": int(maxrss) / 1024,
     }
@@ -319,7 +331,7 @@ def main() -> None:
     if demo_time is not None:
         print(f"imtui demo --apps {args.apps}            {demo_time:8.2f} s   (target < 30 s)")
     s = startup(db, args.runs)
-    print(f"start → first frame with rows → exit {s['imtui']:8.2f} s   bare stack + sqlite3 {s['bare']:.2f} s, ratio {s['ratio']:.2f} (target ≤ 1.3)")
+    print(f"start → first frame with rows      {s['imtui']:8.2f} s   bare stack + sqlite3 {s['bare']:.2f} s, ratio {s['ratio']:.2f} (target ≤ 1.3); → exit {s['imtui_exit']:.2f} s")
     print(f"peak memory of the dashboard          {s['peak_rss_mib']:8.0f} MiB (target ≤ 250)")
     r = asyncio.run(interactions(db, args.runs))
     p = asyncio.run(peers(db))

@@ -117,6 +117,61 @@ def get_apps(session: Session, app_ids: Iterable[int]) -> dict[int, App]:
     return out
 
 
+def bulk_rows(session: Session, app_ids: list[int]):
+    """Plain rows of some apps (for set-based bulk operations)."""
+    conn = session.connection()
+    cols = [c for c in App.__table__.c]
+    rows = []
+    for i in range(0, len(app_ids), 900):
+        rows += conn.execute(select(*cols).where(App.app_id.in_(app_ids[i : i + 900]))).all()
+    return rows
+
+
+def apply_bulk_changes(
+    session: Session, kind: str, changes: list[tuple], at: datetime, actor: str
+) -> None:
+    """For each (row, new values, audit detail): one UPDATE guarded by the row's version, the
+    event and the audit record, as three statements for the whole batch."""
+    if not changes:
+        return
+    conn = session.connection()
+    table = App.__table__
+    from sqlalchemy import bindparam
+
+    conn.execute(
+        table.update()
+        .where(table.c.app_id == bindparam("b_app_id"), table.c.version == bindparam("b_version"))
+        .values(
+            status=bindparam("status"), deactivated_at=bindparam("deactivated_at"),
+            purge_at=bindparam("purge_at"), halt_reason=bindparam("halt_reason"),
+            version=bindparam("b_version") + 1, updated_by=bindparam("updated_by"),
+        ),
+        [
+            {"b_app_id": row.app_id, "b_version": row.version, "updated_by": actor, **change}
+            for row, change, _ in changes
+        ],
+    )
+    conn.execute(
+        Event.__table__.insert(),
+        [
+            {
+                "app_id": row.app_id, "at": at, "kind": kind, "edition": row.edition,
+                "live_groups": row.live_groups, "groups_per_user": row.groups_per_user,
+                "members_per_group": row.members_per_group, "history_days": row.history_days,
+                "status": change["status"], "actor": actor,
+            }
+            for row, change, _ in changes
+        ],
+    )
+    conn.execute(
+        AuditRecord.__table__.insert(),
+        [
+            {"at": at, "actor": actor, "action": kind, "app_id": row.app_id, "result": "done", "detail": detail}
+            for row, _, detail in changes
+        ],
+    )
+
+
 def package_of(app: App | Event) -> Package:
     return Package(
         app.edition, app.live_groups, app.groups_per_user, app.members_per_group, app.history_days

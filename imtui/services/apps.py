@@ -408,7 +408,7 @@ class AppService:
         ready: dict[int, int] = {}
         with ctx.uow() as uow:
             s = uow.session
-            apps = repo.get_apps(s, ids)
+            apps = {row.app_id: row for row in repo.bulk_rows(s, ids)}
             latest = repo.get_instant(s, repo.LATEST_AT)
             for app_id in ids:
                 app = apps.get(app_id)
@@ -426,44 +426,46 @@ class AppService:
         return refused, ready
 
     def _bulk_apply(self, action: str, versions: dict[int, int], reason: str | None, now: datetime):
-        """Records the control plane's successes, one transaction per batch of apps."""
+        """Records the control plane's successes: set-based, one transaction per batch of apps.
+
+        An app whose version moved since it was checked (someone else changed it meanwhile) is
+        left as it is and reported as a conflict.
+        """
         ctx = self.ctx
         applied: dict[int, AppView] = {}
         conflicts: list[int] = []
         ids = list(versions)
+        expected = ACTIVE if action == "halt" else DEACTIVATED
         for start in range(0, len(ids), ctx.bulk_batch):
             batch = ids[start : start + ctx.bulk_batch]
             with ctx.uow(write=True) as uow:
                 s = uow.session
-                apps = repo.get_apps(s, batch)
+                rows = {row.app_id: row for row in repo.bulk_rows(s, batch)}
                 accounts = repo.account_names(s)
+                changes = []
                 for app_id in batch:
-                    app = apps.get(app_id)
-                    expected = ACTIVE if action == "halt" else DEACTIVATED
-                    if app is None or app.version != versions[app_id] or app.status != expected:
+                    row = rows.get(app_id)
+                    if row is None or row.version != versions[app_id] or row.status != expected:
                         conflicts.append(app_id)
                         continue
                     if action == "halt":
-                        app.status = DEACTIVATED
-                        app.deactivated_at = now
-                        app.purge_at = purge_instant(now)
-                        app.halt_reason = reason
+                        change = dict(
+                            status=DEACTIVATED, deactivated_at=now, purge_at=purge_instant(now),
+                            halt_reason=reason,
+                        )
                         detail = (
                             f"halted: active → deactivated; reason: {reason}; "
-                            f"purge on {iso_local(app.purge_at, ctx.tz)}"
+                            f"purge on {iso_local(change['purge_at'], ctx.tz)}"
                         )
                     else:
-                        app.status = ACTIVE
-                        app.deactivated_at = None
-                        app.purge_at = None
-                        app.halt_reason = None
+                        change = dict(status=ACTIVE, deactivated_at=None, purge_at=None, halt_reason=None)
                         detail = "reactivated: deactivated → active, package unchanged"
-                    app.version += 1
-                    app.updated_by = ctx.actor
-                    repo.add_event(s, app, action, now, ctx.actor)
-                    repo.add_audit(s, now, ctx.actor, action, app_id, "done", detail)
-                    applied[app_id] = app_view(app, accounts[app.account_id], {}, ctx.tz)
-                if applied:
+                    changes.append((row, change, detail))
+                repo.apply_bulk_changes(s, action, changes, now, ctx.actor)
+                for row, change, _ in changes:
+                    data = dict(row._mapping) | change | {"version": row.version + 1}
+                    applied[row.app_id] = _view_of(data, accounts[row.account_id], ctx.tz)
+                if changes:
                     repo.advance_latest(s, now)
                 repo.bump_counter(s)
                 uow.commit()
@@ -494,6 +496,18 @@ def _contains_pattern(text: str) -> str:
     the escape is explicit because PostgreSQL and SQLite differ in their default)."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+def _view_of(data: dict, account: str, tz: str) -> AppView:
+    """An app's read model from a plain row (bulk paths do not load ORM objects)."""
+    return AppView(
+        app_id=data["app_id"], name=data["name"], account=account, edition=data["edition"],
+        status=data["status"], live_groups=data["live_groups"],
+        groups_per_user=data["groups_per_user"], members_per_group=data["members_per_group"],
+        history_days=data["history_days"], created_at=data["created_at"],
+        deactivated_at=data["deactivated_at"], purge_at=data["purge_at"],
+        halt_reason=data["halt_reason"], version=data["version"], updated_by=data.get("updated_by"),
+    )
 
 
 def _check_version(app: App, expected: int | None) -> None:

@@ -27,6 +27,8 @@ from imtui.services.costing import Costing, FleetTotals
 from imtui.services.models import AccountBill, AppBill, BillView, CostSummary, LineView
 
 CENTS = Decimal(100)
+LINES_UP_TO = 200
+"""Per-item lines are summed for selections up to this size (the panel shows them for one app)."""
 
 
 def to_cents(amount: Decimal) -> int:
@@ -222,8 +224,9 @@ class BillingService:
                 shared: dict[int, list] = {}  # apps that did not change share one cost object
                 for cost in self.costing.per_app(s, now, app_ids).values():
                     shared.setdefault(id(cost), [cost, 0])[1] += 1
+                with_lines = len(app_ids) <= LINES_UP_TO
                 for cost, n in shared.values():
-                    totals.add(cost, n)
+                    totals.add(cost, n, with_lines)
             last = self._last_month_total(s, month.previous(), app_ids)
             daily = [ZERO] * month.days
             if app_ids is not None and len(app_ids) <= 200:

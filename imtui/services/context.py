@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, TypeVar
@@ -45,6 +46,30 @@ class ServiceContext:
     async def run(self, fn: Callable[[], T]) -> T:
         """Runs blocking database work off the event loop; database failures become user errors."""
         return await asyncio.to_thread(self._guarded, fn)
+
+    async def run_detached(self, fn: Callable[[], T]) -> T:
+        """Like `run`, for long reads: a daemon thread, so quitting never waits for it."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future = loop.create_future()
+
+        def deliver(setter, value) -> None:
+            if not future.done():
+                setter(value)
+
+        def target() -> None:
+            try:
+                result = self._guarded(fn)
+            except BaseException as exc:  # noqa: BLE001  (handed to the awaiting task)
+                outcome = (future.set_exception, exc)
+            else:
+                outcome = (future.set_result, result)
+            try:
+                loop.call_soon_threadsafe(deliver, *outcome)
+            except RuntimeError:
+                pass  # the event loop has closed: nobody is waiting any more
+
+        threading.Thread(target=target, name="imtui-read", daemon=True).start()
+        return await future
 
     @staticmethod
     def _guarded(fn: Callable[[], T]) -> T:

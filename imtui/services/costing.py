@@ -35,11 +35,13 @@ class FleetTotals:
     """(item, setting) → [days, month-to-date amount]."""
     apps: int = 0
 
-    def add(self, cost: LiveCost, times: int = 1) -> None:
+    def add(self, cost: LiveCost, times: int = 1, lines: bool = True) -> None:
         """Adds `times` apps of this cost (a negative number takes them out)."""
         self.month_to_date += times * cost.mtd_total
         self.projected += times * cost.projected_total
         self.apps += times
+        if not lines:
+            return
         for ln in cost.month_to_date:
             entry = self.lines.setdefault((ln.item, ln.setting), [0, ZERO])
             entry[0] += times * ln.days

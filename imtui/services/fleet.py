@@ -80,7 +80,7 @@ class FleetService:
                 costs = self.costing.per_app(uow.session, now, app_ids)
             return {a: (c.mtd_total, c.projected_total) for a, c in costs.items()}
 
-        return await self.ctx.run(read)
+        return await self.ctx.run_detached(read)
 
     def _snapshot(self, app_ids: list[int] | None, with_costs: bool, last_event: int | None = None) -> FleetSnapshot:
         ctx = self.ctx

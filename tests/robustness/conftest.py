@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import pytest
+
+from tests.dbs import ON_POSTGRES, drop_db, fresh_db_url
+from tests.robustness.harness import TALLY
+
+
+@pytest.fixture(autouse=True)
+def _no_env_defaults(monkeypatch):
+    """Tests pass --db and --now themselves; the environment must not leak in."""
+    for key in ("IMTUI_DB", "IMTUI_NOW", "IMTUI_BILLING_TZ"):
+        monkeypatch.delenv(key, raising=False)
+
+
+@pytest.fixture
+def db(tmp_path):
+    url = fresh_db_url(tmp_path)
+    yield url
+    drop_db(url)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not TALLY:
+        return
+    where = "PostgreSQL" if ON_POSTGRES else "SQLite"
+    terminalreporter.section(f"robustness figures ({where})")
+    for key in sorted(TALLY):
+        terminalreporter.write_line(f"{key}: {TALLY[key]}")

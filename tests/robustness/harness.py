@@ -1,0 +1,134 @@
+"""Shared helpers of the robustness tests: run `imtui` in-process or as real processes released
+at the same moment, and count what was tried (printed in the terminal summary)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import select
+import subprocess
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from imtui.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+PYTHON = ROOT / ".venv" / "bin" / "python"
+IMTUI_EXE = ROOT / ".venv" / "bin" / "imtui"
+LAUNCHER = Path(__file__).with_name("launcher.py")
+
+ALLOWED_CODES = {0, 2, 3, 4, 5}
+"""Exit codes a user's input may legitimately produce (1 means a bug or an unreachable database)."""
+
+TALLY: Counter = Counter()
+"""What the suite tried: concurrent writers, processes killed, hostile inputs (see conftest)."""
+
+
+@dataclass
+class Result:
+    rc: int
+    out: str
+    err: str
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+    def ok(self) -> "Result":
+        assert self.rc == 0, f"exit {self.rc}; stderr: {self.err!r}; stdout: {self.out[:2000]!r}"
+        return self
+
+    def assert_one_line_error(self) -> str:
+        """The contract for a failure: one plain sentence on standard error, no traceback."""
+        assert "Traceback" not in self.err and "Traceback" not in self.out, self.err
+        lines = [ln for ln in self.err.splitlines() if ln.strip()]
+        assert len(lines) == 1, f"expected one error line, got {self.err!r}"
+        return lines[0]
+
+
+def clean_env() -> dict[str, str]:
+    env = dict(os.environ)
+    for key in ("IMTUI_DB", "IMTUI_NOW", "IMTUI_BILLING_TZ"):
+        env.pop(key, None)
+    return env
+
+
+def run(db: str, now: str, *args: str) -> Result:
+    """`imtui --db DB --now NOW ARGS...` in this process."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        rc = main(["--db", db, "--now", now, *args])
+    return Result(rc, out.getvalue(), err.getvalue())
+
+
+def audit(db: str, now: str, *opts: str) -> list[dict]:
+    return run(db, now, "audit", "--limit", "1000000", "--format", "json", *opts).ok().json
+
+
+def apps_list(db: str, now: str, *filters: str) -> list[dict]:
+    return run(db, now, "apps", "list", *filters, "--format", "json").ok().json
+
+
+def launch_together(argvs: Sequence[Sequence[str]], timeout: float = 120.0) -> list[Result]:
+    """Starts one real process per argv (`imtui.cli.main(argv)` behind a barrier), releases them
+    all at the same moment once every one is ready, and joins them."""
+    ready_r, ready_w = os.pipe()
+    go_r, go_w = os.pipe()
+    env = clean_env()
+    procs = []
+    files = []
+    try:
+        for argv in argvs:
+            out = tempfile.TemporaryFile()
+            err = tempfile.TemporaryFile()
+            files.append((out, err))
+            procs.append(
+                subprocess.Popen(
+                    [str(PYTHON), str(LAUNCHER), str(ready_w), str(go_r), *argv],
+                    pass_fds=(ready_w, go_r), stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                    cwd=str(ROOT), env=env,
+                )
+            )
+        os.close(ready_w)
+        ready_w = -1
+        os.close(go_r)
+        go_r = -1
+        got = 0
+        deadline = time.monotonic() + timeout
+        while got < len(procs):
+            left = deadline - time.monotonic()
+            readable, _, _ = select.select([ready_r], [], [], max(left, 0))
+            assert readable, f"only {got} of {len(procs)} workers got ready within {timeout} s"
+            chunk = os.read(ready_r, len(procs))
+            assert chunk, f"a worker died before the start line ({got} of {len(procs)} ready)"
+            got += len(chunk)
+        os.close(go_w)  # the start signal: every worker's read returns at once
+        go_w = -1
+        TALLY["concurrent processes started"] += len(procs)
+        results = []
+        for proc, (out, err) in zip(procs, files):
+            rc = proc.wait(timeout=max(deadline - time.monotonic(), 1))
+            out.seek(0)
+            err.seek(0)
+            results.append(Result(rc, out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace")))
+        return results
+    finally:
+        for fd in (ready_r, ready_w, go_r, go_w):
+            if fd >= 0:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        for out, err in files:
+            out.close()
+            err.close()
