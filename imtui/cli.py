@@ -14,8 +14,9 @@ from typing import Any, Callable, Sequence
 from imtui import output
 from imtui.clock import OffsetClock, SystemClock
 from imtui.config import Settings
-from imtui.domain.calendar import Month, parse_instant
+from imtui.domain.calendar import Month, iso_local, parse_instant
 from imtui.domain.errors import ImtuiError, InvalidInput
+from imtui.domain.roles import ROLES
 from imtui.domain.rules import ChangeRequest, check_app_id
 
 FORMATS = ("table", "json", "csv")
@@ -114,6 +115,15 @@ def build_parser() -> Parser:
     bills.add_argument("--account")
     bills.add_argument("--app", type=_app_id)
 
+    users = sub.add_parser("users", help="roles: viewer, responder, operator, admin")
+    u = users.add_subparsers(dest="users_command", parser_class=Parser, required=True)
+    u.add_parser("list", parents=[fmt], help="users with a role")
+    grant = u.add_parser("grant", parents=[fmt], help="give a user a role (admin only)")
+    grant.add_argument("user")
+    grant.add_argument("role", choices=ROLES)
+    revoke = u.add_parser("revoke", parents=[fmt], help="take a user's role away (admin only)")
+    revoke.add_argument("user")
+
     audit = sub.add_parser("audit", parents=[fmt], help="the audit trail, newest first")
     audit.add_argument("--app", type=_app_id)
     audit.add_argument("--limit", type=_positive, default=100)
@@ -166,7 +176,8 @@ async def _run(args: argparse.Namespace, settings: Settings, clock) -> int:
 
     services = await asyncio.to_thread(build_services, settings, clock, None, None, bool(args.now))
     try:
-        handler = COMMANDS[(args.command, getattr(args, "apps_command", None))]
+        sub = getattr(args, "apps_command", None) or getattr(args, "users_command", None)
+        handler = COMMANDS[(args.command, sub)]
         return await handler(services, args)
     finally:
         services.close()
@@ -303,7 +314,39 @@ async def cmd_audit(sv, args) -> int:
     return 0
 
 
+USER_FIELDS = ("name", "role", "granted_at", "granted_by")
+
+
+def _user_record(user, tz: str) -> dict[str, Any]:
+    return {
+        "name": user.name,
+        "role": user.role,
+        "granted_at": iso_local(user.granted_at, tz),
+        "granted_by": user.granted_by,
+    }
+
+
+async def cmd_users_list(sv, args) -> int:
+    _emit(args, [_user_record(u, sv.ctx.tz) for u in await sv.users.list()], USER_FIELDS)
+    return 0
+
+
+async def cmd_users_grant(sv, args) -> int:
+    user = await sv.users.grant(args.user, args.role)
+    _emit(args, _user_record(user, sv.ctx.tz), USER_FIELDS, single=True)
+    return 0
+
+
+async def cmd_users_revoke(sv, args) -> int:
+    user = await sv.users.revoke(args.user)
+    _emit(args, _user_record(user, sv.ctx.tz), USER_FIELDS, single=True)
+    return 0
+
+
 COMMANDS = {
+    ("users", "list"): cmd_users_list,
+    ("users", "grant"): cmd_users_grant,
+    ("users", "revoke"): cmd_users_revoke,
     ("demo", None): cmd_demo,
     ("apps", "list"): cmd_list,
     ("apps", "show"): cmd_show,

@@ -23,6 +23,7 @@ from imtui.persistence.tables import (
     ItemChange,
     Meta,
     MonthClose,
+    UserRole,
 )
 
 UTC = timezone.utc
@@ -76,6 +77,35 @@ def bump_counter(session: Session) -> None:
 def change_counter(session: Session) -> int:
     value = get_meta(session, CHANGE_COUNTER)
     return int(value) if value else 0
+
+
+# --- users and roles ---------------------------------------------------------------------------
+
+
+def role_of(session: Session, user: str) -> str | None:
+    row = session.get(UserRole, user)
+    return row.role if row else None
+
+
+def users(session: Session) -> list[UserRole]:
+    return list(session.execute(select(UserRole).order_by(UserRole.name)).scalars())
+
+
+def set_role(session: Session, user: str, role: str | None, at: datetime, by: str) -> None:
+    """Grants `role` to `user`, or takes every grant away when `role` is None."""
+    row = session.get(UserRole, user)
+    if role is None:
+        if row is not None:
+            session.delete(row)
+    elif row is None:
+        session.add(UserRole(name=user, role=role, granted_at=at, granted_by=by))
+    else:
+        row.role, row.granted_at, row.granted_by = role, at, by
+    session.flush()
+
+
+def has_users(session: Session) -> bool:
+    return session.execute(select(func.count()).select_from(UserRole)).scalar_one() > 0
 
 
 # --- accounts and apps --------------------------------------------------------------------------

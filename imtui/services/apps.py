@@ -199,6 +199,7 @@ class AppService:
         ctx = self.ctx
         with ctx.uow(write=True) as uow:
             s = uow.session
+            ctx.require(s, "create")
             check_not_before(now, repo.get_instant(s, repo.LATEST_AT), ctx.tz)
             acc = repo.find_account(s, account)
             if acc is None:
@@ -263,6 +264,7 @@ class AppService:
         ctx = self.ctx
         with ctx.uow(write=True) as uow:
             s = uow.session
+            ctx.require(s, kind)
             app = self._app(s, app_id, lock=True)
             check_not_before(now, repo.get_instant(s, repo.LATEST_AT), ctx.tz)
             _check_version(app, expected_version)
@@ -408,6 +410,10 @@ class AppService:
         ready: dict[int, int] = {}
         with ctx.uow() as uow:
             s = uow.session
+            try:
+                ctx.require(s, action)
+            except ImtuiError as exc:
+                return {app_id: exc for app_id in ids}, {}
             apps = {row.app_id: row for row in repo.bulk_rows(s, ids)}
             latest = repo.get_instant(s, repo.LATEST_AT)
             for app_id in ids:

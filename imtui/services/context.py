@@ -15,6 +15,7 @@ from imtui.clock import Clock
 from imtui.domain.calendar import Month
 from imtui.domain.errors import ImtuiError, PermissionDenied
 from imtui.domain.prices import PriceList
+from imtui.domain.roles import DEFAULT_ROLE, check_allowed
 from imtui.persistence import repo
 from imtui.persistence.uow import UnitOfWork, translate_db_error
 from imtui.services.control_plane import ControlPlane
@@ -77,6 +78,14 @@ class ServiceContext:
             return fn()
         except DBAPIError as exc:
             raise translate_db_error(exc) from None
+
+    def role(self, session) -> str:
+        """The operating user's role, read from the database each time (an admin may change it)."""
+        return repo.role_of(session, self.actor) or DEFAULT_ROLE
+
+    def require(self, session, action: str) -> None:
+        """Refuses an action the user's role does not allow (audited by the caller)."""
+        check_allowed(self.actor, self.role(session), action)
 
     def require_writable(self) -> None:
         if self.read_only:

@@ -172,6 +172,7 @@ def _fill(ctx: ServiceContext, n_apps: int, n_accounts: int, seed: int) -> None:
     history_start = start.start(tz)
     with ctx.uow(write=True) as uow:
         s = uow.session
+        ctx.require(s, "demo")
         existing = s.execute(select(func.count()).select_from(App)).scalar_one()
         if existing:
             raise Refused(

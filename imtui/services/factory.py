@@ -11,6 +11,7 @@ from imtui.clock import Clock, ServerClock, SystemClock
 from imtui.config import Settings
 from imtui.domain.errors import Refused
 from imtui.domain.prices import load_price_list
+from imtui.domain.roles import ADMIN
 from imtui.persistence import repo
 from imtui.persistence.engine import make_engine
 from imtui.persistence.identity import server_time
@@ -25,6 +26,7 @@ from imtui.services.control_plane import ControlPlane, SimulatedControlPlane
 from imtui.services.fleet import FleetService
 from imtui.services.housekeeping import Housekeeping
 from imtui.services.identity import actor_of
+from imtui.services.users import UserService
 
 
 @dataclass
@@ -37,6 +39,7 @@ class Services:
     audit: AuditService
     fleet: FleetService
     housekeeping: Housekeeping
+    users: UserService
 
     def close(self) -> None:
         self.ctx.engine.dispose()
@@ -88,6 +91,17 @@ def open_database(
     return engine, tz, clock
 
 
+def _first_user_is_admin(ctx: ServiceContext) -> None:
+    """The user who creates a database becomes its admin; everyone else starts as a viewer."""
+    with ctx.uow() as uow:
+        if repo.has_users(uow.session):
+            return
+    with ctx.uow(write=True) as uow:
+        if not repo.has_users(uow.session):
+            repo.set_role(uow.session, ctx.actor, ADMIN, ctx.now(), ctx.actor)
+            uow.commit()
+
+
 def build_services(
     settings: Settings,
     clock: Clock,
@@ -111,6 +125,7 @@ def build_services(
         read_only=settings.read_only,
         bulk_concurrency=settings.bulk_concurrency,
     )
+    _first_user_is_admin(ctx)
     housekeeping = Housekeeping(ctx)
     costing = Costing(ctx)
     return Services(
@@ -120,4 +135,5 @@ def build_services(
         AuditService(ctx, housekeeping),
         FleetService(ctx, housekeeping, costing),
         housekeeping,
+        UserService(ctx),
     )

@@ -12,6 +12,7 @@ from textual.binding import Binding
 from imtui.clock import Clock
 from imtui.config import Settings
 from imtui.domain.errors import ImtuiError
+from imtui.domain.roles import VIEWER, allows
 from imtui.services.factory import Services, build_services
 from imtui.services.fleet import FleetRow
 from imtui.ui.keymap import load_keymap
@@ -62,6 +63,7 @@ class ImtuiApp(App):
             self.notify(problem, severity="warning", title="Keymap")
         if self.no_color:
             self.theme = "ansi-dark"
+        self.load_role()
         self.push_screen(MainScreen())
 
     @property
@@ -96,23 +98,44 @@ class ImtuiApp(App):
 
         self.push_screen(AuditScreen(app_id))
 
-    def refuse_if_read_only(self) -> bool:
+    role: str = VIEWER
+    """The operating user's role (read at start); until known, only reading is offered."""
+
+    @work(group="role")
+    async def load_role(self) -> None:
+        try:
+            self.role = (await self.services.users.me()).role
+        except ImtuiError as exc:
+            self.notify(exc.message, severity="error", title="Could not read your role")
+        for screen in self.screen_stack:
+            screen.refresh_bindings()
+
+    def may(self, action: str) -> bool:
+        """Whether this run may do an action: not read-only, and the role allows it."""
+        return not self.settings.read_only and allows(self.role, action)
+
+    def refuse_unless_allowed(self, action: str = "modify") -> bool:
         if self.settings.read_only:
             self.notify("this run is read-only (--read-only); nothing can be changed", severity="warning")
+            return True
+        if not allows(self.role, action):
+            self.notify(
+                f"your role ({self.role}) does not allow {action}; ask an admin", severity="warning"
+            )
             return True
         return False
 
     def open_change_form(self, kind: str, targets: list[FleetRow]) -> None:
         from imtui.ui.screens.change_form import ChangeForm
 
-        if self.refuse_if_read_only() or not targets:
+        if self.refuse_unless_allowed(kind) or not targets:
             return
         self.push_screen(ChangeForm(kind, targets))
 
     def open_halt(self, targets: list[FleetRow], hidden_marked: int = 0) -> None:
         from imtui.ui.screens.halt import HaltDialog
 
-        if self.refuse_if_read_only() or not targets:
+        if self.refuse_unless_allowed("halt") or not targets:
             return
         self.push_screen(HaltDialog(targets, hidden_marked), self._halt_confirmed)
 
@@ -140,7 +163,7 @@ class ImtuiApp(App):
 
     @work(group="operations")
     async def reactivate(self, app_ids: list[int]) -> None:
-        if self.refuse_if_read_only() or not app_ids:
+        if self.refuse_unless_allowed("reactivate") or not app_ids:
             return
         results = await self._bulk("Reactivating", lambda progress: self.services.apps.reactivate(app_ids, progress))
         if results and all(r.ok for r in results):

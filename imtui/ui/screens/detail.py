@@ -46,7 +46,7 @@ class DetailScreen(Screen):
         self.load()
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
-        if action in ("halt", "reactivate") and self.app.settings.read_only:
+        if action in ("halt", "reactivate") and not self.app.may(action):
             return None
         return True
 

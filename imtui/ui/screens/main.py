@@ -19,8 +19,15 @@ from imtui.ui.widgets.cost_panel import CostFigures, CostPanel
 WIDE = 170
 """From this width on, the cost panel sits beside the table instead of below it."""
 
-#: Actions that change something: dimmed and disabled in a read-only run.
-CHANGING_ACTIONS = {"upgrade", "modify", "halt", "reactivate", "undo_halt"}
+#: Actions that change something, by the permission each needs: dimmed and disabled in a
+#: read-only run or for a user whose role does not allow them.
+CHANGING_ACTIONS = {
+    "upgrade": "upgrade",
+    "modify": "modify",
+    "halt": "halt",
+    "reactivate": "reactivate",
+    "undo_halt": "reactivate",
+}
 
 
 class MainScreen(Screen):
@@ -314,7 +321,7 @@ class MainScreen(Screen):
         return [row] if row else []
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
-        if action in CHANGING_ACTIONS and self.app.settings.read_only:
+        if action in CHANGING_ACTIONS and not self.app.may(CHANGING_ACTIONS[action]):
             return None
         if action == "undo_halt" and not self.last_halted:
             return None
