@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
-import shutil
+import sqlite3
 from pathlib import Path
 
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 
+from imtui.domain.errors import Unavailable
 from imtui.persistence.engine import MIGRATION_LOCK
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-HEAD = "0001"
-"""The newest migration; bump it with every new file in `migrations/versions/`."""
+REVISIONS = ("0001", "0002")
+"""Every migration in order; add each new file of `migrations/versions/` here."""
+HEAD = REVISIONS[-1]
+
+
+def backup(db: Path, revision: str) -> Path:
+    """A consistent copy of a SQLite database (WAL included) before migrating it."""
+    target = db.with_name(f"{db.name}.schema-{revision}.bak")
+    source = sqlite3.connect(db)
+    try:
+        copy = sqlite3.connect(target)
+        try:
+            source.backup(copy)
+        finally:
+            copy.close()
+    finally:
+        source.close()
+    return target
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -27,9 +44,13 @@ def migrate(engine: Engine) -> bool:
     revision = current_revision(engine)
     if revision == HEAD:
         return False
+    if revision is not None and revision not in REVISIONS:
+        raise Unavailable(
+            f"the database has schema {revision}, newer than this imtui knows ({HEAD}); "
+            "upgrade imtui to open it"
+        )
     if revision is not None and engine.url.get_backend_name() == "sqlite":
-        db = Path(engine.url.database)
-        shutil.copy2(db, db.with_name(f"{db.name}.before-{HEAD}.bak"))
+        backup(Path(engine.url.database), revision)
     from alembic import command  # imported only when a migration is due: it is slow to load
     from alembic.config import Config
 

@@ -92,7 +92,10 @@ class MonthClose(SQLModel, table=True):
 
 class Bill(SQLModel, table=True):
     __tablename__ = "bills"
-    __table_args__ = (UniqueConstraint("account_id", "month", name="uq_bills_account_month"),)
+    __table_args__ = (
+        UniqueConstraint("account_id", "month", name="uq_bills_account_month"),
+        Index("ix_bills_account_month", "account_id", "month"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     account_id: int = Field(foreign_key="accounts.id")
     month: str = Field(max_length=7, index=True)
@@ -114,6 +117,7 @@ class BillLineRow(SQLModel, table=True):
 
 class AuditRecord(SQLModel, table=True):
     __tablename__ = "audit"
+    __table_args__ = (Index("ix_audit_action_at", "action", "at"),)
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = _instant(index=True)
     actor: str = Field(max_length=200)
