@@ -92,50 +92,44 @@ class MainScreen(Screen):
     @work(exclusive=True, group="fleet")
     async def reload(self) -> None:
         """Reads every row (costs follow in a second step, so the first frame comes fast)."""
-        try:
-            snap = await self.app.services.fleet.snapshot(with_costs=False)
-        except ImtuiError as exc:
-            self.app.notify(exc.message, severity="error", title="Could not load the fleet")
-            return
-        table = self.query_one(AppTable)
-        keep = table.cursor_app
-        self.model.set_rows(snap.rows)
-        self._seen(snap)
-        table.refresh_rows(keep_app=keep)
-        self.show_summary()
-        self.call_after_refresh(self.load_costs)  # the rows are painted before costs are computed
-
-    def _seen(self, snap) -> None:
-        self.counter = snap.counter
-        self.last_event = snap.last_event
-        self.day = local_date(snap.as_of, self.app.services.ctx.tz)
-
-    @work(exclusive=True, group="fleet-costs")
-    async def load_costs(self) -> None:
-        try:
-            costs = await self.app.services.fleet.costs()
-        except ImtuiError as exc:
-            self.app.notify(exc.message, severity="error", title="Could not compute costs")
-            return
-        self.model.set_costs(costs)
-        self.query_one(AppTable).refresh_rows(keep_app=self.query_one(AppTable).cursor_app)
-        self.refresh_costs()
+        snap = await self._read(self.app.services.fleet.snapshot(with_costs=False))
+        if snap is not None:
+            self._show_rows(snap, self.model.set_rows)
+            self.call_after_refresh(self.load_costs)  # rows are painted before costs are computed
 
     @work(exclusive=True, group="fleet")
     async def load_changes(self) -> None:
         """Only the rows that changed since the last read (by anyone, in any process)."""
+        snap = await self._read(self.app.services.fleet.changes(self.last_event))
+        if snap is not None:
+            self._show_rows(snap, self.model.update_rows)
+            self.refresh_costs()
+
+    async def _read(self, call):
         try:
-            snap = await self.app.services.fleet.changes(self.last_event)
+            return await call
         except ImtuiError as exc:
-            self.app.notify(exc.message, severity="error", title="Could not refresh the fleet")
-            return
+            self.app.notify(exc.message, severity="error", title="Could not read the fleet")
+            return None
+
+    def _show_rows(self, snap, apply) -> None:
         table = self.query_one(AppTable)
         keep = table.cursor_app
-        self.model.update_rows(snap.rows)
-        self._seen(snap)
+        apply(snap.rows)
+        self.counter = snap.counter
+        self.last_event = snap.last_event
+        self.day = local_date(snap.as_of, self.app.services.ctx.tz)
         table.refresh_rows(keep_app=keep)
         self.show_summary()
-        self.refresh_costs()
+
+    @work(exclusive=True, group="fleet-costs")
+    async def load_costs(self) -> None:
+        costs = await self._read(self.app.services.fleet.costs())
+        if costs is not None:
+            self.model.set_costs(costs)
+            table = self.query_one(AppTable)
+            table.refresh_rows(keep_app=table.cursor_app)
+            self.refresh_costs()
 
     async def poll(self) -> None:
         """Cheap check for changes by anyone (a change counter) and for a new day."""
