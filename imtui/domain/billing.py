@@ -215,14 +215,8 @@ class LiveCost:
 
     month_to_date: list[BillLine]
     projected: list[BillLine]
-
-    @property
-    def mtd_total(self) -> Decimal:
-        return total(self.month_to_date)
-
-    @property
-    def projected_total(self) -> Decimal:
-        return total(self.projected)
+    mtd_total: Decimal
+    projected_total: Decimal
 
 
 def live_cost(
@@ -232,10 +226,9 @@ def live_cost(
     spans = active_spans(states, month.start(tz), month.end(tz))
     bounds = day_bounds(month, tz)
     today = min(max(bisect_right(bounds, now) - 1, 0), month.days - 1)
-    return LiveCost(
-        month_lines(spans, month, tz, prices, through_day=today),
-        month_lines(spans, month, tz, prices),
-    )
+    mtd = month_lines(spans, month, tz, prices, through_day=today)
+    projected = month_lines(spans, month, tz, prices)
+    return LiveCost(mtd, projected, total(mtd), total(projected))
 
 
 def daily_costs(

@@ -382,11 +382,9 @@ class AppService:
                 refused[app_id] = err
         succeeded = [a for a, err in outcomes if err is None]
         versions = {a: ready[a] for a in succeeded}
-        applied, conflicts = await ctx.run(lambda: self._bulk_apply(action, versions, reason, now))
-        for app_id in conflicts:
-            refused[app_id] = Conflict(
-                f"app {app_id} was changed by someone else at the same moment; nothing was changed"
-            )
+        applied, late = await ctx.run(lambda: self._bulk_apply(action, versions, reason, now))
+        for app_id, err in late.items():
+            refused[app_id] = err
             revert = ctx.control_plane.activate if action == "halt" else ctx.control_plane.deactivate
             try:
                 await revert(app_id)
@@ -435,24 +433,33 @@ class AppService:
         """Records the control plane's successes: set-based, one transaction per batch of apps.
 
         An app whose version moved since it was checked (someone else changed it meanwhile) is
-        left as it is and reported as a conflict.
+        left as it is and reported as a conflict; a batch whose instant another process has
+        already passed is refused, as time only moves forward.
         """
         ctx = self.ctx
         applied: dict[int, AppView] = {}
-        conflicts: list[int] = []
+        refused: dict[int, ImtuiError] = {}
         ids = list(versions)
         expected = ACTIVE if action == "halt" else DEACTIVATED
         for start in range(0, len(ids), ctx.bulk_batch):
             batch = ids[start : start + ctx.bulk_batch]
             with ctx.uow(write=True) as uow:
                 s = uow.session
+                try:  # another process may have recorded a later instant while we waited
+                    check_not_before(now, repo.get_instant(s, repo.LATEST_AT), ctx.tz)
+                except ImtuiError as exc:
+                    refused.update((app_id, exc) for app_id in batch)
+                    continue
                 rows = {row.app_id: row for row in repo.bulk_rows(s, batch)}
                 accounts = repo.account_names(s)
                 changes = []
                 for app_id in batch:
                     row = rows.get(app_id)
                     if row is None or row.version != versions[app_id] or row.status != expected:
-                        conflicts.append(app_id)
+                        refused[app_id] = Conflict(
+                            f"app {app_id} was changed by someone else at the same moment; "
+                            "nothing was changed"
+                        )
                         continue
                     if action == "halt":
                         change = dict(
@@ -475,7 +482,7 @@ class AppService:
                     repo.advance_latest(s, now)
                 repo.bump_counter(s)
                 uow.commit()
-        return applied, conflicts
+        return applied, refused
 
     def _audit_refusals(self, action: str, refused: dict[int, ImtuiError], now: datetime) -> None:
         with self.ctx.uow(write=True) as uow:

@@ -94,16 +94,17 @@ class FleetService:
             costs = self.costing.per_app(s, now, app_ids) if with_costs and base else {}
         price = ctx.prices.package_price
         monthly: dict[tuple, Decimal] = {}
+        make = tuple.__new__  # skips NamedTuple's Python-level __new__: this loop runs per app
+        pending = (ZERO, ZERO) if with_costs else (None, None)
         rows = []
         for r in base:
             key = (r[3], r[5], r[6], r[7], r[8])
-            if key not in monthly:
-                monthly[key] = price(Package(*key))
-            cost = costs.get(r[0])
-            if cost is None:
-                rows.append(FleetRow(*r, ZERO if with_costs else None, ZERO if with_costs else None, monthly[key]))
-            else:
-                rows.append(FleetRow(*r, cost.mtd_total, cost.projected_total, monthly[key]))
+            fee = monthly.get(key)
+            if fee is None:
+                fee = monthly[key] = price(Package(*key))
+            cost = costs.get(r[0]) if costs else None
+            figures = pending if cost is None else (cost.mtd_total, cost.projected_total)
+            rows.append(make(FleetRow, (*r, *figures, fee)))
         return FleetSnapshot(rows, counter, newest, now, month.key)
 
     async def change_counter(self) -> int:

@@ -37,7 +37,8 @@ async def main():
     async with app.run_test(size=(80, 24)) as pilot:
         for _ in range(3):
             await pilot.pause()
-            await app.workers.wait_for_complete()
+            while any(w.is_running for w in app.workers):
+                await pilot.pause(0.01)
         assert len(app.main.model.rows) == 1
         print("STARTED", app.main.model.rows[0].name)
     services.close()

@@ -11,6 +11,7 @@ from imtui.domain.rules import ChangeRequest
 from imtui.services.control_plane import SimulatedControlPlane
 from imtui.services.factory import Services, build_services
 from imtui.ui.app import ImtuiApp
+from textual.worker import WorkerCancelled
 
 TZ = "Asia/Shanghai"
 START = "2026-11-20T10:00"
@@ -72,7 +73,12 @@ async def settle(pilot, rounds: int = 4) -> None:
     app = pilot.app
     for _ in range(rounds):
         await pilot.pause()
-        await app.workers.wait_for_complete()
+        while True:
+            try:
+                await app.workers.wait_for_complete()
+                break
+            except WorkerCancelled:
+                continue  # an exclusive worker was superseded by a newer one: wait for that
     await pilot.pause()
 
 
