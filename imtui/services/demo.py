@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from imtui.domain.calendar import Month
 from imtui.domain.editions import OFFERED, PRO, FLAGSHIP, Package, default_package
-from imtui.domain.errors import ImtuiError, InvalidInput, Refused
+from imtui.domain.errors import ImtuiError, InvalidInput, Refused, Unavailable
 from imtui.domain.rules import (
     ACTIVE,
     DEACTIVATED,
@@ -149,7 +149,13 @@ async def build_demo(ctx: ServiceContext, apps: int = 500, accounts: int | None 
             f"{apps} apps need at least {math.ceil(apps / MAX_APPS_PER_ACCOUNT)} accounts "
             f"(at most {MAX_APPS_PER_ACCOUNT} apps per account)"
         )
-    await ctx.run(lambda: _fill(ctx, apps, n_accounts, seed))
+    now = ctx.now()
+    try:
+        await ctx.run(lambda: _fill(ctx, apps, n_accounts, seed))
+    except ImtuiError as exc:
+        if not isinstance(exc, Unavailable):
+            await ctx.run(lambda: ctx.audit_refusal("demo", None, exc, now))
+        raise
     from imtui.services.housekeeping import Housekeeping
 
     await Housekeeping(ctx).catch_up()
