@@ -28,7 +28,7 @@ class UsageError(Exception):
 
 class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # argparse would print the usage and exit itself
-        raise UsageError(f"{self.prog}: {message}")
+        raise UsageError(output.printable_line(f"{self.prog}: {message}"))
 
 
 def _app_id(text: str) -> int:
@@ -48,10 +48,10 @@ def _count(text: str) -> int:
     return value
 
 
-def _positive(text: str) -> int:
+def _positive(text: str, most: int = 1_000_000) -> int:
     value = _count(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError("must be at least 1")
+    if not 1 <= value <= most:
+        raise argparse.ArgumentTypeError(f"must be from 1 to {most}")
     return value
 
 
@@ -60,6 +60,15 @@ def _month(text: str) -> Month:
         return Month.parse(text)
     except InvalidInput as exc:
         raise argparse.ArgumentTypeError(exc.message) from None
+
+
+def _is_text(arg: str) -> bool:
+    """Bytes that are not UTF-8 reach Python as lone surrogates: they are not text."""
+    try:
+        arg.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def build_parser() -> Parser:
@@ -75,7 +84,7 @@ def build_parser() -> Parser:
 
     demo = sub.add_parser("demo", help="fill the database with a demo fleet")
     demo.add_argument("--apps", type=_positive, default=500)
-    demo.add_argument("--accounts", type=_positive, default=None)
+    demo.add_argument("--accounts", type=lambda t: _positive(t, 100_000), default=None)
     demo.add_argument("--seed", type=int, default=1)
 
     apps = sub.add_parser("apps", help="list, show and change apps")
@@ -145,6 +154,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `imtui apps list | head` ends quietly
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
+    undecodable = next((a for a in argv if not _is_text(a)), None)
+    if undecodable is not None:
+        print(f"argument {output.printable_line(undecodable)!s} is not valid UTF-8 text", file=sys.stderr)
+        return 2
     try:
         args = build_parser().parse_args(argv)
     except UsageError as exc:

@@ -134,9 +134,16 @@ def _human(value: Any, field: str = "") -> str:
     return _printable(str(value))
 
 
+def printable_line(text: str) -> str:
+    """One line of terminal-safe text (newlines and other control characters escaped)."""
+    return "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
+    )
+
+
 def _printable(text: str) -> str:
     """Terminal-safe: control characters from stored text are shown escaped, never executed."""
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+    return printable_line(text)
 
 
 def to_table(rows: Sequence[dict[str, Any]], fields: Sequence[str]) -> str:

@@ -19,6 +19,7 @@ from imtui.domain.prices import ZERO
 from imtui.domain.rules import (
     ACTIVE,
     DEACTIVATED,
+    PURGED,
     FIRST_APP_ID,
     STATUSES,
     ChangePlan,
@@ -50,7 +51,7 @@ def check_name(kind: str, name: str) -> str:
         raise InvalidInput(f"the {kind} name is empty")
     if len(name) > MAX_NAME:
         raise InvalidInput(f"the {kind} name is {len(name)} characters long; at most {MAX_NAME}")
-    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in name):
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp") for ch in name):
         raise InvalidInput(f"the {kind} name contains control characters")
     return name
 
@@ -134,6 +135,9 @@ class AppService:
         return await self.ctx.run(lambda: self._list(filt))
 
     def _list(self, filt: AppFilter) -> list[AppView]:
+        for text in (filt.search, filt.account):
+            if text is not None and "\x00" in text:
+                raise InvalidInput("a filter cannot contain a NUL character")
         if filt.status is not None and filt.status not in STATUSES:
             raise InvalidInput(f"unknown status {filt.status!r}; allowed: {', '.join(STATUSES)}")
         if filt.edition is not None and filt.edition not in EDITIONS:
@@ -344,7 +348,7 @@ class AppService:
         reason = reason.strip()
         if not reason:
             raise InvalidInput("a halt needs a reason (--reason TEXT)")
-        if len(reason) > 500 or any(unicodedata.category(c) == "Cc" for c in reason):
+        if len(reason) > 500 or any(unicodedata.category(c) in ("Cc", "Cs") for c in reason):
             raise InvalidInput("the reason must be one line of at most 500 characters")
         return await self._bulk("halt", app_ids, reason, progress)
 
@@ -383,13 +387,9 @@ class AppService:
         succeeded = [a for a, err in outcomes if err is None]
         versions = {a: ready[a] for a in succeeded}
         applied, late = await ctx.run(lambda: self._bulk_apply(action, versions, reason, now))
-        for app_id, err in late.items():
-            refused[app_id] = err
-            revert = ctx.control_plane.activate if action == "halt" else ctx.control_plane.deactivate
-            try:
-                await revert(app_id)
-            except ControlPlaneError:
-                pass
+        refused.update(late)
+        if late:
+            await self._reconcile(action, list(late), gate)
         if refused:
             await ctx.run(lambda: self._audit_refusals(action, refused, now))
         results = []
@@ -400,6 +400,32 @@ class AppService:
             else:
                 results.append(BulkResult(app_id, True, None, 0, applied.get(app_id)))
         return results
+
+    async def _reconcile(self, action: str, app_ids: list[int], gate: asyncio.Semaphore) -> None:
+        """Puts the control plane back in line with the database for apps whose change it made
+        but the database refused (someone else changed them meanwhile). An app the database now
+        holds in the state we asked for (another operator halted it too) is left as it is: a
+        halt must never end with a running service."""
+        ctx = self.ctx
+        target = DEACTIVATED if action == "halt" else ACTIVE
+
+        def read() -> dict[int, str]:
+            with ctx.uow() as uow:
+                return {row.app_id: row.status for row in repo.bulk_rows(uow.session, app_ids)}
+
+        statuses = await ctx.run(read)
+        undo = ctx.control_plane.activate if action == "halt" else ctx.control_plane.deactivate
+
+        async def revert(app_id: int) -> None:
+            async with gate:
+                try:
+                    await undo(app_id)
+                except ControlPlaneError:
+                    pass  # it stays as the control plane has it; the database is the record
+
+        await asyncio.gather(
+            *(revert(a) for a in app_ids if statuses.get(a) not in (target, PURGED))
+        )
 
     def _bulk_check(self, action: str, ids: list[int], now: datetime):
         """Which apps can take the action now: (refusals by app, {app: version} ready)."""

@@ -18,7 +18,7 @@ from imtui.domain.billing import (
     total,
 )
 from imtui.domain.calendar import Month
-from imtui.domain.errors import NotFound
+from imtui.domain.errors import InvalidInput, NotFound
 from imtui.domain.prices import ZERO
 from imtui.persistence import repo
 from imtui.persistence.tables import Bill, BillLineRow, MonthClose
@@ -113,6 +113,8 @@ class BillingService:
         now = ctx.now()
         current = ctx.month(now)
         month = month or current
+        if account is not None and "\x00" in account:
+            raise InvalidInput("an account name cannot contain a NUL character")
         with ctx.uow() as uow:
             s = uow.session
             if account is not None and repo.find_account(s, account) is None:

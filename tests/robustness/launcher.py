@@ -17,6 +17,13 @@ def _main() -> None:
     import imtui.services.factory  # noqa: F401  (paid before the barrier)
     import imtui.services.apps  # noqa: F401
     import imtui.services.billing  # noqa: F401
+    import sqlalchemy.dialects.sqlite  # noqa: F401
+
+    try:  # the PostgreSQL driver too, so no worker loads it after the start line
+        import psycopg  # noqa: F401
+        import sqlalchemy.dialects.postgresql.psycopg  # noqa: F401
+    except ImportError:
+        pass
 
     os.write(ready_fd, b"r")
     os.close(ready_fd)

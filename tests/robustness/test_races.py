@@ -187,26 +187,33 @@ def test_month_close_from_many_processes_issues_one_bill_per_account(db, writers
 
 
 def test_concurrent_bulk_halts_never_back_date(db):
-    """A slow bulk halt at an early instant must not commit after a quick one at a later instant
+    """A slow bulk halt at an early instant must not commit after a quicker one at a later instant
     (`--now` differs per process): the spec refuses an operation earlier than the database's
-    latest instant (exit 3), so the database's history never goes back in time."""
-    ids = _create(db, 65)
-    slow, quick = ids[:64], ids[64]
+    latest instant (exit 3), so the database's history never goes back in time.
+
+    The slow halt (300 apps, ~19 rounds of control-plane calls) and the quick one (80 apps, ~5
+    rounds) are released together, so the quick one commits while the slow one is still calling
+    the control plane, after both have checked the latest instant."""
+    run(db, "2026-11-10T09:00:00+08:00", "demo", "--apps", "500", "--seed", "7").ok()
+    active = [a["app_id"] for a in apps_list(db, "2026-11-10T09:30:00+08:00", "--status", "active")]
+    assert len(active) >= 380
+    slow, quick = active[:300], active[300:380]
     results = launch_together([
         [*_g(db, "2026-11-10T10:00:01+08:00"), "apps", "halt", *map(str, slow), "--reason", "slow", "--yes",
          "--format", "json"],
-        [*_g(db, "2026-11-10T10:05:00+08:00"), "apps", "halt", str(quick), "--reason", "quick", "--yes",
+        [*_g(db, "2026-11-10T10:05:00+08:00"), "apps", "halt", *map(str, quick), "--reason", "quick", "--yes",
          "--format", "json"],
     ])
     TALLY["concurrent writers: back-dating check"] += 2
     _no_lock_noise(results)
     for r in results:
-        assert r.rc in (0, 3), (r.rc, r.err)
+        assert r.rc in (0, 3), (r.rc, r.err[:500])
     engine = make_engine(db)
     try:
         with engine.connect() as conn:
             rows = conn.execute(
-                text("SELECT id, at FROM audit WHERE action = 'halt' AND result = 'done' ORDER BY id")
+                text("SELECT id, at FROM audit WHERE action = 'halt' AND result = 'done' "
+                     "AND (detail LIKE '%reason: slow%' OR detail LIKE '%reason: quick%') ORDER BY id")
             ).all()
     finally:
         engine.dispose()
@@ -215,4 +222,48 @@ def test_concurrent_bulk_halts_never_back_date(db):
     assert not back, (
         "a bulk halt committed records at an instant earlier than one already committed "
         f"(commit order): {back[0][0]} then {back[0][1]}; exit codes {[r.rc for r in results]}"
+    )
+
+
+# --- the control plane agrees with the database after a lost race ---------------------------------
+
+
+def test_losing_bulk_halt_leaves_the_service_stopped(db):
+    """Two operators halt the same apps at the same moment, sharing one (simulated) control plane
+    and one real database. The loser's deactivations are redundant; undoing them by *activating*
+    the apps would restart the service of apps the database says are deactivated. For every app
+    the control plane's last word must match the database: stopped."""
+    import asyncio
+
+    from imtui.clock import FixedClock
+    from imtui.config import Settings
+    from imtui.domain.calendar import parse_instant
+    from imtui.services.control_plane import SimulatedControlPlane
+    from imtui.services.factory import build_services
+
+    ids = _create(db, 8)
+    plane = SimulatedControlPlane(latency=0.05)
+    at = parse_instant("2026-11-10T10:00:00+08:00", "Asia/Shanghai")
+    one = build_services(Settings(db=db), FixedClock(at), plane, None, True)
+    two = build_services(Settings(db=db), FixedClock(at), plane, None, True)
+    try:
+        async def both():
+            return await asyncio.gather(one.apps.halt(ids, "operator one"), two.apps.halt(ids, "operator two"))
+
+        first, second = asyncio.run(both())
+    finally:
+        one.close()
+        two.close()
+    TALLY["concurrent writers: control-plane agreement"] += 2
+    won = {r.app_id for r in first + second if r.ok}
+    assert won == set(ids), [r.error for r in first + second][:2]
+    after = {a["app_id"]: a["status"] for a in apps_list(db, "2026-11-10T11:00:00+08:00")}
+    assert all(after[a] == "deactivated" for a in ids)
+    last = {}
+    for action, app_id in plane.calls:
+        last[app_id] = action
+    restarted = sorted(a for a in ids if last.get(a) != "deactivate")
+    assert not restarted, (
+        f"{len(restarted)} apps deactivated in the database but left running by the control plane "
+        f"(the losing halt 'reverted' them with activate): {restarted}"
     )
