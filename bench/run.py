@@ -154,7 +154,7 @@ async def interactions(db: Path, runs: int) -> dict:
     subprocess.run(["cp", str(db), str(work)], check=True)
     settings = Settings(db=str(work))
     clock = FixedClock(parse_instant(NOW, settings.billing_tz))
-    services = build_services(settings, clock, SimulatedControlPlane(latency=0), actor="bench")
+    services = build_services(settings, clock, SimulatedControlPlane(latency=0))  # the creator: admin
     app = ImtuiApp(services, settings, keymap_file=Path("/nonexistent"))
     res: dict = {}
     async with app.run_test(size=(160, 50)) as pilot:
