@@ -142,6 +142,8 @@ class MainScreen(Screen):
             self.reload()  # a new day (or month): every month-to-date figure moves
         elif counter != self.counter:
             self.load_changes()
+        else:
+            self.refresh_costs("cursor", "fleet")  # cheap: keeps "figures as of" fresh
 
     def tick(self) -> None:
         self.query_one(CostPanel).now = self.app.services.ctx.now()
