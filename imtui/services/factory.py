@@ -68,6 +68,13 @@ def open_database(
         team = engine.dialect.name == "postgresql"
         if team and isinstance(clock, SystemClock):
             clock = ServerClock(lambda: server_time(engine))
+        with UnitOfWork(engine) as uow:  # most starts only read: no writer's lock
+            tz = repo.get_meta(uow.session, repo.BILLING_TZ)
+            simulation_db = repo.get_meta(uow.session, repo.SIMULATION) == "1"
+        if tz is not None:
+            if team and not _is_real(clock) and not simulation_db:
+                raise Refused(TEAM_NOW_REFUSED)
+            return engine, tz, clock
         with UnitOfWork(engine, write=True) as uow:
             s = uow.session
             tz = repo.get_meta(s, repo.BILLING_TZ)
