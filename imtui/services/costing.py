@@ -135,6 +135,19 @@ class Costing:
                 return dict(costs)
             return {a: costs[a] for a in app_ids if a in costs}
 
+    def figures(self, s: Session, now: datetime) -> dict[int, tuple[Decimal, Decimal]]:
+        """(month-to-date, projected) of every app; apps with the same cost share one pair."""
+        with self._lock:
+            costs = self._sync(s, now).costs
+            pairs: dict[int, tuple[Decimal, Decimal]] = {}
+            out = {}
+            for app_id, cost in costs.items():
+                pair = pairs.get(id(cost))
+                if pair is None:
+                    pair = pairs[id(cost)] = (cost.mtd_total, cost.projected_total)
+                out[app_id] = pair
+            return out
+
     def _current(self, now: datetime) -> bool:
         table = self._table
         month = self.ctx.month(now)

@@ -77,6 +77,8 @@ class FleetService:
         def read():
             now = self.ctx.now()
             with self.ctx.uow() as uow:
+                if app_ids is None:
+                    return self.costing.figures(uow.session, now)
                 costs = self.costing.per_app(uow.session, now, app_ids)
             return {a: (c.mtd_total, c.projected_total) for a, c in costs.items()}
 
@@ -86,25 +88,25 @@ class FleetService:
         ctx = self.ctx
         now = ctx.now()
         month = ctx.month(now)
-        with ctx.uow() as uow:
-            s = uow.session
-            counter = repo.change_counter(s)
-            newest = repo.last_event_id(s) if last_event is None else last_event
-            base = repo.fleet_rows(s, app_ids) if app_ids != [] else []
-            costs = self.costing.per_app(s, now, app_ids) if with_costs and base else {}
         price = ctx.prices.package_price
         monthly: dict[tuple, Decimal] = {}
         make = tuple.__new__  # skips NamedTuple's Python-level __new__: this loop runs per app
         pending = (ZERO, ZERO) if with_costs else (None, None)
         rows = []
-        for r in base:
-            key = (r[3], r[5], r[6], r[7], r[8])
-            fee = monthly.get(key)
-            if fee is None:
-                fee = monthly[key] = price(Package(*key))
-            cost = costs.get(r[0]) if costs else None
-            figures = pending if cost is None else (cost.mtd_total, cost.projected_total)
-            rows.append(make(FleetRow, (*r, *figures, fee)))
+        with ctx.uow() as uow:
+            s = uow.session
+            counter = repo.change_counter(s)
+            newest = repo.last_event_id(s) if last_event is None else last_event
+            costs = self.costing.per_app(s, now, app_ids) if with_costs and app_ids != [] else {}
+            # rows are built while they are read, so the fleet is never held twice in memory
+            for r in repo.fleet_rows(s, app_ids) if app_ids != [] else ():
+                key = (r[3], r[5], r[6], r[7], r[8])
+                fee = monthly.get(key)
+                if fee is None:
+                    fee = monthly[key] = price(Package(*key))
+                cost = costs.get(r[0]) if costs else None
+                figures = pending if cost is None else (cost.mtd_total, cost.projected_total)
+                rows.append(make(FleetRow, (*r, *figures, fee)))
         return FleetSnapshot(rows, counter, newest, now, month.key)
 
     async def change_counter(self) -> int:
