@@ -13,7 +13,9 @@ import os
 import pwd
 import secrets
 import shutil
+import stat
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,6 +104,8 @@ class OtherUser:
     uid: int | None = None
     gid: int | None = None
     password: str | None = None
+    opened: list = field(default_factory=list)
+    """Folders whose mode was widened so this user can reach the checkout (restored at the end)."""
 
     def url_for(self, admin_url: str) -> str:
         """The database URL this identity connects with."""
@@ -134,11 +138,28 @@ def make_os_user() -> OtherUser:
     if proc.returncode != 0:
         pytest.skip(f"useradd failed: {proc.stderr.strip()}")
     entry = pwd.getpwnam(name)
-    return OtherUser(name, "os", uid=entry.pw_uid, gid=entry.pw_gid)
+    user = OtherUser(name, "os", uid=entry.pw_uid, gid=entry.pw_gid)
+    # a fresh clone may sit in a private temporary folder (mode 0700): let the second user pass
+    # through the folders above the checkout and the interpreter, and put them back afterwards
+    for target in (IMTUI_EXE, Path(os.path.realpath(sys.executable))):
+        user.opened += _let_others_through(target)
+    return user
+
+
+def _let_others_through(target: Path) -> list[tuple[Path, int]]:
+    opened = []
+    for folder in reversed(target.resolve().parents):
+        mode = folder.stat().st_mode
+        if not mode & stat.S_IXOTH:
+            folder.chmod(mode | stat.S_IXOTH)
+            opened.append((folder, stat.S_IMODE(mode)))
+    return opened
 
 
 def remove_os_user(user: OtherUser) -> None:
     subprocess.run(["userdel", user.name], capture_output=True, text=True)
+    for folder, mode in reversed(user.opened):
+        folder.chmod(mode)
 
 
 def _test_role_can_create_roles() -> bool:
