@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import resource
 import sqlite3
 import statistics
 import subprocess

@@ -13,7 +13,6 @@ from typing import Any, Mapping
 from imtui.domain.calendar import Month, iso_local, local_date, to_utc
 from imtui.domain.editions import (
     EDITION,
-    FLAGSHIP,
     ITEMS,
     LIVE_GROUPS,
     OFFERED,

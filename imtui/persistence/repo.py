@@ -391,23 +391,6 @@ def current_packages(session: Session, app_ids: list[int] | None = None):
     return session.connection().execute(stmt)
 
 
-def current_packages_of(session: Session, app_ids: set[int]):
-    """(edition, live, groups/user, members/group, history, status) of some apps."""
-    ids = sorted(app_ids)
-    conn = session.connection()
-    for i in range(0, len(ids), 900):
-        yield from conn.execute(
-            select(*_PACKAGE_COLUMNS, App.status).where(App.app_id.in_(ids[i : i + 900]))
-        )
-
-
-def package_counts(session: Session):
-    """How many apps have each (package, status): the fleet as an aggregate."""
-    return session.connection().execute(
-        select(*_PACKAGE_COLUMNS, App.status, func.count()).group_by(*_PACKAGE_COLUMNS, App.status)
-    )
-
-
 def _aware(value: datetime | str) -> datetime:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)

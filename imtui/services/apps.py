@@ -6,6 +6,7 @@ import asyncio
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy import String, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -526,7 +527,7 @@ class AppService:
             return await self.ctx.run(lambda: fn(now))
         except ImtuiError as exc:
             if not isinstance(exc, Unavailable):
-                await self.ctx.run(lambda: self.ctx.audit_refusal(action, app_id, exc, now))
+                await self.ctx.run(partial(self.ctx.audit_refusal, action, app_id, exc, now))
             raise
 
 

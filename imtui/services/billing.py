@@ -6,22 +6,21 @@ from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from imtui.domain.billing import (
     BillLine,
-    State,
     active_spans,
     daily_costs,
     live_cost,
     month_lines,
-    total,
 )
 from imtui.domain.calendar import Month
 from imtui.domain.errors import InvalidInput, NotFound
 from imtui.domain.prices import ZERO
 from imtui.persistence import repo
-from imtui.persistence.tables import Bill, BillLineRow, MonthClose
+from imtui.persistence.tables import MonthClose
 from imtui.services.context import ServiceContext
 from imtui.services.costing import Costing, FleetTotals
 from imtui.services.models import AccountBill, AppBill, BillView, CostSummary, LineView
@@ -198,8 +197,6 @@ class BillingService:
         """Finished months with issued bills, newest first."""
         def read() -> list[str]:
             with self.ctx.uow() as uow:
-                from sqlalchemy import select
-
                 return list(
                     uow.session.execute(
                         select(MonthClose.month).order_by(MonthClose.month.desc())
@@ -252,6 +249,3 @@ class BillingService:
             self._issued_total[month] = sum(per_app.values())
         cents = self._issued_total[month] if app_ids is None else sum(per_app.get(a, 0) for a in app_ids)
         return from_cents(cents)
-
-    def states_for(self, s: Session, app_ids: list[int], month: Month) -> dict[int, list[State]]:
-        return repo.states_between(s, month.start(self.ctx.tz), month.end(self.ctx.tz), app_ids)

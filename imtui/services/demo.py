@@ -11,6 +11,7 @@ import math
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy import func, select
 
@@ -154,7 +155,7 @@ async def build_demo(ctx: ServiceContext, apps: int = 500, accounts: int | None 
         await ctx.run(lambda: _fill(ctx, apps, n_accounts, seed))
     except ImtuiError as exc:
         if not isinstance(exc, Unavailable):
-            await ctx.run(lambda: ctx.audit_refusal("demo", None, exc, now))
+            await ctx.run(partial(ctx.audit_refusal, "demo", None, exc, now))
         raise
     from imtui.services.housekeeping import Housekeeping
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from imtui.domain.errors import ImtuiError, InvalidInput
 from imtui.domain.roles import DEFAULT_ROLE, check_role
@@ -73,5 +74,5 @@ class UserService:
         try:
             return await ctx.run(write)
         except ImtuiError as exc:
-            await ctx.run(lambda: ctx.audit_refusal(action, None, exc, now))
+            await ctx.run(partial(ctx.audit_refusal, action, None, exc, now))
             raise
