@@ -37,9 +37,24 @@ def build(apps: int, rebuild: bool) -> tuple[Path, float | None]:
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     t = time.perf_counter()
     subprocess.run(
-        [PY, "-m", "imtui", "--db", str(db), "--now", NOW, "demo", "--apps", str(apps),
-         "--accounts", str(max(1, apps // 250)), "--seed", "1"],
-        check=True, stdout=subprocess.DEVNULL,
+        [
+            PY,
+            "-m",
+            "imtui",
+            "--db",
+            str(db),
+            "--now",
+            NOW,
+            "demo",
+            "--apps",
+            str(apps),
+            "--accounts",
+            str(max(1, apps // 250)),
+            "--seed",
+            "1",
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
     )
     return db, time.perf_counter() - t
 
@@ -52,7 +67,7 @@ t0 = time.perf_counter()
 from imtui.config import Settings
 from imtui.clock import OffsetClock
 from imtui.domain.calendar import parse_instant
-from imtui.services.factory import build_services
+from imtui.bootstrap import open_services
 from imtui.ui.app import ImtuiApp
 from pathlib import Path
 import asyncio
@@ -70,7 +85,7 @@ AppTable.render_line = render_line
 
 async def main():
     settings = Settings(db=sys.argv[1])
-    services = build_services(settings, OffsetClock(parse_instant(sys.argv[2], settings.billing_tz)))
+    services = open_services(settings, OffsetClock(parse_instant(sys.argv[2], settings.billing_tz)))
     app = ImtuiApp(services, settings, keymap_file=Path("/nonexistent"))
     async with app.run_test(size=(160, 50)) as pilot:
         while not first_row:
@@ -140,11 +155,11 @@ def startup(db: Path, runs: int) -> dict:
 
 
 async def interactions(db: Path, runs: int) -> dict:
+    from imtui.bootstrap import open_services
     from imtui.clock import FixedClock
     from imtui.config import Settings
     from imtui.domain.calendar import parse_instant
     from imtui.services.control_plane import SimulatedControlPlane
-    from imtui.services.factory import build_services
     from imtui.ui.app import ImtuiApp
     from imtui.ui.widgets.app_table import AppTable
 
@@ -152,10 +167,11 @@ async def interactions(db: Path, runs: int) -> dict:
     subprocess.run(["cp", str(db), str(work)], check=True)
     settings = Settings(db=str(work))
     clock = FixedClock(parse_instant(NOW, settings.billing_tz))
-    services = build_services(settings, clock, SimulatedControlPlane(latency=0))  # the creator: admin
+    services = open_services(settings, clock, SimulatedControlPlane(latency=0))  # the creator: admin
     app = ImtuiApp(services, settings, keymap_file=Path("/nonexistent"))
     res: dict = {}
     async with app.run_test(size=(160, 50)) as pilot:
+
         async def settle():
             await pilot.pause()
             while any(w.is_running for w in app.workers):
@@ -240,7 +256,7 @@ async def interactions(db: Path, runs: int) -> dict:
         ids = [r.app_id for r in main.model.rows if r.status == "active"][:1000]
         clock.advance(minutes=1)
         t = time.perf_counter()
-        results = await services.apps.halt(ids, "bench")
+        results = await services.lifecycle.halt(ids, "bench")
         res["bulk_halt_1000"] = time.perf_counter() - t
         res["bulk_halt_ok"] = sum(r.ok for r in results)
         res["bulk_halt_refusal"] = next((r.error for r in results if not r.ok), None)
@@ -255,10 +271,14 @@ async def peers(db: Path) -> dict:
     from textual.app import App
     from textual.widgets import DataTable
 
-    rows = sqlite3.connect(db).execute(
-        "SELECT a.app_id, a.name, c.name, a.edition, a.status, a.live_groups, a.groups_per_user, "
-        "a.members_per_group FROM apps a JOIN accounts c ON c.id = a.account_id ORDER BY a.app_id"
-    ).fetchall()
+    rows = (
+        sqlite3.connect(db)
+        .execute(
+            "SELECT a.app_id, a.name, c.name, a.edition, a.status, a.live_groups, a.groups_per_user, "
+            "a.members_per_group FROM apps a JOIN accounts c ON c.id = a.account_id ORDER BY a.app_id"
+        )
+        .fetchall()
+    )
     cols = ["app_id", "name", "account", "edition", "status", "live", "gpu", "mpg"]
     out: dict = {}
 
@@ -285,7 +305,8 @@ async def peers(db: Path) -> dict:
         out["datatable_sort"] = time.perf_counter() - t
     try:
         import pyarrow as pa
-        from textual_fastdatatable import ArrowBackend, DataTable as FastTable
+        from textual_fastdatatable import ArrowBackend
+        from textual_fastdatatable import DataTable as FastTable
     except ImportError:
         return out
 
@@ -330,18 +351,34 @@ def main() -> None:
     if demo_time is not None:
         print(f"imtui demo --apps {args.apps}            {demo_time:8.2f} s   (target < 30 s)")
     s = startup(db, args.runs)
-    print(f"start → first frame with rows      {s['imtui']:8.2f} s   bare stack + sqlite3 {s['bare']:.2f} s, ratio {s['ratio']:.2f} (target ≤ 1.3); → exit {s['imtui_exit']:.2f} s")
+    print(
+        f"start → first frame with rows      {s['imtui']:8.2f} s   bare stack + sqlite3 {s['bare']:.2f} s, ratio {s['ratio']:.2f} (target ≤ 1.3); → exit {s['imtui_exit']:.2f} s"
+    )
     print(f"peak memory of the dashboard          {s['peak_rss_mib']:8.0f} MiB (target ≤ 250)")
     r = asyncio.run(interactions(db, args.runs))
     p = asyncio.run(peers(db))
-    print(f"type one filter character → redrawn {ms(r['filter'])}  (target ≤ 50 ms)  stock DataTable {ms(p['datatable_filter'])}" + (f"  fastdatatable {ms(p['fast_filter'])}" if 'fast_filter' in p else ""))
-    print(f"sort by a column → redrawn          {ms(r['sort'])}  (target ≤ 60 ms)  stock DataTable {ms(p['datatable_sort'])}" + (f"  fastdatatable {ms(p['fast_sort'])}" if 'fast_sort' in p else ""))
-    print(f"cursor step near the end            {ms(r['cursor_step'])}  (target ≤ 5 ms; key → idle through Textual's pilot {ms(r['pilot_step'])})")
+    print(
+        f"type one filter character → redrawn {ms(r['filter'])}  (target ≤ 50 ms)  stock DataTable {ms(p['datatable_filter'])}"
+        + (f"  fastdatatable {ms(p['fast_filter'])}" if "fast_filter" in p else "")
+    )
+    print(
+        f"sort by a column → redrawn          {ms(r['sort'])}  (target ≤ 60 ms)  stock DataTable {ms(p['datatable_sort'])}"
+        + (f"  fastdatatable {ms(p['fast_sort'])}" if "fast_sort" in p else "")
+    )
+    print(
+        f"cursor step near the end            {ms(r['cursor_step'])}  (target ≤ 5 ms; key → idle through Textual's pilot {ms(r['pilot_step'])})"
+    )
     print(f"page down                           {ms(r['page_down'])}  (target ≤ 5 ms)")
     print(f"mark all filtered ({r['marked']}) → updated   {ms(r['mark_all'])}  (target ≤ 100 ms)")
     print(f"fleet month-to-date/projected       {ms(r['fleet_cost'])}  (target ≤ 30 ms)")
-    print(f"bulk halt of 1000 (latency 0)       {ms(r['bulk_halt_1000'])}  (target ≤ 500 ms; {r['bulk_halt_ok']} halted)")
-    print(f"peers: load 100k rows: stock DataTable {p['datatable_load']:.2f} s" + (f", fastdatatable {p['fast_load']:.2f} s" if 'fast_load' in p else "") + "; imtui loads rows as tuples in the start-up figure above")
+    print(
+        f"bulk halt of 1000 (latency 0)       {ms(r['bulk_halt_1000'])}  (target ≤ 500 ms; {r['bulk_halt_ok']} halted)"
+    )
+    print(
+        f"peers: load 100k rows: stock DataTable {p['datatable_load']:.2f} s"
+        + (f", fastdatatable {p['fast_load']:.2f} s" if "fast_load" in p else "")
+        + "; imtui loads rows as tuples in the start-up figure above"
+    )
     print(json.dumps({"startup": s, "interactions": r, "peers": p}, default=str))
 
 

@@ -1,5 +1,6 @@
-"""The `imtui` command: parse arguments, build settings, clock and services, run a subcommand
-or the dashboard. The only place everything meets. Contract: shared/spec/cli.md."""
+# PYTHON_ARGCOMPLETE_OK  (shell completion: see README, "Shell completion")
+"""The `imtui` command: parse arguments, then run a subcommand or the dashboard on the services
+the composition root (`imtui.bootstrap`) builds. Contract: shared/spec/cli.md."""
 
 from __future__ import annotations
 
@@ -8,16 +9,15 @@ import asyncio
 import os
 import signal
 import sys
-from dataclasses import replace
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from imtui import output
-from imtui.clock import OffsetClock, SystemClock
-from imtui.config import Settings
+from imtui import __version__, output
+from imtui.domain.apps import check_app_id
 from imtui.domain.calendar import Month, iso_local, parse_instant
+from imtui.domain.changes import ChangeRequest
 from imtui.domain.errors import ImtuiError, InvalidInput
 from imtui.domain.roles import ROLES
-from imtui.domain.rules import ChangeRequest, check_app_id
 
 FORMATS = ("table", "json", "csv")
 
@@ -71,13 +71,31 @@ def _is_text(arg: str) -> bool:
     return True
 
 
+def _complete_apps(prefix: str, parsed_args: argparse.Namespace, **_) -> list[str]:
+    from imtui.bootstrap import completions
+
+    return completions(getattr(parsed_args, "db", None), "apps", prefix)
+
+
+def _complete_accounts(prefix: str, parsed_args: argparse.Namespace, **_) -> list[str]:
+    from imtui.bootstrap import completions
+
+    return completions(getattr(parsed_args, "db", None), "accounts", prefix)
+
+
+def _app_ids(parser: argparse.ArgumentParser, name: str = "app_id", many: bool = False) -> None:
+    arg = parser.add_argument("app_ids" if many else name, type=_app_id, nargs="+" if many else None, metavar="APP_ID")
+    arg.completer = _complete_apps  # type: ignore[attr-defined]
+
+
 def build_parser() -> Parser:
     fmt = Parser(add_help=False)
     fmt.add_argument("--format", choices=FORMATS, default="table", help="output format")
 
     p = Parser(prog="imtui", description="Operate a fleet of IM applications.")
+    p.add_argument("--version", action="version", version=f"imtui {__version__}")
     p.add_argument("--db", default=os.environ.get("IMTUI_DB"), help="SQLite path or SQLAlchemy URL")
-    p.add_argument("--now", default=os.environ.get("IMTUI_NOW"), help="run as if the clock read this ISO 8601 instant")
+    p.add_argument("--now", default=os.environ.get("IMTUI_NOW"), help="act at exactly this ISO 8601 instant")
     p.add_argument("--read-only", action="store_true", help="change nothing in this run")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = p.add_subparsers(dest="command", parser_class=Parser)
@@ -92,16 +110,16 @@ def build_parser() -> Parser:
     ls = a.add_parser("list", parents=[fmt], help="list apps")
     ls.add_argument("--status")
     ls.add_argument("--edition")
-    ls.add_argument("--account")
+    ls.add_argument("--account").completer = _complete_accounts  # type: ignore[attr-defined]
     ls.add_argument("--search")
     show = a.add_parser("show", parents=[fmt], help="one app")
-    show.add_argument("app_id", type=_app_id)
+    _app_ids(show)
     create = a.add_parser("create", parents=[fmt], help="a new trial app")
     create.add_argument("name")
-    create.add_argument("--account", required=True)
+    create.add_argument("--account", required=True).completer = _complete_accounts  # type: ignore[attr-defined]
     for name in ("upgrade", "modify"):
         c = a.add_parser(name, parents=[fmt], help=f"{name} an app's package")
-        c.add_argument("app_id", type=_app_id)
+        _app_ids(c)
         c.add_argument("--edition", required=name == "upgrade")
         if name == "modify":
             live = c.add_mutually_exclusive_group()
@@ -113,16 +131,16 @@ def build_parser() -> Parser:
         c.add_argument("--members-per-group", type=_count)
         c.add_argument("--history-days", type=_count)
     halt = a.add_parser("halt", parents=[fmt], help="deactivate apps now")
-    halt.add_argument("app_ids", type=_app_id, nargs="+", metavar="APP_ID")
+    _app_ids(halt, many=True)
     halt.add_argument("--reason", required=True)
     halt.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     react = a.add_parser("reactivate", parents=[fmt], help="reactivate apps within 90 days")
-    react.add_argument("app_ids", type=_app_id, nargs="+", metavar="APP_ID")
+    _app_ids(react, many=True)
 
     bills = sub.add_parser("bills", parents=[fmt], help="a month's bill")
     bills.add_argument("--month", type=_month)
-    bills.add_argument("--account")
-    bills.add_argument("--app", type=_app_id)
+    bills.add_argument("--account").completer = _complete_accounts  # type: ignore[attr-defined]
+    bills.add_argument("--app", type=_app_id).completer = _complete_apps  # type: ignore[attr-defined]
 
     users = sub.add_parser("users", help="roles: viewer, responder, operator, admin")
     u = users.add_subparsers(dest="users_command", parser_class=Parser, required=True)
@@ -134,24 +152,19 @@ def build_parser() -> Parser:
     revoke.add_argument("user")
 
     audit = sub.add_parser("audit", parents=[fmt], help="the audit trail, newest first")
-    audit.add_argument("--app", type=_app_id)
+    audit.add_argument("--app", type=_app_id).completer = _complete_apps  # type: ignore[attr-defined]
     audit.add_argument("--limit", type=_positive, default=100)
     return p
-
-
-def make_settings(args: argparse.Namespace) -> Settings:
-    settings = Settings(read_only=args.read_only)
-    if args.db:
-        settings = replace(settings, db=args.db)
-    tz = os.environ.get("IMTUI_BILLING_TZ")
-    if tz:
-        settings = replace(settings, billing_tz=tz)
-    return settings
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     if argv is None and hasattr(signal, "SIGPIPE"):
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `imtui apps list | head` ends quietly
+    parser = build_parser()
+    if argv is None and "_ARGCOMPLETE" in os.environ:
+        import argcomplete  # only when the shell asks for completions
+
+        argcomplete.autocomplete(parser)
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     undecodable = next((a for a in argv if not _is_text(a)), None)
@@ -159,18 +172,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"argument {output.printable_line(undecodable)!s} is not valid UTF-8 text", file=sys.stderr)
         return 2
     try:
-        args = build_parser().parse_args(argv)
+        args = parser.parse_args(argv)
     except UsageError as exc:
         print(exc, file=sys.stderr)
         return 2
     try:
-        settings = make_settings(args)
-        clock = OffsetClock(parse_instant(args.now, settings.billing_tz)) if args.now else SystemClock()
-        if args.command is None:
+        from imtui.bootstrap import clock_for, open_services, settings_from_env
+
+        dashboard = args.command is None
+        now = parse_instant(args.now, os.environ.get("IMTUI_BILLING_TZ") or "Asia/Shanghai") if args.now else None
+        settings = settings_from_env(args.db, args.read_only, now)
+        clock = clock_for(settings, dashboard)
+        if dashboard:
             from imtui.ui.app import run_dashboard  # Textual is loaded only for the dashboard
 
-            return run_dashboard(settings, clock, simulation=bool(args.now))
-        return asyncio.run(_run(args, settings, clock))
+            services = open_services(settings, clock)
+            try:
+                return run_dashboard(services, settings)
+            finally:
+                services.close()
+        return asyncio.run(_run(args, lambda: open_services(settings, clock)))
     except ImtuiError as exc:
         print(exc.message, file=sys.stderr)
         return exc.exit_code
@@ -184,10 +205,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-async def _run(args: argparse.Namespace, settings: Settings, clock) -> int:
-    from imtui.services.factory import build_services
-
-    services = await asyncio.to_thread(build_services, settings, clock, None, None, bool(args.now))
+async def _run(args: argparse.Namespace, open_services: Callable) -> int:
+    services = await asyncio.to_thread(open_services)
     try:
         sub = getattr(args, "apps_command", None) or getattr(args, "users_command", None)
         handler = COMMANDS[(args.command, sub)]
@@ -211,21 +230,31 @@ def _emit(args, records: list[dict[str, Any]] | dict[str, Any], fields: Sequence
 
 
 async def cmd_demo(sv, args) -> int:
-    from imtui.services.demo import build_demo
-
-    summary = await build_demo(sv.ctx, apps=args.apps, accounts=args.accounts, seed=args.seed)
+    summary = await sv.demo.build(apps=args.apps, accounts=args.accounts, seed=args.seed)
     print(summary)
     return 0
 
 
 async def cmd_list(sv, args) -> int:
-    from imtui.services.apps import AppFilter
+    from imtui.services.queries import AppFilter
 
     apps = await sv.apps.list(AppFilter(args.status, args.edition, args.account, args.search))
-    tz = sv.ctx.tz
-    fields = output.APP_FIELDS if args.format != "table" else (
-        "app_id", "name", "account", "edition", "status", "live_groups", "groups_per_user",
-        "members_per_group", "history_days", "locked_items",
+    tz = sv.tz
+    fields = (
+        output.APP_FIELDS
+        if args.format != "table"
+        else (
+            "app_id",
+            "name",
+            "account",
+            "edition",
+            "status",
+            "live_groups",
+            "groups_per_user",
+            "members_per_group",
+            "history_days",
+            "locked_items",
+        )
     )
     _emit(args, [output.app_record(a, tz) for a in apps], fields)
     return 0
@@ -233,13 +262,13 @@ async def cmd_list(sv, args) -> int:
 
 async def cmd_show(sv, args) -> int:
     app = await sv.apps.show(args.app_id)
-    _emit(args, output.app_record(app, sv.ctx.tz), output.APP_FIELDS, single=True)
+    _emit(args, output.app_record(app, sv.tz), output.APP_FIELDS, single=True)
     return 0
 
 
 async def cmd_create(sv, args) -> int:
-    app = await sv.apps.create(args.name, args.account)
-    _emit(args, output.app_record(app, sv.ctx.tz), output.APP_FIELDS, single=True)
+    app = await sv.changes.create(args.name, args.account)
+    _emit(args, output.app_record(app, sv.tz), output.APP_FIELDS, single=True)
     return 0
 
 
@@ -255,18 +284,18 @@ def _request(args) -> ChangeRequest:
 
 async def _change(sv, args, fn: Callable) -> int:
     result = await fn(args.app_id, _request(args))
-    _emit(args, output.app_record(result.app, sv.ctx.tz), output.APP_FIELDS, single=True)
+    _emit(args, output.app_record(result.app, sv.tz), output.APP_FIELDS, single=True)
     if result.nothing_to_change:
         print(f"app {args.app_id}: nothing to change", file=sys.stderr)
     return 0
 
 
 async def cmd_upgrade(sv, args) -> int:
-    return await _change(sv, args, sv.apps.upgrade)
+    return await _change(sv, args, sv.changes.upgrade)
 
 
 async def cmd_modify(sv, args) -> int:
-    return await _change(sv, args, sv.apps.modify)
+    return await _change(sv, args, sv.changes.modify)
 
 
 def _confirm_halt(args) -> None:
@@ -277,8 +306,7 @@ def _confirm_halt(args) -> None:
     ids = " ".join(str(a) for a in args.app_ids)
     n = len(args.app_ids)
     print(
-        f"Halt {n} app{'s' if n > 1 else ''}: {ids}\n"
-        "Service stops at once; data is unrecoverable after 90 days.",
+        f"Halt {n} app{'s' if n > 1 else ''}: {ids}\nService stops at once; data is unrecoverable after 90 days.",
         file=sys.stderr,
     )
     expected = str(n) if n > 1 else "yes"
@@ -300,18 +328,18 @@ async def _bulk(sv, args, results) -> int:
 
 
 async def cmd_halt(sv, args) -> int:
-    sv.ctx.require_writable()
+    sv.require_writable()
     _confirm_halt(args)
-    return await _bulk(sv, args, await sv.apps.halt(args.app_ids, args.reason))
+    return await _bulk(sv, args, await sv.lifecycle.halt(args.app_ids, args.reason))
 
 
 async def cmd_reactivate(sv, args) -> int:
-    return await _bulk(sv, args, await sv.apps.reactivate(args.app_ids))
+    return await _bulk(sv, args, await sv.lifecycle.reactivate(args.app_ids))
 
 
 async def cmd_bills(sv, args) -> int:
     bill = await sv.billing.bill(args.month, args.account, args.app)
-    tz = sv.ctx.tz
+    tz = sv.tz
     if args.format == "json":
         print(output.to_json(output.bill_record(bill, tz)))
     elif args.format == "csv":
@@ -323,7 +351,7 @@ async def cmd_bills(sv, args) -> int:
 
 async def cmd_audit(sv, args) -> int:
     entries = await sv.audit.trail(args.app, args.limit)
-    _emit(args, [output.audit_record(e, sv.ctx.tz) for e in entries], output.AUDIT_FIELDS)
+    _emit(args, [output.audit_record(e, sv.tz) for e in entries], output.AUDIT_FIELDS)
     return 0
 
 
@@ -340,19 +368,19 @@ def _user_record(user, tz: str) -> dict[str, Any]:
 
 
 async def cmd_users_list(sv, args) -> int:
-    _emit(args, [_user_record(u, sv.ctx.tz) for u in await sv.users.list()], USER_FIELDS)
+    _emit(args, [_user_record(u, sv.tz) for u in await sv.users.list()], USER_FIELDS)
     return 0
 
 
 async def cmd_users_grant(sv, args) -> int:
     user = await sv.users.grant(args.user, args.role)
-    _emit(args, _user_record(user, sv.ctx.tz), USER_FIELDS, single=True)
+    _emit(args, _user_record(user, sv.tz), USER_FIELDS, single=True)
     return 0
 
 
 async def cmd_users_revoke(sv, args) -> int:
     user = await sv.users.revoke(args.user)
-    _emit(args, _user_record(user, sv.ctx.tz), USER_FIELDS, single=True)
+    _emit(args, _user_record(user, sv.tz), USER_FIELDS, single=True)
     return 0
 
 

@@ -9,8 +9,9 @@ used on a shared PostgreSQL database.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Protocol
+from typing import Protocol
 
 UTC = timezone.utc
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 
@@ -31,6 +32,8 @@ class Settings:
     """Time zone whose calendar days and months bills are computed in."""
     read_only: bool = False
     """When true, nothing can be changed in this run."""
+    now: datetime | None = None
+    """`--now`: the instant this run acts at (simulation, drills, tests); None for the real clock."""
     price_list: str | None = None
     """A replacement price list file of the shape of the shipped `prices.json`."""
     control_plane_latency: float = 0.1

@@ -5,16 +5,28 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from imtui.domain.calendar import iso_local
 from imtui.services.models import AppView, AuditView, BillView, BulkResult
 
 APP_FIELDS = (
-    "app_id", "name", "account", "edition", "billing", "status", "live_groups",
-    "groups_per_user", "members_per_group", "history_days", "created_at", "deactivated_at",
-    "purge_at", "locked_items",
+    "app_id",
+    "name",
+    "account",
+    "edition",
+    "billing",
+    "status",
+    "live_groups",
+    "groups_per_user",
+    "members_per_group",
+    "history_days",
+    "created_at",
+    "deactivated_at",
+    "purge_at",
+    "locked_items",
 )
 AUDIT_FIELDS = ("at", "actor", "action", "app_id", "result", "detail")
 BULK_FIELDS = ("app_id", "ok", "error")
@@ -78,8 +90,7 @@ def bill_record(bill: BillView, tz: str) -> dict[str, Any]:
                         "total": money(app.total),
                         "projected_total": money(app.projected_total),
                         "lines": [
-                            {"item": ln.item, "setting": ln.setting, "days": ln.days,
-                             "amount": money(ln.amount)}
+                            {"item": ln.item, "setting": ln.setting, "days": ln.days, "amount": money(ln.amount)}
                             for ln in app.lines
                         ],
                     }
@@ -93,8 +104,15 @@ def bill_record(bill: BillView, tz: str) -> dict[str, Any]:
 
 def bill_rows(bill: BillView) -> list[dict[str, Any]]:
     return [
-        {"month": bill.month, "account": acc.account, "app_id": app.app_id, "item": ln.item,
-         "setting": ln.setting, "days": ln.days, "amount": money(ln.amount)}
+        {
+            "month": bill.month,
+            "account": acc.account,
+            "app_id": app.app_id,
+            "item": ln.item,
+            "setting": ln.setting,
+            "days": ln.days,
+            "amount": money(ln.amount),
+        }
         for acc in bill.accounts
         for app in acc.apps
         for ln in app.lines
@@ -136,9 +154,7 @@ def _human(value: Any, field: str = "") -> str:
 
 def printable_line(text: str) -> str:
     """One line of terminal-safe text (newlines and other control characters escaped)."""
-    return "".join(
-        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
-    )
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 def _printable(text: str) -> str:

@@ -10,13 +10,14 @@ month; its amount is price × days / days-in-month, rounded once to cents, half 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Iterable, Sequence
 
 from imtui.domain.calendar import Month, day_bounds
 from imtui.domain.editions import HISTORY_DAYS, ITEMS, Package, label
+from imtui.domain.period import BillingPeriod
 from imtui.domain.prices import CENT, ZERO, PriceList
 
 #: Items charged per day; history retention is charged per month.
@@ -122,27 +123,20 @@ def _day_counts(
             ranges.append((first, last, span.package))
     ends = {d for first, last, _ in ranges for d in (first, last)}
     contested = {
-        d: members
-        for d in ends
-        if len(members := [i for i, (f, l, _) in enumerate(ranges) if f <= d <= l]) > 1
+        d: members for d in ends if len(members := [i for i, (f, l, _) in enumerate(ranges) if f <= d <= l]) > 1
     }
     counts: dict[str, dict[tuple[str, Decimal], int]] = {item: {} for item in DAILY_ITEMS}
     for item in DAILY_ITEMS:
         settings = [
-            (prices.price(pkg.edition, item, pkg.value(item)), label(item, pkg.value(item)))
-            for _, _, pkg in ranges
+            (prices.price(pkg.edition, item, pkg.value(item)), label(item, pkg.value(item))) for _, _, pkg in ranges
         ]
-        winners = {
-            d: max(members, key=lambda i: (settings[i][0], i)) for d, members in contested.items()
-        }
+        winners = {d: max(members, key=lambda i: (settings[i][0], i)) for d, members in contested.items()}
         item_counts = counts[item]
         for i, (first, last, _) in enumerate(ranges):
             price, setting = settings[i]
             if price <= ZERO:
                 continue
-            days = last - first + 1 - sum(
-                1 for d, w in winners.items() if w != i and first <= d <= last
-            )
+            days = last - first + 1 - sum(1 for d, w in winners.items() if w != i and first <= d <= last)
             if days > 0:
                 item_counts[(setting, price)] = item_counts.get((setting, price), 0) + days
     history = None
@@ -182,9 +176,7 @@ def month_lines(
     return lines
 
 
-def _single_span_lines(
-    span: Span, month: Month, tz: str, prices: PriceList, last_day: int
-) -> list[BillLine]:
+def _single_span_lines(span: Span, month: Month, tz: str, prices: PriceList, last_day: int) -> list[BillLine]:
     """The common case, one package all along: each paid item over the span's days."""
     bounds = day_bounds(month, tz)
     first = max(bisect_right(bounds, span.start) - 1, 0)
@@ -219,24 +211,20 @@ class LiveCost:
     projected_total: Decimal
 
 
-def live_cost(
-    states: Sequence[State], month: Month, tz: str, prices: PriceList, now: datetime
-) -> LiveCost:
+def live_cost(states: Sequence[State], period: BillingPeriod, prices: PriceList) -> LiveCost:
     """Month-to-date (days up to and including today) and projected (nothing changes) cost."""
-    spans = active_spans(states, month.start(tz), month.end(tz))
-    bounds = day_bounds(month, tz)
-    today = min(max(bisect_right(bounds, now) - 1, 0), month.days - 1)
-    mtd = month_lines(spans, month, tz, prices, through_day=today)
+    month, tz = period.month, period.tz
+    spans = active_spans(states, period.start, period.end)
+    mtd = month_lines(spans, month, tz, prices, through_day=period.today)
     projected = month_lines(spans, month, tz, prices)
     return LiveCost(mtd, projected, total(mtd), total(projected))
 
 
-def daily_costs(
-    states: Sequence[State], month: Month, tz: str, prices: PriceList
-) -> list[Decimal]:
+def daily_costs(states: Sequence[State], period: BillingPeriod, prices: PriceList) -> list[Decimal]:
     """What each day of a month costs, for charts: the daily items' shares of that day plus
     history retention's monthly price spread over the days the app was active."""
-    spans = active_spans(states, month.start(tz), month.end(tz))
+    month, tz = period.month, period.tz
+    spans = active_spans(states, period.start, period.end)
     dim = month.days
     best, history, active_days = _dearest_by_day(spans, month, tz, prices, dim - 1)
     history_share = history[0] / len(active_days) if history and active_days else ZERO

@@ -80,9 +80,7 @@ def day_bounds(month: Month, tz: str) -> tuple[datetime, ...]:
     """The UTC instants at which each day of the month starts, plus the month's end."""
     first = pendulum.datetime(month.year, month.month, 1, tz=tz)
     bounds = [first.add(days=i) for i in range(month.days + 1)]
-    return tuple(
-        datetime.fromtimestamp(b.timestamp(), UTC) for b in bounds
-    )
+    return tuple(datetime.fromtimestamp(b.timestamp(), UTC) for b in bounds)
 
 
 def day_index(month: Month, tz: str, instant: datetime) -> int:
@@ -107,16 +105,14 @@ def to_utc(instant: datetime) -> datetime:
     """The same instant as a plain `datetime` in UTC; refuses naive datetimes."""
     if instant.tzinfo is None:
         raise ValueError("naive datetime: every instant must carry its time zone")
-    return datetime.fromtimestamp(instant.timestamp(), UTC).replace(
-        microsecond=instant.microsecond
-    )
+    return datetime.fromtimestamp(instant.timestamp(), UTC).replace(microsecond=instant.microsecond)
 
 
 def parse_instant(text: str, tz: str) -> datetime:
     """Parses ISO 8601; without an offset it is read in the billing time zone."""
     try:
         parsed = pendulum.parse(text.strip(), tz=tz, strict=False)
-    except Exception:
+    except Exception:  # noqa: BLE001  (pendulum raises several kinds for malformed text)
         raise InvalidInput(f"{text!r} is not an ISO 8601 date or instant") from None
     if not isinstance(parsed, pendulum.DateTime):
         if isinstance(parsed, pendulum.Date):
@@ -124,5 +120,3 @@ def parse_instant(text: str, tz: str) -> datetime:
         else:
             raise InvalidInput(f"{text!r} is not an ISO 8601 date or instant")
     return to_utc(parsed)
-
-

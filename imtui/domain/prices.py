@@ -29,9 +29,7 @@ class PriceList:
 
     def package_price(self, package: Package) -> Decimal:
         """Monthly price of a whole package."""
-        return sum(
-            (self.price(package.edition, item, package.value(item)) for item in ITEMS), ZERO
-        )
+        return sum((self.price(package.edition, item, package.value(item)) for item in ITEMS), ZERO)
 
     def choices(self, edition: str, item: str) -> list[tuple[Any, Decimal]]:
         """The values an edition offers for an item with their monthly prices."""
@@ -51,21 +49,13 @@ def parse_price_list(data: dict) -> PriceList:
             for item, settings in items.items():
                 if item not in ITEMS:
                     raise InvalidInput(f"price list: unknown item {item!r}")
-                offered = (
-                    {edition}
-                    if item == "edition"
-                    else {label(item, v) for v in OFFERED[edition][item]}
-                )
+                offered = {edition} if item == "edition" else {label(item, v) for v in OFFERED[edition][item]}
                 for setting, amount in settings.items():
                     if setting not in offered:
-                        raise InvalidInput(
-                            f"price list: {edition} does not offer {item} {setting!r}"
-                        )
+                        raise InvalidInput(f"price list: {edition} does not offer {item} {setting!r}")
                     price = Decimal(str(amount))
                     if price < 0 or price != price.quantize(CENT):
-                        raise InvalidInput(
-                            f"price list: {edition} {item} {setting} has an invalid price {amount!r}"
-                        )
+                        raise InvalidInput(f"price list: {edition} {item} {setting} has an invalid price {amount!r}")
                     monthly[(edition, item, setting)] = price
     except (KeyError, TypeError, AttributeError, InvalidOperation) as exc:
         raise InvalidInput(f"price list is not of the expected shape ({exc})") from None
@@ -86,3 +76,13 @@ def load_price_list(path: str | Path | None = None) -> PriceList:
     except json.JSONDecodeError as exc:
         raise InvalidInput(f"price list {path or 'prices.json'} is not valid JSON ({exc})") from None
     return parse_price_list(data)
+
+
+def to_cents(amount: Decimal) -> int:
+    """An amount of whole cents as an integer."""
+    return int(amount * 100)
+
+
+def from_cents(cents: int) -> Decimal:
+    """Integer cents as an amount with two decimals."""
+    return (Decimal(cents) / 100).quantize(CENT)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from imtui.domain.errors import InvalidInput, PermissionDenied
 
 VIEWER, RESPONDER, OPERATOR, ADMIN = "viewer", "responder", "operator", "admin"
@@ -16,6 +19,8 @@ NEEDS = {
     "upgrade": OPERATOR,
     "modify": OPERATOR,
     "demo": OPERATOR,
+    "usage_import": OPERATOR,
+    "reconcile": RESPONDER,
     "grant": ADMIN,
     "revoke": ADMIN,
 }
@@ -42,3 +47,13 @@ def check_role(role: str) -> str:
     if role not in ROLES:
         raise InvalidInput(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
     return role
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """A user's role, who granted it and when (`granted_at` is None for the default role)."""
+
+    name: str
+    role: str
+    granted_at: datetime | None = None
+    granted_by: str | None = None

@@ -61,17 +61,14 @@ def make_engine(db: str) -> Engine:
     """Builds the engine; SQLite gets WAL, a busy timeout and BEGIN IMMEDIATE for writers."""
     url = database_url(db)
     if url.startswith("sqlite"):
-        engine = create_engine(
-            url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
-        )
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
         _configure_sqlite(engine)
     else:
         try:
             engine = create_engine(url, **_server_options(url))
         except ImportError as exc:
             raise Unavailable(
-                f"the driver for {make_url(url).drivername} is not installed ({exc.name}); "
-                "install imtui[postgres]"
+                f"the driver for {make_url(url).drivername} is not installed ({exc.name}); install imtui[postgres]"
             ) from None
     return engine
 

@@ -46,8 +46,7 @@ def migrate(engine: Engine) -> bool:
         return False
     if revision is not None and revision not in REVISIONS:
         raise Unavailable(
-            f"the database has schema {revision}, newer than this imtui knows ({HEAD}); "
-            "upgrade imtui to open it"
+            f"the database has schema {revision}, newer than this imtui knows ({HEAD}); upgrade imtui to open it"
         )
     if revision is not None and engine.url.get_backend_name() == "sqlite":
         backup(Path(engine.url.database), revision)

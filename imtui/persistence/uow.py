@@ -1,27 +1,50 @@
-"""The unit of work: the one owner of a transaction. It rolls back unless committed."""
+"""The unit of work: the one owner of a transaction, with the repositories hung on it.
+
+    with db.uow(write=True) as uow:
+        app = uow.apps.get(app_id)
+        ...
+        uow.commit()
+
+It rolls back unless committed, and turns every database failure into a one-line user error.
+"""
 
 from __future__ import annotations
 
 import sqlite3
 
 from sqlalchemy import text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.orm import Session
 
 from imtui.domain.errors import Conflict, ImtuiError, PermissionDenied, Unavailable
 from imtui.persistence.engine import BUSY_TIMEOUT_MS, WRITE, WRITER_LOCK
+from imtui.persistence.repos.accounts import AccountRepo
+from imtui.persistence.repos.apps import AppRepo
+from imtui.persistence.repos.audit import AuditRepo
+from imtui.persistence.repos.bills import BillRepo
+from imtui.persistence.repos.history import HistoryRepo, LockRepo
+from imtui.persistence.repos.meta import MetaRepo
+from imtui.persistence.repos.users import UserRepo
 
 BUSY = "the database is busy with another imtui process's change; try again in a moment"
 
 
 class UnitOfWork:
-    """`with UnitOfWork(engine, write=True) as uow: ...; uow.commit()`.
+    """One transaction and its repositories.
 
     A writer holds the database's one write lock for the whole transaction (SQLite: BEGIN
     IMMEDIATE; PostgreSQL: a transaction-level advisory lock, waiting at most as long as SQLite's
     busy timeout). A reader on PostgreSQL sees one snapshot (REPEATABLE READ), as in SQLite's WAL.
     """
+
+    meta: MetaRepo
+    accounts: AccountRepo
+    apps: AppRepo
+    history: HistoryRepo
+    locks: LockRepo
+    bills: BillRepo
+    audit: AuditRepo
+    users: UserRepo
 
     def __init__(self, engine: Engine, write: bool = False):
         self._postgres = engine.dialect.name == "postgresql"
@@ -31,27 +54,60 @@ class UnitOfWork:
             engine = engine.execution_options(isolation_level="REPEATABLE READ")
         self._engine = engine
         self.write = write
-        self.session: Session
+        self._conn: Connection | None = None
 
     def __enter__(self) -> UnitOfWork:
-        self.session = Session(self._engine, expire_on_commit=False)
         try:
-            conn = self.session.connection()  # begins now: a writer takes the lock up front
+            conn = self._conn = self._engine.connect()
+            conn.begin()  # begins now: a writer takes the lock up front
             if self.write and self._postgres:
                 conn.execute(text(f"SET LOCAL lock_timeout = {BUSY_TIMEOUT_MS}"))
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITER_LOCK})
         except DBAPIError as exc:
-            self.session.rollback()
-            self.session.close()
+            self._close()
             raise translate_db_error(exc) from None
+        self.meta = MetaRepo(conn)
+        self.accounts = AccountRepo(conn)
+        self.apps = AppRepo(conn)
+        self.history = HistoryRepo(conn)
+        self.locks = LockRepo(conn)
+        self.bills = BillRepo(conn)
+        self.audit = AuditRepo(conn)
+        self.users = UserRepo(conn)
         return self
 
     def commit(self) -> None:
-        self.session.commit()
+        try:
+            self._conn.commit()
+        except DBAPIError as exc:
+            raise translate_db_error(exc) from None
+
+    def ids_inserted(self, *tables: str) -> None:
+        """After inserting rows with explicit ids: moves PostgreSQL's id sequences past them, so
+        the next ordinary insert does not collide (SQLite takes max(id) + 1 by itself)."""
+        if not self._postgres:
+            return
+        for table in tables:
+            self._conn.execute(
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"COALESCE((SELECT max(id) FROM {table}), 0) + 1, false)"
+                )
+            )
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        self.session.rollback()
-        self.session.close()
+        self._close()
+        if isinstance(exc, DBAPIError):
+            raise translate_db_error(exc) from None
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.rollback()
+                self._conn.close()
+            except DBAPIError:
+                self._conn.invalidate()
+            self._conn = None
 
 
 # PostgreSQL error classes (SQLSTATE) that have a plain explanation.
@@ -76,9 +132,7 @@ def translate_db_error(exc: DBAPIError) -> ImtuiError:
     if state is None:
         return Unavailable(f"the database failed: {first}")
     if state in _CONFLICT:
-        return Conflict(
-            "someone else changed the same data at the same moment; nothing was changed; try again"
-        )
+        return Conflict("someone else changed the same data at the same moment; nothing was changed; try again")
     if state == "23505" or isinstance(exc, IntegrityError) and state.startswith("23"):
         return Conflict(
             f"someone else made the same change at the same moment; nothing was changed; try again ({first})"

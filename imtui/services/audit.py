@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from imtui.domain.errors import InvalidInput, NotFound
-from imtui.persistence import repo
 from imtui.services.context import ServiceContext
 from imtui.services.housekeeping import Housekeeping
 from imtui.services.models import AuditView
@@ -22,11 +21,8 @@ class AuditService:
 
         def read() -> list[AuditView]:
             with self.ctx.uow() as uow:
-                if app_id is not None and repo.get_app(uow.session, app_id) is None:
+                if app_id is not None and uow.apps.get(app_id) is None:
                     raise NotFound(f"no app {app_id}")
-                return [
-                    AuditView(r.at, r.actor, r.action, r.app_id, r.result, r.detail)
-                    for r in repo.audit_trail(uow.session, app_id, limit, offset)
-                ]
+                return uow.audit.trail(app_id, limit, offset)
 
         return await self.ctx.run(read)

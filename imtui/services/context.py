@@ -1,31 +1,33 @@
-"""What every service shares: engine, clock, prices, billing time zone, actor, control plane."""
+"""What every service shares: the database, the clock, prices, billing time zone, the actor and
+the control plane; and the helpers every use case needs (threads, permissions, refusal audits)."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, TypeVar
-
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
+from typing import TypeVar
 
 from imtui.clock import Clock
-from imtui.domain.calendar import Month
-from imtui.domain.errors import ImtuiError, PermissionDenied
+from imtui.domain.audit import REFUSED, AuditEntry
+from imtui.domain.errors import ImtuiError, PermissionDenied, Unavailable
+from imtui.domain.period import BillingPeriod
 from imtui.domain.prices import PriceList
 from imtui.domain.roles import DEFAULT_ROLE, check_allowed
-from imtui.persistence import repo
-from imtui.persistence.uow import UnitOfWork, translate_db_error
+from imtui.persistence.database import Database
+from imtui.persistence.uow import UnitOfWork
 from imtui.services.control_plane import ControlPlane
 
 T = TypeVar("T")
 
+READ_ONLY = "this run is read-only (--read-only); nothing can be changed"
+
 
 @dataclass
 class ServiceContext:
-    engine: Engine
+    db: Database
     clock: Clock
     prices: PriceList
     tz: str
@@ -33,20 +35,21 @@ class ServiceContext:
     control_plane: ControlPlane
     read_only: bool = False
     bulk_concurrency: int = 16
-    bulk_batch: int = 500
+    """How many apps a bulk operation sends to the control plane at once."""
 
     def now(self) -> datetime:
         return self.clock.now()
 
-    def month(self, now: datetime | None = None) -> Month:
-        return Month.of(now or self.now(), self.tz)
+    def period(self, now: datetime | None = None) -> BillingPeriod:
+        """The billing period of `now` (the clock's reading by default)."""
+        return BillingPeriod.of(now or self.now(), self.tz)
 
     def uow(self, write: bool = False) -> UnitOfWork:
-        return UnitOfWork(self.engine, write=write)
+        return self.db.uow(write=write)
 
     async def run(self, fn: Callable[[], T]) -> T:
-        """Runs blocking database work off the event loop; database failures become user errors."""
-        return await asyncio.to_thread(self._guarded, fn)
+        """Runs blocking database work off the event loop."""
+        return await asyncio.to_thread(fn)
 
     async def run_detached(self, fn: Callable[[], T]) -> T:
         """Like `run`, for long reads: a daemon thread, so quitting never waits for it."""
@@ -59,11 +62,9 @@ class ServiceContext:
 
         def target() -> None:
             try:
-                result = self._guarded(fn)
+                outcome = (future.set_result, fn())
             except BaseException as exc:  # noqa: BLE001  (handed to the awaiting task)
                 outcome = (future.set_exception, exc)
-            else:
-                outcome = (future.set_result, result)
             try:
                 loop.call_soon_threadsafe(deliver, *outcome)
             except RuntimeError:
@@ -72,28 +73,43 @@ class ServiceContext:
         threading.Thread(target=target, name="imtui-read", daemon=True).start()
         return await future
 
-    @staticmethod
-    def _guarded(fn: Callable[[], T]) -> T:
-        try:
-            return fn()
-        except DBAPIError as exc:
-            raise translate_db_error(exc) from None
+    # --- who may do what -------------------------------------------------------------------------
 
-    def role(self, session) -> str:
+    def role(self, uow: UnitOfWork) -> str:
         """The operating user's role, read from the database each time (an admin may change it)."""
-        return repo.role_of(session, self.actor) or DEFAULT_ROLE
+        return uow.users.role_of(self.actor) or DEFAULT_ROLE
 
-    def require(self, session, action: str) -> None:
+    def require(self, uow: UnitOfWork, action: str) -> None:
         """Refuses an action the user's role does not allow (audited by the caller)."""
-        check_allowed(self.actor, self.role(session), action)
+        check_allowed(self.actor, self.role(uow), action)
 
     def require_writable(self) -> None:
         if self.read_only:
-            raise PermissionDenied("this run is read-only (--read-only); nothing can be changed")
+            raise PermissionDenied(READ_ONLY)
 
-    def audit_refusal(self, action: str, app_id: int | None, error: ImtuiError, at: datetime) -> None:
-        """Records a refused operation at the request's instant, without moving the latest instant."""
+    # --- the audit trail of refusals -------------------------------------------------------------
+
+    def refusal(self, action: str, app_id: int | None, error: ImtuiError, at: datetime) -> AuditEntry:
+        return AuditEntry(at, self.actor, action, app_id, REFUSED, error.message)
+
+    def audit_refusals(self, entries: list[AuditEntry]) -> None:
+        """Records refused operations at their request's instant, without moving the latest
+        instant (a refusal changes nothing else)."""
+        if not entries:
+            return
         with self.uow(write=True) as uow:
-            repo.add_audit(uow.session, at, self.actor, action, app_id, "refused", error.message)
-            repo.bump_counter(uow.session)
+            uow.audit.add_many(entries)
+            uow.meta.bump_counter()
             uow.commit()
+
+    async def audited(self, action: str, app_id: int | None, fn: Callable[[datetime], T]) -> T:
+        """Runs one operation at the clock's instant, off the event loop; a refusal is audited
+        and re-raised (a failure to reach the database is not a refusal and is not audited)."""
+        now = self.now()
+        try:
+            return await self.run(lambda: fn(now))
+        except ImtuiError as exc:
+            if not isinstance(exc, Unavailable):
+                entries = [self.refusal(action, app_id, exc, now)]
+                await self.run(lambda: self.audit_refusals(entries))
+            raise

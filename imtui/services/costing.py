@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy.orm import Session
-
 from imtui.domain.billing import LiveCost, State, live_cost
-from imtui.domain.calendar import Month, day_index
+from imtui.domain.calendar import Month
 from imtui.domain.editions import Package
+from imtui.domain.lifecycle import ACTIVE
+from imtui.domain.period import BillingPeriod
 from imtui.domain.prices import ZERO
-from imtui.domain.rules import ACTIVE
-from imtui.persistence import repo
+from imtui.persistence.repos import IN_CHUNK
+from imtui.persistence.uow import UnitOfWork
 from imtui.services.context import ServiceContext
 
 
@@ -64,29 +63,26 @@ class Costing:
         self._table: _Table | None = None
         self._lock = threading.Lock()
 
-    def _steady(self, pkg: Package, active: bool, month: Month, now: datetime) -> LiveCost:
-        tz = self.ctx.tz
-        key = (pkg, active, month, day_index(month, tz, now))
+    def _steady(self, pkg: Package, active: bool, period: BillingPeriod) -> LiveCost:
+        """The cost of an app that kept one package and status all month (shared by all such)."""
+        key = (pkg, active, period.month, period.today)
         cost = self._memo.get(key)
         if cost is None:
             if len(self._memo) > 10_000:
                 self._memo.clear()
-            cost = live_cost([State(month.start(tz), pkg, active)], month, tz, self.ctx.prices, now)
+            cost = live_cost([State(period.start, pkg, active)], period, self.ctx.prices)
             self._memo[key] = cost
         return cost
 
-    def _sync(self, s: Session, now: datetime) -> _Table:
+    def _sync(self, uow: UnitOfWork, period: BillingPeriod) -> _Table:
         """Brings the table up to date with the database and the clock."""
-        ctx = self.ctx
-        month = ctx.month(now)
-        day = day_index(month, ctx.tz, now)
-        last_event = repo.last_event_id(s)
+        last_event = uow.history.last_id()
         table = self._table
-        if table is None or table.month != month or table.day != day:
-            table = self._table = self._build(s, now, month, day, last_event)
+        if table is None or table.month != period.month or table.day != period.today:
+            table = self._table = self._build(uow, period, last_event)
         elif last_event != table.last_event:
-            changed = repo.apps_with_events_after(s, table.last_event)
-            fresh = self._compute(s, now, month, sorted(changed))
+            changed = uow.history.apps_after(table.last_event)
+            fresh = self._compute(uow, period, sorted(changed))
             for app_id, cost in fresh.items():
                 old = table.costs.get(app_id)
                 if old is not None:
@@ -96,49 +92,44 @@ class Costing:
             table.last_event = last_event
         return table
 
-    def _build(self, s: Session, now: datetime, month: Month, day: int, last_event: int) -> _Table:
-        start, end = month.start(self.ctx.tz), month.end(self.ctx.tz)
-        changed = repo.apps_changed_between(s, start, end)
-        costs = self._compute(s, now, month, sorted(changed), all_changed=True)
+    def _build(self, uow: UnitOfWork, period: BillingPeriod, last_event: int) -> _Table:
+        changed = uow.history.apps_changed_between(period.start, period.end)
+        costs = self._compute(uow, period, sorted(changed), all_changed=True)
         totals = FleetTotals()
-        for app_id, *pkg, status, _version in repo.current_packages(s):
+        for app_id, pkg, status in uow.apps.packages():
             if app_id not in changed:
-                costs[app_id] = self._steady(Package(*pkg), status == ACTIVE, month, now)
+                costs[app_id] = self._steady(pkg, status == ACTIVE, period)
         groups: dict[int, list] = {}
         for cost in costs.values():
             groups.setdefault(id(cost), [cost, 0])[1] += 1
         for cost, n in groups.values():
             totals.add(cost, n)
-        return _Table(month, day, last_event, costs, totals)
+        return _Table(period.month, period.today, last_event, costs, totals)
 
     def _compute(
-        self, s: Session, now: datetime, month: Month, app_ids: list[int], all_changed: bool = False
+        self, uow: UnitOfWork, period: BillingPeriod, app_ids: list[int], all_changed: bool = False
     ) -> dict[int, LiveCost]:
         """Live cost of each app from its history this month."""
         if not app_ids:
             return {}
-        ctx = self.ctx
-        start, end = month.start(ctx.tz), month.end(ctx.tz)
-        states = repo.states_between(s, start, end, None if all_changed or len(app_ids) > 900 else app_ids)
-        return {
-            app_id: live_cost(states.get(app_id, []), month, ctx.tz, ctx.prices, now)
-            for app_id in app_ids
-        }
+        some = None if all_changed or len(app_ids) > IN_CHUNK else app_ids
+        states = uow.history.states_between(period.start, period.end, some)
+        return {a: live_cost(states.get(a, []), period, self.ctx.prices) for a in app_ids}
 
-    def per_app(self, s: Session, now: datetime, app_ids: list[int] | None = None) -> dict[int, LiveCost]:
-        """Each app's month-to-date and projected cost for the month of `now`."""
-        if app_ids is not None and len(app_ids) <= 200 and not self._current(now):
-            return self._direct(s, now, app_ids)  # a few apps need not wait for the whole table
+    def per_app(self, uow: UnitOfWork, period: BillingPeriod, app_ids: list[int] | None = None) -> dict[int, LiveCost]:
+        """Each app's month-to-date and projected cost for the period."""
+        if app_ids is not None and len(app_ids) <= 200 and not self._current(period):
+            return self._direct(uow, period, app_ids)  # a few apps need not wait for the whole table
         with self._lock:
-            costs = self._sync(s, now).costs
+            costs = self._sync(uow, period).costs
             if app_ids is None:
                 return dict(costs)
             return {a: costs[a] for a in app_ids if a in costs}
 
-    def figures(self, s: Session, now: datetime) -> dict[int, tuple[Decimal, Decimal]]:
+    def figures(self, uow: UnitOfWork, period: BillingPeriod) -> dict[int, tuple[Decimal, Decimal]]:
         """(month-to-date, projected) of every app; apps with the same cost share one pair."""
         with self._lock:
-            costs = self._sync(s, now).costs
+            costs = self._sync(uow, period).costs
             pairs: dict[int, tuple[Decimal, Decimal]] = {}
             out = {}
             for app_id, cost in costs.items():
@@ -148,22 +139,19 @@ class Costing:
                 out[app_id] = pair
             return out
 
-    def _current(self, now: datetime) -> bool:
+    def _current(self, period: BillingPeriod) -> bool:
         table = self._table
-        month = self.ctx.month(now)
-        return table is not None and table.month == month and table.day == day_index(month, self.ctx.tz, now)
+        return table is not None and table.month == period.month and table.day == period.today
 
-    def _direct(self, s: Session, now: datetime, app_ids: list[int]) -> dict[int, LiveCost]:
-        month = self.ctx.month(now)
-        start, end = month.start(self.ctx.tz), month.end(self.ctx.tz)
-        changed = repo.apps_changed_between(s, start, end, app_ids)
-        costs = self._compute(s, now, month, sorted(changed))
-        for app_id, *pkg, status, _version in repo.current_packages(s, app_ids):
+    def _direct(self, uow: UnitOfWork, period: BillingPeriod, app_ids: list[int]) -> dict[int, LiveCost]:
+        changed = uow.history.apps_changed_between(period.start, period.end, app_ids)
+        costs = self._compute(uow, period, sorted(changed))
+        for app_id, pkg, status in uow.apps.packages(app_ids):
             if app_id not in changed:
-                costs[app_id] = self._steady(Package(*pkg), status == ACTIVE, month, now)
+                costs[app_id] = self._steady(pkg, status == ACTIVE, period)
         return costs
 
-    def fleet(self, s: Session, now: datetime) -> FleetTotals:
+    def fleet(self, uow: UnitOfWork, period: BillingPeriod) -> FleetTotals:
         """The whole fleet's live cost (an aggregate kept up to date, not a sum over rows)."""
         with self._lock:
-            return self._sync(s, now).totals
+            return self._sync(uow, period).totals

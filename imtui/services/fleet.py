@@ -9,7 +9,6 @@ from typing import NamedTuple
 
 from imtui.domain.editions import Package
 from imtui.domain.prices import ZERO
-from imtui.persistence import repo
 from imtui.services.context import ServiceContext
 from imtui.services.costing import Costing
 from imtui.services.housekeeping import Housekeeping
@@ -65,53 +64,47 @@ class FleetService:
 
         def read() -> FleetSnapshot:
             with self.ctx.uow() as uow:
-                ids = repo.apps_with_events_after(uow.session, since_event)
+                ids = uow.history.apps_after(since_event)
             if not ids:
                 return self._snapshot([], False, since_event)
             return self._snapshot(sorted(ids), True)
 
         return await self.ctx.run(read)
 
-    async def costs(self, app_ids: list[int] | None = None) -> dict[int, tuple[Decimal, Decimal]]:
-        """Month-to-date and projected cost per app (remembered between calls)."""
+    async def costs(self) -> dict[int, tuple[Decimal, Decimal]]:
+        """Month-to-date and projected cost of every app (remembered between calls)."""
+
         def read():
-            now = self.ctx.now()
             with self.ctx.uow() as uow:
-                if app_ids is None:
-                    return self.costing.figures(uow.session, now)
-                costs = self.costing.per_app(uow.session, now, app_ids)
-            return {a: (c.mtd_total, c.projected_total) for a, c in costs.items()}
+                return self.costing.figures(uow, self.ctx.period())
 
         return await self.ctx.run_detached(read)
 
     def _snapshot(self, app_ids: list[int] | None, with_costs: bool, last_event: int | None = None) -> FleetSnapshot:
         ctx = self.ctx
-        now = ctx.now()
-        month = ctx.month(now)
+        period = ctx.period()
         price = ctx.prices.package_price
         monthly: dict[tuple, Decimal] = {}
         make = tuple.__new__  # skips NamedTuple's Python-level __new__: this loop runs per app
         pending = (ZERO, ZERO) if with_costs else (None, None)
-        rows = []
         with ctx.uow() as uow:
-            s = uow.session
-            counter = repo.change_counter(s)
-            newest = repo.last_event_id(s) if last_event is None else last_event
-            costs = self.costing.per_app(s, now, app_ids) if with_costs and app_ids != [] else {}
-            # rows are built while they are read, so the fleet is never held twice in memory
-            for r in repo.fleet_rows(s, app_ids) if app_ids != [] else ():
-                key = (r[3], r[5], r[6], r[7], r[8])
-                fee = monthly.get(key)
-                if fee is None:
-                    fee = monthly[key] = price(Package(*key))
-                cost = costs.get(r[0]) if costs else None
-                figures = pending if cost is None else (cost.mtd_total, cost.projected_total)
-                rows.append(make(FleetRow, (*r, *figures, fee)))
-        return FleetSnapshot(rows, counter, newest, now, month.key)
+            counter = uow.meta.counter()
+            newest = uow.history.last_id() if last_event is None else last_event
+            costs = self.costing.per_app(uow, period, app_ids) if with_costs and app_ids != [] else {}
+            rows = uow.apps.fleet_rows(app_ids) if app_ids != [] else []
+        for i, r in enumerate(rows):  # replaced in place, so the fleet is never held twice
+            key = (r[3], r[5], r[6], r[7], r[8])
+            fee = monthly.get(key)
+            if fee is None:
+                fee = monthly[key] = price(Package(*key))
+            cost = costs.get(r[0]) if costs else None
+            figures = pending if cost is None else (cost.mtd_total, cost.projected_total)
+            rows[i] = make(FleetRow, (*r, *figures, fee))
+        return FleetSnapshot(rows, counter, newest, period.now, period.key)
 
     async def change_counter(self) -> int:
         def read() -> int:
             with self.ctx.uow() as uow:
-                return repo.change_counter(uow.session)
+                return uow.meta.counter()
 
         return await self.ctx.run(read)

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
-
-from imtui.domain.calendar import Month, iso_local
+from imtui.domain.calendar import Month
 from imtui.domain.errors import Conflict
-from imtui.domain.rules import PURGED
-from imtui.persistence import repo
-from imtui.services.billing import close_month
+from imtui.persistence.uow import UnitOfWork
 from imtui.services.context import ServiceContext
+
+ATTEMPTS = 3
+"""How often a catch-up is tried again when another process did the same work at the same time."""
 
 
 class Housekeeping:
@@ -31,61 +29,49 @@ class Housekeeping:
         ctx = self.ctx
         now = ctx.now()
         with ctx.uow() as uow:
-            if not self._due(uow.session, now):
+            if not self._due(uow, now):
                 return
-        for attempt in range(3):
+        for _ in range(ATTEMPTS):
             try:
                 with ctx.uow(write=True) as uow:
-                    self.run_due(uow.session, now)
+                    self.run_due(uow, now)
                     uow.commit()
                 return
-            except IntegrityError:
+            except Conflict:
                 continue  # another process closed or purged at the same moment; look again
         raise Conflict("another imtui process is closing the month; try again")
 
-    def _due(self, s: Session, now: datetime) -> bool:
-        first = self._first_open_month(s)
-        if first is not None and first < self.ctx.month(now):
+    def _due(self, uow: UnitOfWork, now: datetime) -> bool:
+        first = self._first_open_month(uow)
+        if first is not None and first < self.ctx.period(now).month:
             return True
-        purge = repo.earliest_purge(s)
+        purge = uow.apps.earliest_purge()
         return purge is not None and purge <= now
 
-    def _first_open_month(self, s: Session) -> Month | None:
-        last = repo.last_closed_month(s)
+    def _first_open_month(self, uow: UnitOfWork) -> Month | None:
+        last = uow.bills.last_closed()
         if last is not None:
             return last.next()
-        created = repo.get_instant(s, repo.CREATED_AT)
+        created = uow.meta.created_at
         return Month.of(created, self.ctx.tz) if created else None
 
-    def run_due(self, s: Session, now: datetime) -> None:
+    def run_due(self, uow: UnitOfWork, now: datetime) -> None:
         """Inside a writing transaction: purges and closes in the order they took effect."""
+        from imtui.services.billing import close_month
+        from imtui.services.lifecycle import purge_due
+
         ctx = self.ctx
-        current = ctx.month(now)
-        month = self._first_open_month(s)
-        purges = repo.due_purges(s, now)
-        changed = False
+        current = ctx.period(now).month
+        month = self._first_open_month(uow)
+        purges = uow.apps.due_purges(now)
+        changed = bool(purges)
         while month is not None and month < current:
             end = month.end(ctx.tz)
-            while purges and purges[0].purge_at < end:
-                self._purge(s, purges.pop(0), now)
-                changed = True
-            changed |= close_month(s, ctx, month, now)
+            due = [app for app in purges if app.purge_at < end]
+            purges = purges[len(due) :]
+            purge_due(uow, due, now, ctx.actor, ctx.tz)
+            changed |= close_month(uow, ctx, month, now)
             month = month.next()
-        for app in purges:
-            self._purge(s, app, now)
-            changed = True
+        purge_due(uow, purges, now, ctx.actor, ctx.tz)
         if changed:
-            repo.bump_counter(s)
-
-    def _purge(self, s: Session, app, now: datetime) -> None:
-        at = app.purge_at
-        app.status = PURGED
-        app.version += 1
-        app.updated_by = self.ctx.actor
-        repo.add_event(s, app, "purge", at, self.ctx.actor)
-        repo.add_audit(
-            s, at, self.ctx.actor, "purge", app.app_id, "done",
-            f"purged 90 days after deactivation (carried out {iso_local(now, self.ctx.tz)}); "
-            "its data and service are unrecoverable",
-        )
-        repo.advance_latest(s, at)
+            uow.meta.bump_counter()

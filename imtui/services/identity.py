@@ -10,9 +10,7 @@ from __future__ import annotations
 import os
 import pwd
 
-from sqlalchemy.engine import Engine
-
-from imtui.persistence.identity import database_user
+from imtui.persistence.database import Database
 
 
 def os_user() -> str:
@@ -24,8 +22,6 @@ def os_user() -> str:
         return f"uid:{uid}"
 
 
-def actor_of(engine: Engine) -> str:
+def actor_of(db: Database) -> str:
     """The actor recorded in the audit trail for a run on this database."""
-    if engine.dialect.name == "postgresql":
-        return database_user(engine)
-    return os_user()
+    return db.login_user() if db.team else os_user()

@@ -6,7 +6,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from imtui.domain.editions import Package, billing_kind
+from imtui.domain.apps import App, AppEvent
+from imtui.domain.audit import AuditEntry
+from imtui.domain.changes import locked_items, unlock_date
+from imtui.domain.editions import billing_kind
+from imtui.domain.roles import Grant
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,30 @@ class AppView:
     @property
     def billing(self) -> str:
         return billing_kind(self.edition)
+
+    @classmethod
+    def of(cls, app: App, locks: dict[str, datetime], tz: str) -> AppView:
+        """The read model of an app, with the items whose change of this month is used."""
+        pkg = app.package
+        return cls(
+            app_id=app.app_id,
+            name=app.name,
+            account=app.account,
+            edition=pkg.edition,
+            status=app.status,
+            live_groups=pkg.live_groups,
+            groups_per_user=pkg.groups_per_user,
+            members_per_group=pkg.members_per_group,
+            history_days=pkg.history_days,
+            created_at=app.created_at,
+            deactivated_at=app.deactivated_at,
+            purge_at=app.purge_at,
+            locked_items=tuple(locked_items(locks)),
+            unlock_dates={item: unlock_date(at, tz) for item, at in locks.items()},
+            halt_reason=app.halt_reason,
+            version=app.version,
+            updated_by=app.updated_by,
+        )
 
 
 @dataclass(frozen=True)
@@ -95,14 +123,14 @@ class BillView:
     accounts: list[AccountBill]
 
 
-@dataclass(frozen=True)
-class AuditView:
-    at: datetime
-    actor: str
-    action: str
-    app_id: int | None
-    result: str
-    detail: str
+AuditView = AuditEntry
+"""One entry of the audit trail (the domain's value is already a plain read model)."""
+
+UserView = Grant
+"""A user and their role."""
+
+HistoryEntry = AppEvent
+"""One event of an app's history: its status and package from `at` on."""
 
 
 @dataclass(frozen=True)
@@ -135,14 +163,3 @@ class CostSummary:
     daily: list[Decimal]
     as_of: datetime
     apps: int
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    """One event of an app's history: its status and package from `at` on."""
-
-    at: datetime
-    kind: str
-    actor: str
-    status: str
-    package: Package

@@ -27,15 +27,25 @@ class AppCommands(Provider):
                 continue
             found += 1
             label = f"{row.app_id} {row.name} ({row.account}, {row.edition}, {row.status})"
-            yield Hit(1.0, matcher.highlight(f"Go to {label}"), partial(self._jump, row.app_id), help="put the cursor on this app")
+            yield Hit(
+                1.0,
+                matcher.highlight(f"Go to {label}"),
+                partial(self._jump, row.app_id),
+                help="put the cursor on this app",
+            )
             if row.status == "active":
-                yield Hit(0.9, matcher.highlight(f"Halt {label}"), partial(self._halt, row), help="deactivate now (asks to confirm)")
+                yield Hit(
+                    0.9,
+                    matcher.highlight(f"Halt {label}"),
+                    partial(self._halt, row),
+                    help="deactivate now (asks to confirm)",
+                )
             if row.status == "deactivated":
-                yield Hit(0.9, matcher.highlight(f"Reactivate {label}"), partial(self.app.reactivate, [row.app_id]))
+                yield Hit(0.9, matcher.highlight(f"Reactivate {label}"), partial(main.reactivate, [row.app_id]))
             if row.edition == "trial" and row.status == "active":
-                yield Hit(0.8, matcher.highlight(f"Upgrade {label}"), partial(self.app.open_change_form, "upgrade", [row]))
+                yield Hit(0.8, matcher.highlight(f"Upgrade {label}"), partial(main.open_change_form, "upgrade", [row]))
             elif row.status == "active":
-                yield Hit(0.8, matcher.highlight(f"Modify {label}"), partial(self.app.open_change_form, "modify", [row]))
+                yield Hit(0.8, matcher.highlight(f"Modify {label}"), partial(main.open_change_form, "modify", [row]))
             if found >= MAX_HITS:
                 return
 
@@ -44,7 +54,7 @@ class AppCommands(Provider):
 
     def _halt(self, row) -> None:
         self.app.main.focus_app(row.app_id)
-        self.app.open_halt([row])
+        self.app.main.start_halt([row])
 
 
 class ScreenCommands(Provider):

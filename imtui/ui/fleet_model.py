@@ -6,7 +6,7 @@ marks are a set of app IDs, so they survive any filter, sort or reload.
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from imtui.services.fleet import FleetRow
 
@@ -79,6 +79,11 @@ class FleetModel:
         if 0 <= view_index < len(self.view):
             return self.rows[self.view[view_index]]
         return None
+
+    def row_of(self, app_id: int) -> FleetRow | None:
+        """An app's row, whatever the filter shows."""
+        i = self.position.get(app_id)
+        return None if i is None else self.rows[i]
 
     def find(self, app_id: int) -> int | None:
         """Where an app is in the current view."""

@@ -7,7 +7,15 @@ from pathlib import Path
 
 #: Keys that tmux or terminals commonly take: never accepted for a binding.
 UNSAFE_KEYS = {
-    "ctrl+a", "ctrl+b", "ctrl+h", "ctrl+j", "ctrl+k", "ctrl+l", "ctrl+s", "ctrl+space", "ctrl+enter",
+    "ctrl+a",
+    "ctrl+b",
+    "ctrl+h",
+    "ctrl+j",
+    "ctrl+k",
+    "ctrl+l",
+    "ctrl+s",
+    "ctrl+space",
+    "ctrl+enter",
 }
 
 
@@ -23,7 +31,7 @@ def load_keymap(path: Path | None) -> tuple[dict[str, str], list[str]]:
     problems: list[str] = []
     for binding_id, key in data.items():
         if not isinstance(key, str) or not key.strip():
-            problems.append(f"{path}: {binding_id} must be a key name such as \"x\" or \"f5\"")
+            problems.append(f'{path}: {binding_id} must be a key name such as "x" or "f5"')
             continue
         keys = [k.strip() for k in key.split(",")]
         unsafe = [k for k in keys if k in UNSAFE_KEYS]

@@ -2,9 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.dbs import drop_db, fresh_db_url
-
-from tests.cli.helpers import Cli
+from tests.support.cli import Cli
+from tests.support.dbs import drop_db, fresh_db_url
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.cli.helpers import APP_KEYS, FIRST, assert_instant, parse_local
+from tests.support.cli import APP_KEYS, FIRST, assert_instant, parse_local
 
 
 @pytest.fixture
@@ -28,8 +28,9 @@ def fleet(cli):
 
 
 def test_create_prints_a_trial_app(cli):
-    r = cli.run("apps", "create", "chat-prod", "--account", "acme", "--format", "json",
-                now="2026-11-02T09:00:00+08:00").ok()
+    r = cli.run(
+        "apps", "create", "chat-prod", "--account", "acme", "--format", "json", now="2026-11-02T09:00:00+08:00"
+    ).ok()
     app = r.json
     assert list(app) == APP_KEYS
     assert app["app_id"] == FIRST
@@ -38,7 +39,12 @@ def test_create_prints_a_trial_app(cli):
     assert app["edition"] == "trial"
     assert app["billing"] == "free"
     assert app["status"] == "active"
-    assert (app["live_groups"], app["groups_per_user"], app["members_per_group"], app["history_days"]) == (10, 50, 20, 7)
+    assert (app["live_groups"], app["groups_per_user"], app["members_per_group"], app["history_days"]) == (
+        10,
+        50,
+        20,
+        7,
+    )
     assert_instant(app["created_at"], "2026-11-02T09:00:0")
     assert app["deactivated_at"] is None and app["purge_at"] is None
     assert app["locked_items"] == []
@@ -101,10 +107,19 @@ def test_show_json_shape_of_a_default_flagship_app(fleet):
     app = fleet.show(FIRST + 2)
     assert list(app) == APP_KEYS
     assert app == {
-        "app_id": FIRST + 2, "name": "Live-Asia", "account": "globex", "edition": "flagship",
-        "billing": "postpaid", "status": "active", "live_groups": None, "groups_per_user": 1000,
-        "members_per_group": 2000, "history_days": 30, "created_at": app["created_at"],
-        "deactivated_at": None, "purge_at": None,
+        "app_id": FIRST + 2,
+        "name": "Live-Asia",
+        "account": "globex",
+        "edition": "flagship",
+        "billing": "postpaid",
+        "status": "active",
+        "live_groups": None,
+        "groups_per_user": 1000,
+        "members_per_group": 2000,
+        "history_days": 30,
+        "created_at": app["created_at"],
+        "deactivated_at": None,
+        "purge_at": None,
         "locked_items": ["edition", "live_groups", "groups_per_user", "members_per_group"],
     }
     assert_instant(app["created_at"], "2026-11-02T09:0")
@@ -113,7 +128,12 @@ def test_show_json_shape_of_a_default_flagship_app(fleet):
 def test_show_pro_app_live_groups_is_a_number(fleet):
     app = fleet.show(FIRST + 1)
     assert app["edition"] == "pro" and app["billing"] == "postpaid"
-    assert (app["live_groups"], app["groups_per_user"], app["members_per_group"], app["history_days"]) == (50, 500, 200, 7)
+    assert (app["live_groups"], app["groups_per_user"], app["members_per_group"], app["history_days"]) == (
+        50,
+        500,
+        200,
+        7,
+    )
 
 
 def test_show_purge_at_only_while_deactivated(fleet):
@@ -130,10 +150,15 @@ def test_show_purge_at_only_while_deactivated(fleet):
 
 def test_locked_items_follow_contract_order_and_clear_next_month(cli):
     cli.create(now="2026-11-02T09:00:00+08:00")
-    cli.run("apps", "upgrade", str(FIRST), "--edition", "pro", "--history-days", "90",
-            "--members-per-group", "2000").ok()
+    cli.run(
+        "apps", "upgrade", str(FIRST), "--edition", "pro", "--history-days", "90", "--members-per-group", "2000"
+    ).ok()
     assert cli.show(FIRST)["locked_items"] == [
-        "edition", "live_groups", "groups_per_user", "members_per_group", "history_days",
+        "edition",
+        "live_groups",
+        "groups_per_user",
+        "members_per_group",
+        "history_days",
     ]
     assert cli.show(FIRST, now="2026-12-01T00:00:01+08:00")["locked_items"] == []
     cli.run("apps", "modify", str(FIRST), "--history-days", "30", "--live-unlimited").ok()
@@ -248,8 +273,10 @@ def test_list_unknown_account_exits_4(fleet):
     assert r.out == ""
 
 
-@pytest.mark.parametrize("opt,value", [("--status", "halted"), ("--status", "Active"), ("--edition", "ultimate"),
-                                       ("--edition", "enterprise")])
+@pytest.mark.parametrize(
+    "opt,value",
+    [("--status", "halted"), ("--status", "Active"), ("--edition", "ultimate"), ("--edition", "enterprise")],
+)
 def test_list_invalid_status_or_edition_exits_2(fleet, opt, value):
     r = fleet.run("apps", "list", opt, value)
     assert r.rc == 2

@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from tests.cli.helpers import ACTIONS, AUDIT_KEYS, FIRST, expected_actor, os_login, parse_local
+from tests.support.cli import ACTIONS, AUDIT_KEYS, FIRST, expected_actor, parse_local
 
 A = str(FIRST)
 
@@ -25,7 +25,11 @@ def history(cli):
 def test_audit_shape_and_order(history):
     trail = history.audit(now="2026-11-07T09:00:00+08:00")
     assert [(e["action"], e["result"]) for e in trail] == [
-        ("reactivate", "done"), ("halt", "done"), ("modify", "refused"), ("upgrade", "done"), ("create", "done"),
+        ("reactivate", "done"),
+        ("halt", "done"),
+        ("modify", "refused"),
+        ("upgrade", "done"),
+        ("create", "done"),
     ]
     for e in trail:
         assert list(e) == AUDIT_KEYS
@@ -86,7 +90,9 @@ def test_create_refused_by_time_is_audited(cli):
     trail = cli.audit(now="2026-11-06T09:00:00+08:00")
     # audited at the instant of the request, which is older than the create: second, newest first
     assert [(e["action"], e["result"], e["app_id"]) for e in trail] == [
-        ("create", "done", FIRST), ("create", "refused", None)]
+        ("create", "done", FIRST),
+        ("create", "refused", None),
+    ]
     assert trail[1]["at"].startswith("2026-11-04T09:00:0")
     assert "2026-11-05" in trail[1]["detail"]
 

@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from tests.cli.helpers import BILL_KEYS, FIRST, MONEY, assert_instant
+from tests.support.cli import BILL_KEYS, FIRST, MONEY, assert_instant
 
 A, B = str(FIRST), str(FIRST + 1)
 
@@ -18,7 +18,9 @@ def two_accounts(cli):
     cli.create("chat-prod", "acme", now="2026-11-02T09:00:00+08:00")
     cli.create("support", "globex")
     cli.create("free-one", "globex")  # stays trial: nothing to bill
-    cli.run("apps", "upgrade", A, "--edition", "pro", "--members-per-group", "2000", now="2026-11-16T10:00:00+08:00").ok()
+    cli.run(
+        "apps", "upgrade", A, "--edition", "pro", "--members-per-group", "2000", now="2026-11-16T10:00:00+08:00"
+    ).ok()
     cli.run("apps", "upgrade", B, "--edition", "pro", "--history-days", "30", now="2026-11-16T11:00:00+08:00").ok()
     return cli
 
@@ -81,8 +83,15 @@ def test_issued_month_shown_even_to_an_earlier_clock(two_accounts):
 def test_finished_month_with_nothing_billed_is_zero(cli):
     cli.create("free", "acme", now="2026-11-02T09:00:00+08:00")
     b = bill(cli, "--month", "2026-11", now="2026-12-03T09:00:00+08:00")
-    assert b == {"month": "2026-11", "currency": "USD", "state": "issued", "issued_at": b["issued_at"],
-                 "total": "0.00", "projected_total": "0.00", "accounts": []}
+    assert b == {
+        "month": "2026-11",
+        "currency": "USD",
+        "state": "issued",
+        "issued_at": b["issued_at"],
+        "total": "0.00",
+        "projected_total": "0.00",
+        "accounts": [],
+    }
     assert_instant(b["issued_at"], "2026-12-03T09:00:0")
     r = cli.run("bills", "--month", "2026-11", "--format", "csv").ok()
     assert r.out.splitlines() == ["month,account,app_id,item,setting,days,amount"]

@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from tests.cli.helpers import APP_KEYS, BILL_KEYS, FIRST, assert_instant
+from tests.support.cli import APP_KEYS, BILL_KEYS, FIRST, assert_instant
 
 APP = str(FIRST)
 
@@ -16,8 +16,18 @@ APP = str(FIRST)
 def pro_app(cli):
     """The worked example: created 2026-11-02, upgraded to pro with 2000 members on 2026-11-16 10:00."""
     cli.create("chat-prod", "acme", now="2026-11-02T09:00:00+08:00")
-    r = cli.run("apps", "upgrade", APP, "--edition", "pro", "--members-per-group", "2000", "--format", "json",
-                now="2026-11-16T10:00:00")
+    r = cli.run(
+        "apps",
+        "upgrade",
+        APP,
+        "--edition",
+        "pro",
+        "--members-per-group",
+        "2000",
+        "--format",
+        "json",
+        now="2026-11-16T10:00:00",
+    )
     r.ok()
     return cli
 
@@ -26,7 +36,12 @@ def test_upgrade_prints_the_app(pro_app):
     app = pro_app.show(FIRST)
     assert list(app) == APP_KEYS
     assert app["edition"] == "pro" and app["billing"] == "postpaid"
-    assert (app["live_groups"], app["groups_per_user"], app["members_per_group"], app["history_days"]) == (50, 500, 2000, 7)
+    assert (app["live_groups"], app["groups_per_user"], app["members_per_group"], app["history_days"]) == (
+        50,
+        500,
+        2000,
+        7,
+    )
 
 
 def test_worked_example_november_bill(pro_app):
@@ -35,13 +50,30 @@ def test_worked_example_november_bill(pro_app):
     assert list(bill) == BILL_KEYS
     assert_instant(bill["issued_at"], "2026-12-01T00:00:05")
     assert bill == {
-        "month": "2026-11", "currency": "USD", "state": "issued", "issued_at": bill["issued_at"],
-        "total": "345.00", "projected_total": "345.00",
-        "accounts": [{"account": "acme", "total": "345.00", "projected_total": "345.00",
-                      "apps": [{"app_id": FIRST, "total": "345.00", "projected_total": "345.00",
-                                "lines": [{"item": "edition", "setting": "pro", "days": 15, "amount": "225.00"},
-                                          {"item": "members_per_group", "setting": "2000", "days": 15,
-                                           "amount": "120.00"}]}]}],
+        "month": "2026-11",
+        "currency": "USD",
+        "state": "issued",
+        "issued_at": bill["issued_at"],
+        "total": "345.00",
+        "projected_total": "345.00",
+        "accounts": [
+            {
+                "account": "acme",
+                "total": "345.00",
+                "projected_total": "345.00",
+                "apps": [
+                    {
+                        "app_id": FIRST,
+                        "total": "345.00",
+                        "projected_total": "345.00",
+                        "lines": [
+                            {"item": "edition", "setting": "pro", "days": 15, "amount": "225.00"},
+                            {"item": "members_per_group", "setting": "2000", "days": 15, "amount": "120.00"},
+                        ],
+                    }
+                ],
+            }
+        ],
     }
     # key order of nested objects as in cli.md
     acc = bill["accounts"][0]
@@ -73,8 +105,13 @@ def test_worked_example_change_to_flagship_in_december(pro_app):
     r = pro_app.run("apps", "modify", APP, "--edition", "flagship", "--format", "json", now="2026-12-11T12:00:00")
     app = r.ok().json
     # rises to the flagship defaults by themselves; members per group 2000 is the flagship default
-    assert (app["edition"], app["live_groups"], app["groups_per_user"], app["members_per_group"], app["history_days"]) == (
-        "flagship", None, 1000, 2000, 30)
+    assert (
+        app["edition"],
+        app["live_groups"],
+        app["groups_per_user"],
+        app["members_per_group"],
+        app["history_days"],
+    ) == ("flagship", None, 1000, 2000, 30)
     assert app["locked_items"] == ["edition"]
     bill = pro_app.run("bills", "--month", "2026-12", "--format", "json", now="2027-01-01T00:00:05+08:00").ok().json
     lines = bill["accounts"][0]["apps"][0]["lines"]
@@ -86,8 +123,9 @@ def test_worked_example_change_to_flagship_in_december(pro_app):
 
 
 def test_worked_example_deactivated_in_january(pro_app):
-    r = pro_app.run("apps", "halt", APP, "--reason", "customer asked to stop service", "--yes",
-                    now="2027-01-10T09:00:00+08:00")
+    r = pro_app.run(
+        "apps", "halt", APP, "--reason", "customer asked to stop service", "--yes", now="2027-01-10T09:00:00+08:00"
+    )
     r.ok()
     app = pro_app.show(FIRST, now="2027-01-10T09:01:00+08:00")
     assert_instant(app["purge_at"], "2027-04-10T09:00:0")
@@ -121,8 +159,9 @@ def test_modify_groups_per_user_700_exits_2(pro_app):
     assert pro_app.show(FIRST)["groups_per_user"] == 500
 
 
-@pytest.mark.parametrize("opt,value", [("--members-per-group", "6000"), ("--history-days", "45"),
-                                       ("--groups-per-user", "3000")])
+@pytest.mark.parametrize(
+    "opt,value", [("--members-per-group", "6000"), ("--history-days", "45"), ("--groups-per-user", "3000")]
+)
 def test_values_are_checked_against_the_target_edition(pro_app, opt, value):
     r = pro_app.run("apps", "modify", APP, opt, value, now="2026-12-02T09:00:00+08:00")
     assert r.rc == 2
@@ -207,8 +246,7 @@ def test_second_change_in_the_month_exits_3_naming_item_and_dates(pro_app):
     r = pro_app.run("apps", "modify", APP, "--members-per-group", "200", now="2026-11-20T09:00:00+08:00")
     assert r.rc == 3
     assert r.one_line_error() == (
-        f"app {FIRST}: members_per_group was already changed on 2026-11-16; "
-        "it can be changed again from 2026-12-01"
+        f"app {FIRST}: members_per_group was already changed on 2026-11-16; it can be changed again from 2026-12-01"
     )
     assert pro_app.show(FIRST)["members_per_group"] == 2000
     assert r.out == ""
@@ -233,8 +271,9 @@ def test_history_once_per_month(pro_app):
 
 
 def test_request_that_changes_nothing(pro_app):
-    r = pro_app.run("apps", "modify", APP, "--members-per-group", "2000", "--format", "json",
-                    now="2026-11-20T09:00:00+08:00")
+    r = pro_app.run(
+        "apps", "modify", APP, "--members-per-group", "2000", "--format", "json", now="2026-11-20T09:00:00+08:00"
+    )
     assert r.rc == 0  # setting a locked item to its current value is no change, never blocked
     assert list(r.json) == APP_KEYS
     assert r.json["members_per_group"] == 2000
@@ -266,10 +305,33 @@ def test_flagship_to_pro_needs_explicit_choices(cli):
     msg = r.one_line_error()
     assert "members_per_group" in msg and "history_days" in msg
     # with every choice it is done
-    app = cli.run("apps", "modify", APP, "--edition", "pro", "--live-unlimited", "--groups-per-user", "1000",
-                  "--members-per-group", "200", "--history-days", "30", "--format", "json").ok().json
-    assert (app["edition"], app["live_groups"], app["groups_per_user"], app["members_per_group"], app["history_days"]) == (
-        "pro", None, 1000, 200, 30)
+    app = (
+        cli.run(
+            "apps",
+            "modify",
+            APP,
+            "--edition",
+            "pro",
+            "--live-unlimited",
+            "--groups-per-user",
+            "1000",
+            "--members-per-group",
+            "200",
+            "--history-days",
+            "30",
+            "--format",
+            "json",
+        )
+        .ok()
+        .json
+    )
+    assert (
+        app["edition"],
+        app["live_groups"],
+        app["groups_per_user"],
+        app["members_per_group"],
+        app["history_days"],
+    ) == ("pro", None, 1000, 200, 30)
     # keeping a value the new edition offers does not use the item's monthly change
     assert app["locked_items"] == ["edition", "members_per_group"]
 

@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from tests.cli.helpers import APP_KEYS, FIRST, Cli
+from tests.support.cli import APP_KEYS, FIRST, Cli
 
 NOW = "2026-11-02T09:00:00+08:00"
 LATER = "2026-11-02T12:00:00+08:00"
@@ -45,7 +45,7 @@ def test_demo_options(cli):
 def test_demo_is_deterministic_for_a_seed(capsys, tmp_path):
     """Same seed and --now on fresh databases: identical fleets, whichever way the command is run
     (in-process when everything is already imported, or as a fresh process that imports first)."""
-    from tests.cli.helpers import run_exe
+    from tests.support.cli import run_exe
 
     demo = ["demo", "--apps", "50", "--accounts", "3", "--seed", "7"]
     out = []
@@ -79,8 +79,10 @@ def test_demo_twice_exits_3(cli):
     assert len(cli.list()) == 10
 
 
-@pytest.mark.parametrize("opts", [["--apps", "0"], ["--apps", "ten"], ["--accounts", "0"], ["--seed", "x"],
-                                  ["--apps", "700", "--accounts", "2"]])
+@pytest.mark.parametrize(
+    "opts",
+    [["--apps", "0"], ["--apps", "ten"], ["--accounts", "0"], ["--seed", "x"], ["--apps", "700", "--accounts", "2"]],
+)
 def test_demo_invalid_options_exit_2(cli, opts):
     r = cli.run("demo", *opts, now=NOW)
     assert r.rc == 2
@@ -129,8 +131,14 @@ def test_reading_records_nothing_and_may_look_back(cli):
     cli.create("a", "acme", now=NOW)
     cli.run("apps", "upgrade", str(FIRST), "--edition", "pro", now="2026-11-10T09:00:00+08:00").ok()
     trail = cli.audit(now="2026-11-10T09:05:00+08:00")
-    for args in (("apps", "list"), ("apps", "show", str(FIRST)), ("bills",), ("audit",),
-                 ("apps", "list", "--format", "csv"), ("bills", "--format", "json")):
+    for args in (
+        ("apps", "list"),
+        ("apps", "show", str(FIRST)),
+        ("bills",),
+        ("audit",),
+        ("apps", "list", "--format", "csv"),
+        ("bills", "--format", "json"),
+    ):
         cli.run(*args, now="2026-11-11T09:00:00+08:00").ok()
         # a clock behind the database's latest instant may still read
         cli.run(*args, now="2026-11-03T09:00:00+08:00").ok()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from imtui.cli import main
-from tests.cli.helpers import FIRST, Result
+from tests.support.cli import FIRST, Result
 
 NOW = "2026-11-02T09:00:00+08:00"
 
@@ -48,16 +48,19 @@ def test_db_in_an_unwritable_place_exits_1(capsys, tmp_path):
     r.one_line_error()
 
 
-@pytest.mark.parametrize("argv", [
-    ["--bogus", "apps", "list"],
-    ["apps", "list", "--bogus"],
-    ["apps", "frobnicate"],
-    ["nosuchcommand"],
-    ["apps"],
-    ["apps", "show"],
-    ["bills", "--month"],
-    ["apps", "halt", "--reason", "x", "--yes"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--bogus", "apps", "list"],
+        ["apps", "list", "--bogus"],
+        ["apps", "frobnicate"],
+        ["nosuchcommand"],
+        ["apps"],
+        ["apps", "show"],
+        ["bills", "--month"],
+        ["apps", "halt", "--reason", "x", "--yes"],
+    ],
+)
 def test_usage_errors_exit_2(capsys, tmp_path, argv):
     r = run_raw(capsys, "--db", str(tmp_path / "x.db"), "--now", NOW, *argv)
     assert r.rc == 2

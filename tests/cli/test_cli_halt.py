@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.cli.helpers import BULK_KEYS, FIRST, assert_instant, parse_local
+from tests.support.cli import BULK_KEYS, FIRST, assert_instant, parse_local
 
 A, B, C = str(FIRST), str(FIRST + 1), str(FIRST + 2)
 UNKNOWN = "1400009999"
@@ -172,8 +172,9 @@ def test_reactivate_read_only_exits_3(three):
 
 
 def test_purge_after_90_days(three):
-    three.run("apps", "halt", A, "--reason", "customer asked to stop service", "--yes",
-              now="2026-11-05T10:00:00+08:00").ok()
+    three.run(
+        "apps", "halt", A, "--reason", "customer asked to stop service", "--yes", now="2026-11-05T10:00:00+08:00"
+    ).ok()
     purge_at = parse_local(three.show(FIRST)["purge_at"])
     # one minute before: still deactivated and reactivatable in principle
     app = three.show(FIRST, now="2027-02-03T09:59:00+08:00")
@@ -199,8 +200,9 @@ def test_purge_after_90_days(three):
 
 
 def test_purge_happens_exactly_once_and_late(three):
-    three.run("apps", "halt", A, "--reason", "customer asked to stop service", "--yes",
-              now="2026-11-05T10:00:00+08:00").ok()
+    three.run(
+        "apps", "halt", A, "--reason", "customer asked to stop service", "--yes", now="2026-11-05T10:00:00+08:00"
+    ).ok()
     three.run("audit", now="2027-06-01T00:00:00+08:00").ok()
     three.run("audit", now="2027-06-02T00:00:00+08:00").ok()
     assert len([e for e in three.audit("--app", A) if e["action"] == "purge"]) == 1

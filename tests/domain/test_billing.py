@@ -9,6 +9,7 @@ import pytest
 
 from imtui.domain.billing import State, active_spans, live_cost, month_lines, prorate, total
 from imtui.domain.calendar import Month, parse_instant
+from imtui.domain.changes import ChangeRequest, plan_modify, plan_upgrade
 from imtui.domain.editions import (
     EDITION,
     FLAGSHIP,
@@ -21,8 +22,9 @@ from imtui.domain.editions import (
     UNLIMITED,
     default_package,
 )
+from imtui.domain.lifecycle import ACTIVE
+from imtui.domain.period import BillingPeriod
 from imtui.domain.prices import load_price_list
-from imtui.domain.rules import ACTIVE, ChangeRequest, plan_modify, plan_upgrade
 
 TZ = "Asia/Shanghai"
 PRICES = load_price_list()
@@ -59,9 +61,7 @@ D = Decimal
 
 # --- the worked example ------------------------------------------------------------------------
 
-UPGRADED = plan_upgrade(
-    APP, ACTIVE, TRIAL_PKG, ChangeRequest(edition=PRO, members_per_group=2000)
-).after
+UPGRADED = plan_upgrade(APP, ACTIVE, TRIAL_PKG, ChangeRequest(edition=PRO, members_per_group=2000)).after
 WORKED = [
     State(at("2026-11-02 00:00"), TRIAL_PKG, True),
     State(at("2026-11-16 10:00"), UPGRADED, True),
@@ -108,9 +108,7 @@ def test_worked_example_december_unchanged():
 def test_worked_example_flagship_change_in_december():
     """pro → flagship on 2026-12-11 12:00: pro 10 days 145.16, flagship 21 days 609.67,
     members 2000 (paid on pro only) 11 days, the 11th included, 85.16."""
-    flagship = plan_modify(
-        APP, ACTIVE, UPGRADED, ChangeRequest(edition=FLAGSHIP), {}, PRICES, TZ
-    ).after
+    flagship = plan_modify(APP, ACTIVE, UPGRADED, ChangeRequest(edition=FLAGSHIP), {}, PRICES, TZ).after
     assert flagship == FLAGSHIP_PKG
     states = WORKED + [State(at("2026-12-11 12:00"), flagship, True)]
     lines = bill(states, "2026-12")
@@ -139,10 +137,10 @@ def test_worked_example_deactivation_in_january():
 
 def test_worked_example_live_cost_on_upgrade_day():
     """On the upgrade day, month-to-date shows one day; projected shows the month's 345.00."""
-    cost = live_cost(WORKED, Month(2026, 11), TZ, PRICES, at("2026-11-16 12:00"))
+    cost = live_cost(WORKED, BillingPeriod.of(at("2026-11-16 12:00"), TZ), PRICES)
     assert cost.mtd_total == D("23.00")  # 449.99/30 = 15.00 and 239.99/30 = 8.00
     assert cost.projected_total == D("345.00")
-    last = live_cost(WORKED, Month(2026, 11), TZ, PRICES, at("2026-11-30 23:59:59"))
+    last = live_cost(WORKED, BillingPeriod.of(at("2026-11-30 23:59:59"), TZ), PRICES)
     assert last.mtd_total == D("345.00")
 
 
@@ -173,9 +171,7 @@ def test_prorate_rounds_once_half_up(price, days, dim, amount):
 # --- month lengths -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "month, days", [("2026-02", 28), ("2028-02", 29), ("2026-11", 30), ("2026-12", 31)]
-)
+@pytest.mark.parametrize("month, days", [("2026-02", 28), ("2028-02", 29), ("2026-11", 30), ("2026-12", 31)])
 def test_pro_all_month_costs_exactly_its_price(month, days):
     """An app pro all month costs exactly 449.99, whatever the month's length."""
     states = [State(at("2025-06-01 10:00"), PRO_PKG, True)]
@@ -251,10 +247,18 @@ def test_lowering_at_month_boundary(change_at, november, december):
 def test_utc_midnight_is_not_the_billing_day_boundary():
     """A raise at 2026-12-01 00:00 UTC is 08:00 on the 1st in Shanghai: the whole of
     December at the new setting, nothing in November."""
-    states = [State(at("2026-10-01"), PRO_PKG, True),
-              State(at("2026-12-01T00:00:00Z"), RAISED, True)]
+    states = [State(at("2026-10-01"), PRO_PKG, True), State(at("2026-12-01T00:00:00Z"), RAISED, True)]
     assert lines_of(bill(states, "2026-11")) == {(EDITION, "pro"): (30, D("449.99"))}
     assert lines_of(bill(states, "2026-12"))[(GROUPS_PER_USER, "1000")] == (31, D("449.99"))
+
+
+def test_lowering_at_midnight_bills_that_day_at_the_new_setting():
+    """An operation at exactly 00:00 belongs wholly to its day: lowered at 00:00 on the 11th,
+    the 11th is billed at the new setting (ten days at the old one)."""
+    states = [State(at("2026-10-01"), RAISED, True), State(at("2026-11-11 00:00:00"), PRO_PKG, True)]
+    assert lines_of(bill(states, "2026-11"))[(GROUPS_PER_USER, "1000")] == (10, D("150.00"))
+    one_second_later = [State(at("2026-10-01"), RAISED, True), State(at("2026-11-11 00:00:01"), PRO_PKG, True)]
+    assert lines_of(bill(one_second_later, "2026-11"))[(GROUPS_PER_USER, "1000")] == (11, D("165.00"))
 
 
 def test_raise_then_lowering_on_one_day_bills_that_day():
@@ -280,6 +284,14 @@ def test_deactivation_day_billed_whole_days_off_not_reactivation_day_billed():
     assert lines_of(bill(states, "2026-11")) == {(EDITION, "pro"): (21, D("314.99"))}
 
 
+def test_deactivation_at_midnight_does_not_bill_that_day():
+    """Halted at exactly 00:00 on the 21st: the service ran at no moment of the 21st (20 days)."""
+    states = [State(at("2026-10-01"), PRO_PKG, True), State(at("2026-11-21 00:00:00"), PRO_PKG, False)]
+    assert lines_of(bill(states, "2026-11")) == {(EDITION, "pro"): (20, D("299.99"))}
+    later = [State(at("2026-10-01"), PRO_PKG, True), State(at("2026-11-21 00:00:01"), PRO_PKG, False)]
+    assert lines_of(bill(later, "2026-11")) == {(EDITION, "pro"): (21, D("314.99"))}
+
+
 def test_deactivated_and_reactivated_the_same_day_bills_it_once():
     """A day with a deactivation and a reactivation is billed once."""
     states = [
@@ -292,15 +304,13 @@ def test_deactivated_and_reactivated_the_same_day_bills_it_once():
 
 def test_deactivated_at_2359_bills_that_day_only():
     """Deactivated at 23:59:59 on the 10th: ten days."""
-    states = [State(at("2026-10-01"), PRO_PKG, True),
-              State(at("2026-11-10 23:59:59"), PRO_PKG, False)]
+    states = [State(at("2026-10-01"), PRO_PKG, True), State(at("2026-11-10 23:59:59"), PRO_PKG, False)]
     assert lines_of(bill(states, "2026-11")) == {(EDITION, "pro"): (10, D("150.00"))}
 
 
 def test_reactivated_at_2359_on_last_day_bills_that_day():
     """Reactivated at 23:59:59 on the last day: one day billed."""
-    states = [State(at("2026-10-01"), PRO_PKG, False),
-              State(at("2026-11-30 23:59:59"), PRO_PKG, True)]
+    states = [State(at("2026-10-01"), PRO_PKG, False), State(at("2026-11-30 23:59:59"), PRO_PKG, True)]
     assert lines_of(bill(states, "2026-11")) == {(EDITION, "pro"): (1, D("15.00"))}
 
 
@@ -310,7 +320,7 @@ def test_month_wholly_deactivated_costs_nothing_even_with_history():
     states = [State(at("2026-10-01"), pkg, True), State(at("2026-10-20 10:00"), pkg, False)]
     assert bill(states, "2026-11") == []
     assert total(bill(states, "2026-11")) == D("0.00")
-    assert live_cost(states, Month(2026, 11), TZ, PRICES, at("2026-11-30")).projected_total == 0
+    assert live_cost(states, BillingPeriod.of(at("2026-11-30"), TZ), PRICES).projected_total == 0
 
 
 # --- history retention -------------------------------------------------------------------------
@@ -321,38 +331,71 @@ def test_month_wholly_deactivated_costs_nothing_even_with_history():
     [
         pytest.param(
             [State(at("2026-10-01"), PRO_PKG.with_values(history_days=30), True)],
-            "2026-11", "30", "99.99", id="unchanged",
+            "2026-11",
+            "30",
+            "99.99",
+            id="unchanged",
         ),
         pytest.param(
-            [State(at("2026-11-02"), TRIAL_PKG, True),
-             State(at("2026-11-29 10:00"), PRO_PKG.with_values(history_days=90), True)],
-            "2026-11", "90", "179.99", id="month-of-upgrade-in-full",
+            [
+                State(at("2026-11-02"), TRIAL_PKG, True),
+                State(at("2026-11-29 10:00"), PRO_PKG.with_values(history_days=90), True),
+            ],
+            "2026-11",
+            "90",
+            "179.99",
+            id="month-of-upgrade-in-full",
         ),
         pytest.param(
-            [State(at("2026-10-01"), PRO_PKG.with_values(history_days=90), True),
-             State(at("2026-11-03 10:00"), PRO_PKG.with_values(history_days=30), True)],
-            "2026-11", "90", "179.99", id="lowered-highest-wins",
+            [
+                State(at("2026-10-01"), PRO_PKG.with_values(history_days=90), True),
+                State(at("2026-11-03 10:00"), PRO_PKG.with_values(history_days=30), True),
+            ],
+            "2026-11",
+            "90",
+            "179.99",
+            id="lowered-highest-wins",
         ),
         pytest.param(
-            [State(at("2025-10-01"), PRO_PKG.with_values(history_days=30), True),
-             State(at("2026-02-28 23:59:59"), PRO_PKG.with_values(history_days=360), True)],
-            "2026-02", "360", "399.99", id="raised-on-last-second",
+            [
+                State(at("2025-10-01"), PRO_PKG.with_values(history_days=30), True),
+                State(at("2026-02-28 23:59:59"), PRO_PKG.with_values(history_days=360), True),
+            ],
+            "2026-02",
+            "360",
+            "399.99",
+            id="raised-on-last-second",
         ),
         pytest.param(
-            [State(at("2026-10-01"), PRO_PKG.with_values(history_days=90), False),
-             State(at("2026-11-25 10:00"), PRO_PKG.with_values(history_days=90), True)],
-            "2026-11", "90", "179.99", id="reactivated-late-in-month",
+            [
+                State(at("2026-10-01"), PRO_PKG.with_values(history_days=90), False),
+                State(at("2026-11-25 10:00"), PRO_PKG.with_values(history_days=90), True),
+            ],
+            "2026-11",
+            "90",
+            "179.99",
+            id="reactivated-late-in-month",
         ),
         pytest.param(
-            [State(at("2026-10-01"), PRO_PKG.with_values(history_days=30), True),
-             State(at("2026-12-11 12:00"), FLAGSHIP_PKG, True)],
-            "2026-12", "30", "99.99", id="paid-on-pro-included-on-flagship",
+            [
+                State(at("2026-10-01"), PRO_PKG.with_values(history_days=30), True),
+                State(at("2026-12-11 12:00"), FLAGSHIP_PKG, True),
+            ],
+            "2026-12",
+            "30",
+            "99.99",
+            id="paid-on-pro-included-on-flagship",
         ),
         pytest.param(
-            [State(at("2026-10-01"), PRO_PKG.with_values(history_days=360), True),
-             State(at("2026-11-05 10:00"), PRO_PKG.with_values(history_days=360), False),
-             State(at("2026-11-06 10:00"), PRO_PKG.with_values(history_days=30), True)],
-            "2026-11", "360", "399.99", id="highest-while-active",
+            [
+                State(at("2026-10-01"), PRO_PKG.with_values(history_days=360), True),
+                State(at("2026-11-05 10:00"), PRO_PKG.with_values(history_days=360), False),
+                State(at("2026-11-06 10:00"), PRO_PKG.with_values(history_days=30), True),
+            ],
+            "2026-11",
+            "360",
+            "399.99",
+            id="highest-while-active",
         ),
     ],
 )
@@ -372,11 +415,13 @@ def test_history_included_on_flagship_has_no_line():
 def test_history_counts_in_full_in_month_to_date_from_its_first_day():
     """History raised to 90 on the 20th: not in the month-to-date of the 19th, in full on the
     20th."""
-    states = [State(at("2026-10-01"), PRO_PKG, True),
-              State(at("2026-11-20 10:00"), PRO_PKG.with_values(history_days=90), True)]
+    states = [
+        State(at("2026-10-01"), PRO_PKG, True),
+        State(at("2026-11-20 10:00"), PRO_PKG.with_values(history_days=90), True),
+    ]
     month = Month(2026, 11)
-    before = live_cost(states, month, TZ, PRICES, at("2026-11-19 12:00")).month_to_date
-    on = live_cost(states, month, TZ, PRICES, at("2026-11-20 12:00")).month_to_date
+    before = live_cost(states, BillingPeriod.for_month(month, at("2026-11-19 12:00"), TZ), PRICES).month_to_date
+    on = live_cost(states, BillingPeriod.for_month(month, at("2026-11-20 12:00"), TZ), PRICES).month_to_date
     assert [l for l in before if l.item == HISTORY_DAYS] == []
     hist = [l for l in on if l.item == HISTORY_DAYS]
     assert [(l.setting, l.days, l.amount) for l in hist] == [("90", 30, D("179.99"))]
@@ -403,9 +448,11 @@ def test_tie_in_price_later_setting_wins_the_day_flagship_to_pro():
     """flagship 3000 → pro 1000 at 12:00 on the 11th: the 11th goes to 1000."""
     states = [
         State(at("2026-10-01"), FLAGSHIP_PKG.with_values(groups_per_user=3000), True),
-        State(at("2026-12-11 12:00"),
-              PRO_PKG.with_values(groups_per_user=1000, live_groups=UNLIMITED,
-                                  members_per_group=2000, history_days=30), True),
+        State(
+            at("2026-12-11 12:00"),
+            PRO_PKG.with_values(groups_per_user=1000, live_groups=UNLIMITED, members_per_group=2000, history_days=30),
+            True,
+        ),
     ]
     groups = {k: v for k, v in lines_of(bill(states, "2026-12")).items() if k[0] == GROUPS_PER_USER}
     assert groups == {

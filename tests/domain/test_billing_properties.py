@@ -20,10 +20,11 @@ from imtui.domain.editions import (
     ITEMS,
     OFFERED,
     PAID_EDITIONS,
-    Package,
     VALUE_ITEMS,
+    Package,
     label,
 )
+from imtui.domain.period import BillingPeriod
 from imtui.domain.prices import load_price_list
 
 TZ = "Asia/Shanghai"
@@ -59,15 +60,11 @@ def histories(draw):
     """(month, states): a state in effect since before the month, then random changes."""
     month = draw(st.sampled_from(MONTHS))
     start = month.start(TZ)
-    first = State(start - timedelta(days=draw(st.integers(0, 40))), draw(packages()),
-                  draw(st.booleans()))
+    first = State(start - timedelta(days=draw(st.integers(0, 40))), draw(packages()), draw(st.booleans()))
     changes = draw(st.lists(instants_in(month), max_size=8, unique=True))
-    states = [first] + [
-        State(when, draw(packages()), draw(st.booleans())) for when in sorted(changes)
-    ]
+    states = [first] + [State(when, draw(packages()), draw(st.booleans())) for when in sorted(changes)]
     if draw(st.booleans()):  # a change after the month must not matter
-        states.append(State(month.end(TZ) + timedelta(hours=5), draw(packages()),
-                            draw(st.booleans())))
+        states.append(State(month.end(TZ) + timedelta(hours=5), draw(packages()), draw(st.booleans())))
     return month, states
 
 
@@ -87,8 +84,7 @@ def test_unchanged_all_month_costs_exactly_the_monthly_price(month, package, bef
     for line in lines:
         assert line.days == month.days
         assert line.amount == PRICES.price(package.edition, line.item, package.value(line.item))
-    priced = {item for item in ITEMS
-              if PRICES.price(package.edition, item, package.value(item)) > 0}
+    priced = {item for item in ITEMS if PRICES.price(package.edition, item, package.value(item)) > 0}
     assert {line.item for line in lines} == priced
 
 
@@ -132,7 +128,7 @@ def test_month_to_date_never_decreases_and_ends_at_the_month_total(history, data
     for day in range(month.days):
         seconds = data.draw(st.sampled_from([0, 43_200, 86_399]), label=f"time on day {day}")
         now = bounds[day] + timedelta(seconds=seconds)
-        cost = live_cost(states, month, TZ, PRICES, now)
+        cost = live_cost(states, BillingPeriod.for_month(month, now, TZ), PRICES)
         assert cost.mtd_total >= previous
         previous = cost.mtd_total
     closed = total(bill(states, month))

@@ -22,8 +22,8 @@ UTC = timezone.utc
 
 
 @pytest.mark.parametrize(
-    "month, days", [("2026-02", 28), ("2028-02", 29), ("2026-11", 30), ("2026-12", 31),
-                    ("2100-02", 28), ("2000-02", 29)]
+    "month, days",
+    [("2026-02", 28), ("2028-02", 29), ("2026-11", 30), ("2026-12", 31), ("2100-02", 28), ("2000-02", 29)],
 )
 def test_days_in_month(month, days):
     assert Month.parse(month).days == days
@@ -32,8 +32,7 @@ def test_days_in_month(month, days):
 
 @pytest.mark.parametrize(
     "month, nxt, prev",
-    [("2026-12", "2027-01", "2026-11"), ("2027-01", "2027-02", "2026-12"),
-     ("2026-06", "2026-07", "2026-05")],
+    [("2026-12", "2027-01", "2026-11"), ("2027-01", "2027-02", "2026-12"), ("2026-06", "2026-07", "2026-05")],
 )
 def test_next_and_previous_month(month, nxt, prev):
     m = Month.parse(month)

@@ -79,7 +79,10 @@ def test_choices_list_every_offered_value_with_its_price():
     """The choices shown for an item are the edition's values with their prices."""
     assert SHIPPED.choices(PRO, LIVE_GROUPS) == [(50, D("0.00")), (UNLIMITED, D("449.99"))]
     assert SHIPPED.choices(FLAGSHIP, HISTORY_DAYS) == [
-        (30, D("0.00")), (90, D("99.99")), (180, D("179.99")), (360, D("319.99"))
+        (30, D("0.00")),
+        (90, D("99.99")),
+        (180, D("179.99")),
+        (360, D("319.99")),
     ]
 
 
@@ -119,21 +122,18 @@ def _mutations():
             for key in path[:-1]:
                 node = node[key]
             node[path[-1]] = value
+
         return apply
 
     return [
-        pytest.param(set_(("monthly", "pro", "groups_per_user", "700"), "1.00"),
-                     id="unknown-groups-setting"),
-        pytest.param(set_(("monthly", "pro", "groups_per_user", "3000"), "1.00"),
-                     id="setting-of-another-edition"),
-        pytest.param(set_(("monthly", "flagship", "live_groups"), {"50": "1.00"}),
-                     id="flagship-live-50"),
-        pytest.param(set_(("monthly", "flagship", "live_groups"), {"unlimited": "-1.00"}),
-                     id="flagship-negative-included"),
-        pytest.param(set_(("monthly", "pro", "history_days", "60"), "1.00"),
-                     id="unknown-history-tier"),
-        pytest.param(set_(("monthly", "pro", "edition", "flagship"), "1.00"),
-                     id="edition-label-of-another-edition"),
+        pytest.param(set_(("monthly", "pro", "groups_per_user", "700"), "1.00"), id="unknown-groups-setting"),
+        pytest.param(set_(("monthly", "pro", "groups_per_user", "3000"), "1.00"), id="setting-of-another-edition"),
+        pytest.param(set_(("monthly", "flagship", "live_groups"), {"50": "1.00"}), id="flagship-live-50"),
+        pytest.param(
+            set_(("monthly", "flagship", "live_groups"), {"unlimited": "-1.00"}), id="flagship-negative-included"
+        ),
+        pytest.param(set_(("monthly", "pro", "history_days", "60"), "1.00"), id="unknown-history-tier"),
+        pytest.param(set_(("monthly", "pro", "edition", "flagship"), "1.00"), id="edition-label-of-another-edition"),
         pytest.param(set_(("monthly", "gold"), {}), id="unknown-edition"),
         pytest.param(set_(("monthly", "pro", "dau"), {}), id="unknown-item"),
         pytest.param(set_(("monthly", "pro", "edition", "pro"), "-449.99"), id="negative"),

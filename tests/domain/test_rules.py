@@ -11,7 +11,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from imtui.domain.apps import MAX_APPS_PER_ACCOUNT, check_app_id, check_can_create
 from imtui.domain.calendar import parse_instant
+from imtui.domain.changes import ChangeRequest, locked_items, plan_modify, plan_upgrade
 from imtui.domain.editions import (
     EDITION,
     FLAGSHIP,
@@ -25,24 +27,17 @@ from imtui.domain.editions import (
     default_package,
 )
 from imtui.domain.errors import InvalidInput, Refused
-from imtui.domain.prices import load_price_list
-from imtui.domain.rules import (
+from imtui.domain.lifecycle import (
     ACTIVE,
     DEACTIVATED,
-    MAX_APPS_PER_ACCOUNT,
     PURGED,
-    ChangeRequest,
-    check_app_id,
-    check_can_create,
     check_can_halt,
     check_can_reactivate,
-    check_not_before,
     is_purge_due,
-    locked_items,
-    plan_modify,
-    plan_upgrade,
     purge_instant,
 )
+from imtui.domain.prices import load_price_list
+from imtui.domain.timeline import check_not_before
 
 TZ = "Asia/Shanghai"
 APP = 1400000001
@@ -99,9 +94,7 @@ def test_edition_defaults(edition, live, groups, members, history):
         pytest.param(PURGED, TRIAL_PKG, ChangeRequest(edition=PRO), Refused, id="purged"),
         pytest.param(ACTIVE, TRIAL_PKG, ChangeRequest(edition=TRIAL), InvalidInput, id="to-trial"),
         pytest.param(ACTIVE, TRIAL_PKG, ChangeRequest(edition="gold"), InvalidInput, id="unknown"),
-        pytest.param(
-            ACTIVE, TRIAL_PKG, ChangeRequest(groups_per_user=1000), InvalidInput, id="no-edition"
-        ),
+        pytest.param(ACTIVE, TRIAL_PKG, ChangeRequest(groups_per_user=1000), InvalidInput, id="no-edition"),
     ],
 )
 def test_upgrade_refused(status, current, request_, error):
@@ -196,17 +189,11 @@ def test_upgrade_value_not_offered_by_target_edition(request_, message_part):
     "status, current, request_, error",
     [
         pytest.param(ACTIVE, TRIAL_PKG, ChangeRequest(groups_per_user=50), Refused, id="trial"),
-        pytest.param(
-            ACTIVE, TRIAL_PKG, ChangeRequest(edition=PRO), Refused, id="trial-edition-via-modify"
-        ),
-        pytest.param(
-            DEACTIVATED, PRO_PKG, ChangeRequest(groups_per_user=1000), Refused, id="deactivated"
-        ),
+        pytest.param(ACTIVE, TRIAL_PKG, ChangeRequest(edition=PRO), Refused, id="trial-edition-via-modify"),
+        pytest.param(DEACTIVATED, PRO_PKG, ChangeRequest(groups_per_user=1000), Refused, id="deactivated"),
         pytest.param(PURGED, PRO_PKG, ChangeRequest(groups_per_user=1000), Refused, id="purged"),
         pytest.param(ACTIVE, PRO_PKG, ChangeRequest(edition=TRIAL), InvalidInput, id="pro-to-trial"),
-        pytest.param(
-            ACTIVE, FLAGSHIP_PKG, ChangeRequest(edition=TRIAL), InvalidInput, id="flag-to-trial"
-        ),
+        pytest.param(ACTIVE, FLAGSHIP_PKG, ChangeRequest(edition=TRIAL), InvalidInput, id="flag-to-trial"),
     ],
 )
 def test_modify_refused_by_status_or_edition(status, current, request_, error):
@@ -292,8 +279,7 @@ def test_modify_value_not_offered_is_invalid_input(current, request_):
             id="pro-to-flagship-rises-without-counting",
         ),
         pytest.param(
-            PRO_PKG.with_values(live_groups=UNLIMITED, groups_per_user=1000, members_per_group=2000,
-                                history_days=30),
+            PRO_PKG.with_values(live_groups=UNLIMITED, groups_per_user=1000, members_per_group=2000, history_days=30),
             ChangeRequest(edition=FLAGSHIP),
             FLAGSHIP_PKG,
             (EDITION,),
@@ -315,27 +301,28 @@ def test_modify_value_not_offered_is_invalid_input(current, request_):
         ),
         pytest.param(
             FLAGSHIP_PKG,
-            ChangeRequest(edition=PRO, live_unlimited=True, groups_per_user=1000,
-                          members_per_group=2000, history_days=30),
-            PRO_PKG.with_values(live_groups=UNLIMITED, groups_per_user=1000,
-                                members_per_group=2000, history_days=30),
+            ChangeRequest(
+                edition=PRO, live_unlimited=True, groups_per_user=1000, members_per_group=2000, history_days=30
+            ),
+            PRO_PKG.with_values(live_groups=UNLIMITED, groups_per_user=1000, members_per_group=2000, history_days=30),
             (EDITION,),
             id="flagship-to-pro-keeping-everything",
         ),
         pytest.param(
             FLAGSHIP_PKG,
-            ChangeRequest(edition=PRO, live_unlimited=False, groups_per_user=500,
-                          members_per_group=200, history_days=7),
+            ChangeRequest(
+                edition=PRO, live_unlimited=False, groups_per_user=500, members_per_group=200, history_days=7
+            ),
             PRO_PKG,
             (EDITION, LIVE_GROUPS, GROUPS_PER_USER, MEMBERS_PER_GROUP, HISTORY_DAYS),
             id="flagship-to-pro-lowering-everything",
         ),
         pytest.param(
             FLAGSHIP_PKG.with_values(groups_per_user=3000, history_days=360),
-            ChangeRequest(edition=PRO, live_unlimited=True, groups_per_user=1000,
-                          members_per_group=2000, history_days=360),
-            PRO_PKG.with_values(live_groups=UNLIMITED, groups_per_user=1000,
-                                members_per_group=2000, history_days=360),
+            ChangeRequest(
+                edition=PRO, live_unlimited=True, groups_per_user=1000, members_per_group=2000, history_days=360
+            ),
+            PRO_PKG.with_values(live_groups=UNLIMITED, groups_per_user=1000, members_per_group=2000, history_days=360),
             (EDITION, GROUPS_PER_USER),
             id="flagship-3000-to-pro-must-change-groups",
         ),
@@ -352,8 +339,7 @@ def test_modify_plan(current, request_, after, counted):
 def test_pro_to_flagship_rises_are_changes_but_not_counted():
     """pro → flagship: 50 live groups, 500 groups, 200 members and 7 days rise by themselves."""
     plan = modify(PRO_PKG, ChangeRequest(edition=FLAGSHIP))
-    assert set(plan.changed) == {EDITION, LIVE_GROUPS, GROUPS_PER_USER, MEMBERS_PER_GROUP,
-                                 HISTORY_DAYS}
+    assert set(plan.changed) == {EDITION, LIVE_GROUPS, GROUPS_PER_USER, MEMBERS_PER_GROUP, HISTORY_DAYS}
     assert plan.counted == (EDITION,)
 
 
@@ -362,8 +348,12 @@ def test_pro_to_flagship_rises_are_changes_but_not_counted():
     [
         {GROUPS_PER_USER: "2026-11-16 10:00"},
         {LIVE_GROUPS: "2026-11-03 00:00", HISTORY_DAYS: "2026-11-04 00:00"},
-        {MEMBERS_PER_GROUP: "2026-11-16 10:00", GROUPS_PER_USER: "2026-11-16 10:00",
-         LIVE_GROUPS: "2026-11-16 10:00", HISTORY_DAYS: "2026-11-16 10:00"},
+        {
+            MEMBERS_PER_GROUP: "2026-11-16 10:00",
+            GROUPS_PER_USER: "2026-11-16 10:00",
+            LIVE_GROUPS: "2026-11-16 10:00",
+            HISTORY_DAYS: "2026-11-16 10:00",
+        },
     ],
 )
 def test_edition_change_rises_ignore_item_locks(changes):
@@ -401,8 +391,7 @@ def test_flagship_to_pro_of_default_app_needs_explicit_choices():
             [LIVE_GROUPS, GROUPS_PER_USER],
         ),
         (
-            ChangeRequest(edition=PRO, live_unlimited=False, groups_per_user=500,
-                          members_per_group=200),
+            ChangeRequest(edition=PRO, live_unlimited=False, groups_per_user=500, members_per_group=200),
             [HISTORY_DAYS],
             [LIVE_GROUPS, GROUPS_PER_USER, MEMBERS_PER_GROUP],
         ),
@@ -423,8 +412,7 @@ def test_pro_history_90_to_flagship_needs_a_choice():
     with pytest.raises(Refused) as info:
         modify(PRO_PKG.with_values(history_days=90), ChangeRequest(edition=FLAGSHIP))
     assert HISTORY_DAYS in info.value.message
-    plan = modify(PRO_PKG.with_values(history_days=90),
-                  ChangeRequest(edition=FLAGSHIP, history_days=90))
+    plan = modify(PRO_PKG.with_values(history_days=90), ChangeRequest(edition=FLAGSHIP, history_days=90))
     assert plan.after.history_days == 90
     assert plan.counted == (EDITION,)
 
@@ -446,20 +434,19 @@ def test_pro_history_90_to_flagship_needs_a_choice():
             PRO_PKG.with_values(history_days=30),
             ChangeRequest(history_days=7),
             {HISTORY_DAYS: "2026-12-31 23:59:59"},
-            "app 1400000001: history_days was already changed on 2026-12-31; "
-            "it can be changed again from 2027-01-01",
+            "app 1400000001: history_days was already changed on 2026-12-31; it can be changed again from 2027-01-01",
         ),
         (
             PRO_PKG,
             ChangeRequest(edition=FLAGSHIP),
             {EDITION: "2026-02-01 00:00"},
-            "app 1400000001: edition was already changed on 2026-02-01; "
-            "it can be changed again from 2026-03-01",
+            "app 1400000001: edition was already changed on 2026-02-01; it can be changed again from 2026-03-01",
         ),
         (
             FLAGSHIP_PKG,
-            ChangeRequest(edition=PRO, live_unlimited=True, groups_per_user=500,
-                          members_per_group=2000, history_days=30),
+            ChangeRequest(
+                edition=PRO, live_unlimited=True, groups_per_user=500, members_per_group=2000, history_days=30
+            ),
             {GROUPS_PER_USER: "2026-11-02 08:00"},
             "app 1400000001: groups_per_user was already changed on 2026-11-02; "
             "it can be changed again from 2026-12-01",
@@ -533,8 +520,7 @@ def test_keeping_a_value_on_flagship_to_pro_is_not_blocked_by_its_lock():
     changes = {GROUPS_PER_USER: at("2026-11-16 10:00"), MEMBERS_PER_GROUP: at("2026-11-16 10:00")}
     plan = modify(
         FLAGSHIP_PKG,
-        ChangeRequest(edition=PRO, live_unlimited=True, groups_per_user=1000,
-                      members_per_group=2000, history_days=30),
+        ChangeRequest(edition=PRO, live_unlimited=True, groups_per_user=1000, members_per_group=2000, history_days=30),
         changes,
     )
     assert plan.after.edition == PRO
@@ -543,8 +529,7 @@ def test_keeping_a_value_on_flagship_to_pro_is_not_blocked_by_its_lock():
 
 def test_locked_items_in_contract_order():
     """Locked items are listed in the order edition, live, groups, members, history."""
-    changes = {HISTORY_DAYS: at("2026-11-02"), EDITION: at("2026-11-03"),
-               MEMBERS_PER_GROUP: at("2026-11-04")}
+    changes = {HISTORY_DAYS: at("2026-11-02"), EDITION: at("2026-11-03"), MEMBERS_PER_GROUP: at("2026-11-04")}
     assert locked_items(changes) == [EDITION, MEMBERS_PER_GROUP, HISTORY_DAYS]
     assert locked_items({}) == []
 
@@ -552,25 +537,36 @@ def test_locked_items_in_contract_order():
 # --- order of checks ---------------------------------------------------------------------------
 
 
-LOCK_ALL = {"edition": "2026-11-02", "live_groups": "2026-11-02", "groups_per_user": "2026-11-02",
-            "members_per_group": "2026-11-02", "history_days": "2026-11-02"}
+LOCK_ALL = {
+    "edition": "2026-11-02",
+    "live_groups": "2026-11-02",
+    "groups_per_user": "2026-11-02",
+    "members_per_group": "2026-11-02",
+    "history_days": "2026-11-02",
+}
 
 
 @pytest.mark.parametrize(
     "status, current, request_, error",
     [
-        pytest.param(DEACTIVATED, PRO_PKG, ChangeRequest(groups_per_user=700), Refused,
-                     id="status-before-values"),
-        pytest.param(ACTIVE, TRIAL_PKG, ChangeRequest(groups_per_user=700), Refused,
-                     id="edition-before-values"),
-        pytest.param(ACTIVE, PRO_PKG, ChangeRequest(groups_per_user=1000, members_per_group=7),
-                     InvalidInput, id="values-before-locks"),
-        pytest.param(ACTIVE, FLAGSHIP_PKG, ChangeRequest(edition=PRO, groups_per_user=3000),
-                     InvalidInput, id="values-before-explicit-choices"),
-        pytest.param(ACTIVE, PRO_PKG, ChangeRequest(edition=TRIAL), InvalidInput,
-                     id="trial-target-before-locks"),
-        pytest.param(ACTIVE, PRO_PKG, ChangeRequest(groups_per_user=1000), Refused,
-                     id="locks-after-values"),
+        pytest.param(DEACTIVATED, PRO_PKG, ChangeRequest(groups_per_user=700), Refused, id="status-before-values"),
+        pytest.param(ACTIVE, TRIAL_PKG, ChangeRequest(groups_per_user=700), Refused, id="edition-before-values"),
+        pytest.param(
+            ACTIVE,
+            PRO_PKG,
+            ChangeRequest(groups_per_user=1000, members_per_group=7),
+            InvalidInput,
+            id="values-before-locks",
+        ),
+        pytest.param(
+            ACTIVE,
+            FLAGSHIP_PKG,
+            ChangeRequest(edition=PRO, groups_per_user=3000),
+            InvalidInput,
+            id="values-before-explicit-choices",
+        ),
+        pytest.param(ACTIVE, PRO_PKG, ChangeRequest(edition=TRIAL), InvalidInput, id="trial-target-before-locks"),
+        pytest.param(ACTIVE, PRO_PKG, ChangeRequest(groups_per_user=1000), Refused, id="locks-after-values"),
     ],
 )
 def test_order_of_checks(status, current, request_, error):
@@ -697,8 +693,19 @@ def test_check_app_id_accepts_ten_digits(text, expected):
 
 @pytest.mark.parametrize(
     "text",
-    ["140000000", "14000000011", "abc", "", "14000000O1", "-140000000", "1400000001.0",
-     "0400000001", "1.4e9", "¹400000001", "14000 0001"],
+    [
+        "140000000",
+        "14000000011",
+        "abc",
+        "",
+        "14000000O1",
+        "-140000000",
+        "1400000001.0",
+        "0400000001",
+        "1.4e9",
+        "¹400000001",
+        "14000 0001",
+    ],
 )
 def test_check_app_id_refuses_anything_else(text):
     """Anything but 10 digits is invalid input (exit 2), never a crash."""

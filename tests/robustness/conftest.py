@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.dbs import ON_POSTGRES, drop_db, fresh_db_url
 from tests.robustness.harness import TALLY
+from tests.support.dbs import ON_POSTGRES, drop_db, fresh_db_url
 
 
 @pytest.fixture(autouse=True)
@@ -18,6 +18,17 @@ def db(tmp_path):
     url = fresh_db_url(tmp_path)
     yield url
     drop_db(url)
+
+
+def pytest_sessionfinish(session):
+    """A pytest-xdist worker hands its tally to the controller, which prints the summary."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["robustness_tally"] = dict(TALLY)
+
+
+def pytest_testnodedown(node, error):
+    TALLY.update(getattr(node, "workeroutput", {}).get("robustness_tally", {}))
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -3,24 +3,19 @@ at the same moment, and count what was tried (printed in the terminal summary)."
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
 import os
 import select
 import subprocess
 import tempfile
 import time
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
 
-from imtui.cli import main
+from tests.support.cli import IMTUI_EXE, PYTHON, ROOT, Result, clean_env, run_inprocess
 
-ROOT = Path(__file__).resolve().parents[2]
-PYTHON = ROOT / ".venv" / "bin" / "python"
-IMTUI_EXE = ROOT / ".venv" / "bin" / "imtui"
+__all__ = ["IMTUI_EXE", "PYTHON", "ROOT", "Result", "clean_env"]
+
 LAUNCHER = Path(__file__).with_name("launcher.py")
 
 ALLOWED_CODES = {0, 2, 3, 4, 5}
@@ -30,41 +25,9 @@ TALLY: Counter = Counter()
 """What the suite tried: concurrent writers, processes killed, hostile inputs (see conftest)."""
 
 
-@dataclass
-class Result:
-    rc: int
-    out: str
-    err: str
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-    def ok(self) -> "Result":
-        assert self.rc == 0, f"exit {self.rc}; stderr: {self.err!r}; stdout: {self.out[:2000]!r}"
-        return self
-
-    def assert_one_line_error(self) -> str:
-        """The contract for a failure: one plain sentence on standard error, no traceback."""
-        assert "Traceback" not in self.err and "Traceback" not in self.out, self.err
-        lines = [ln for ln in self.err.splitlines() if ln.strip()]
-        assert len(lines) == 1, f"expected one error line, got {self.err!r}"
-        return lines[0]
-
-
-def clean_env() -> dict[str, str]:
-    env = dict(os.environ)
-    for key in ("IMTUI_DB", "IMTUI_NOW", "IMTUI_BILLING_TZ"):
-        env.pop(key, None)
-    return env
-
-
 def run(db: str, now: str, *args: str) -> Result:
     """`imtui --db DB --now NOW ARGS...` in this process."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        rc = main(["--db", db, "--now", now, *args])
-    return Result(rc, out.getvalue(), err.getvalue())
+    return run_inprocess("--db", db, "--now", now, *args)
 
 
 def audit(db: str, now: str, *opts: str) -> list[dict]:
@@ -91,8 +54,12 @@ def launch_together(argvs: Sequence[Sequence[str]], timeout: float = 120.0) -> l
             procs.append(
                 subprocess.Popen(
                     [str(PYTHON), str(LAUNCHER), str(ready_w), str(go_r), *argv],
-                    pass_fds=(ready_w, go_r), stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                    cwd=str(ROOT), env=env,
+                    pass_fds=(ready_w, go_r),
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=err,
+                    cwd=str(ROOT),
+                    env=env,
                 )
             )
         os.close(ready_w)

@@ -13,11 +13,10 @@ import sys
 def _main() -> None:
     ready_fd, go_fd = int(sys.argv[1]), int(sys.argv[2])
     argv = sys.argv[3:]
-    from imtui.cli import main
-    import imtui.services.factory  # noqa: F401  (paid before the barrier)
-    import imtui.services.apps  # noqa: F401
-    import imtui.services.billing  # noqa: F401
     import sqlalchemy.dialects.sqlite  # noqa: F401
+
+    import imtui.bootstrap  # noqa: F401  (paid before the barrier)
+    from imtui.cli import main
 
     try:  # the PostgreSQL driver too, so no worker loads it after the start line
         import psycopg  # noqa: F401

@@ -13,24 +13,63 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from imtui.cli import main
-from imtui.domain.calendar import parse_instant
 from tests.robustness.harness import ALLOWED_CODES, TALLY, Result
 
 SQLISH = [
     "'; DROP TABLE apps; --",
-    "\"; DROP TABLE accounts; --",
+    '"; DROP TABLE accounts; --',
     "' OR '1'='1",
     "1400000000 OR 1=1",
     "Robert'); DELETE FROM audit;--",
-    "%", "_", "%%", "\\", "\\%", "a%b_c", "'", "\"", "`", "$(reboot)", "; rm -rf /",
-    "NULL", "None", "null", "true", "[]", "{}", "0", "-1", "1e309", "NaN",
-    "--", "-", "--format", "--help", "-h", "--db", "--now",
+    "%",
+    "_",
+    "%%",
+    "\\",
+    "\\%",
+    "a%b_c",
+    "'",
+    '"',
+    "`",
+    "$(reboot)",
+    "; rm -rf /",
+    "NULL",
+    "None",
+    "null",
+    "true",
+    "[]",
+    "{}",
+    "0",
+    "-1",
+    "1e309",
+    "NaN",
+    "--",
+    "-",
+    "--format",
+    "--help",
+    "-h",
+    "--db",
+    "--now",
 ]
 NASTY = [
-    "a\x00b", "\x00", "x\r\ny", "tab\there", "\x1b[31mred\x1b[0m", "\u202eevil", "zero\u200bwidth",
-    "line\u2028sep", "\ufeffbom", "Ω≈ç√∫", "名前", "🙂🚀", "e\u0301", "\U0001F468\u200d\U0001F469",
-    "\udcff", "bad\udc80utf8",  # undecodable bytes in a real argv arrive as surrogate escapes
-    " padded ", "   ", "",
+    "a\x00b",
+    "\x00",
+    "x\r\ny",
+    "tab\there",
+    "\x1b[31mred\x1b[0m",
+    "\u202eevil",
+    "zero\u200bwidth",
+    "line\u2028sep",
+    "\ufeffbom",
+    "Ω≈ç√∫",
+    "名前",
+    "🙂🚀",
+    "e\u0301",
+    "\U0001f468\u200d\U0001f469",
+    "\udcff",
+    "bad\udc80utf8",  # undecodable bytes in a real argv arrive as surrogate escapes
+    " padded ",
+    "   ",
+    "",
 ]
 LONG = st.sampled_from(["x", "'", "\u00e9", "🙂", "ab%_"]).flatmap(
     lambda unit: st.integers(150, 10_000).map(lambda n: (unit * n)[:n])
@@ -44,14 +83,53 @@ TEXT = st.one_of(
     LONG,
 )
 NUMBER = st.one_of(
-    st.sampled_from(["0", "7", "30", "90", "180", "360", "50", "200", "500", "1000", "2000", "3000", "6000",
-                     "700", "-5", "1e3", "0x10", " 30 ", "３０", "10" * 20, str(10**30), str(2**63)]),
+    st.sampled_from(
+        [
+            "0",
+            "7",
+            "30",
+            "90",
+            "180",
+            "360",
+            "50",
+            "200",
+            "500",
+            "1000",
+            "2000",
+            "3000",
+            "6000",
+            "700",
+            "-5",
+            "1e3",
+            "0x10",
+            " 30 ",
+            "３０",
+            "10" * 20,
+            str(10**30),
+            str(2**63),
+        ]
+    ),
     st.integers(-10, 10**12).map(str),
     TEXT,
 )
 MONTH = st.one_of(
-    st.sampled_from(["2026-11", "2026-10", "2026-12", "2030-01", "1970-01", "0001-01", "9999-12",
-                     "2026-13", "2026-00", "2026-1", "26-11", "2026/11", "2026-11-01"]),
+    st.sampled_from(
+        [
+            "2026-11",
+            "2026-10",
+            "2026-12",
+            "2030-01",
+            "1970-01",
+            "0001-01",
+            "9999-12",
+            "2026-13",
+            "2026-00",
+            "2026-1",
+            "26-11",
+            "2026/11",
+            "2026-11-01",
+        ]
+    ),
     st.tuples(st.integers(1, 9999), st.integers(1, 12)).map(lambda ym: f"{ym[0]:04d}-{ym[1]:02d}"),
     TEXT,
 )
@@ -85,8 +163,11 @@ class Harness:
     def ids_or_text(self):
         known = st.sampled_from(self.ids) if self.ids else st.just(1400000000)
         return st.one_of(
-            known.map(str), known.map(lambda i: f" {i} "), st.integers(10**9, 10**10 - 1).map(str),
-            st.integers(0, 10**12).map(str), TEXT,
+            known.map(str),
+            known.map(lambda i: f" {i} "),
+            st.integers(10**9, 10**10 - 1).map(str),
+            st.integers(0, 10**12).map(str),
+            TEXT,
         )
 
     def check(self, argv: list[str], r: Result, kind: str) -> int:
@@ -114,7 +195,7 @@ class Harness:
 @pytest.fixture
 def h(capsys, db):
     harness = Harness(capsys, db)
-    for i, (name, account) in enumerate([("chat-prod", "acme"), ("live-eu", "globex"), ("crm", "acme")]):
+    for _i, (name, account) in enumerate([("chat-prod", "acme"), ("live-eu", "globex"), ("crm", "acme")]):
         r = harness.call(["apps", "create", name, "--account", account, "--format", "json"])
         assert r.rc == 0, r.err
     harness.call(["apps", "upgrade", "1400000001", "--edition", "pro"])
@@ -154,32 +235,54 @@ def test_create_with_hostile_names(h, data):
 @given(data=st.data())
 def test_every_subcommand_with_hostile_values(h, data):
     ids = h.ids_or_text()
-    kind = data.draw(st.sampled_from(
-        ["list", "show", "upgrade", "modify", "halt", "reactivate", "bills", "audit"]), label="kind")
+    kind = data.draw(
+        st.sampled_from(["list", "show", "upgrade", "modify", "halt", "reactivate", "bills", "audit"]), label="kind"
+    )
     opt = lambda name, values: data.draw(st.one_of(st.just([]), values.map(lambda v: [name, v])), label=name)
     if kind == "list":
-        argv = ["apps", "list", *opt("--status", st.one_of(st.sampled_from(["active", "deactivated", "purged"]), TEXT)),
-                *opt("--edition", st.one_of(st.sampled_from(["trial", "pro", "flagship"]), TEXT)),
-                *opt("--account", st.one_of(st.sampled_from(["acme", "globex"]), TEXT)),
-                *opt("--search", TEXT)]
+        argv = [
+            "apps",
+            "list",
+            *opt("--status", st.one_of(st.sampled_from(["active", "deactivated", "purged"]), TEXT)),
+            *opt("--edition", st.one_of(st.sampled_from(["trial", "pro", "flagship"]), TEXT)),
+            *opt("--account", st.one_of(st.sampled_from(["acme", "globex"]), TEXT)),
+            *opt("--search", TEXT),
+        ]
     elif kind == "show":
         argv = ["apps", "show", data.draw(ids, label="id")]
     elif kind in ("upgrade", "modify"):
         edition = st.one_of(st.sampled_from(["trial", "pro", "flagship"]), TEXT)
-        argv = ["apps", kind, data.draw(ids, label="id"),
-                *(["--edition", data.draw(edition, label="edition")] if kind == "upgrade"
-                  else opt("--edition", edition)),
-                *data.draw(st.sampled_from([[], ["--live-unlimited"]] + ([["--no-live-unlimited"]] if kind == "modify" else [])),
-                           label="live"),
-                *opt("--groups-per-user", NUMBER), *opt("--members-per-group", NUMBER), *opt("--history-days", NUMBER)]
+        argv = [
+            "apps",
+            kind,
+            data.draw(ids, label="id"),
+            *(["--edition", data.draw(edition, label="edition")] if kind == "upgrade" else opt("--edition", edition)),
+            *data.draw(
+                st.sampled_from([[], ["--live-unlimited"]] + ([["--no-live-unlimited"]] if kind == "modify" else [])),
+                label="live",
+            ),
+            *opt("--groups-per-user", NUMBER),
+            *opt("--members-per-group", NUMBER),
+            *opt("--history-days", NUMBER),
+        ]
     elif kind == "halt":
-        argv = ["apps", "halt", *data.draw(st.lists(ids, min_size=1, max_size=4), label="ids"),
-                "--reason", data.draw(TEXT, label="reason"), *data.draw(st.sampled_from([["--yes"], []]), label="yes")]
+        argv = [
+            "apps",
+            "halt",
+            *data.draw(st.lists(ids, min_size=1, max_size=4), label="ids"),
+            "--reason",
+            data.draw(TEXT, label="reason"),
+            *data.draw(st.sampled_from([["--yes"], []]), label="yes"),
+        ]
     elif kind == "reactivate":
         argv = ["apps", "reactivate", *data.draw(st.lists(ids, min_size=1, max_size=4), label="ids")]
     elif kind == "bills":
-        argv = ["bills", *opt("--month", MONTH), *opt("--account", st.one_of(st.just("acme"), TEXT)),
-                *opt("--app", ids)]
+        argv = [
+            "bills",
+            *opt("--month", MONTH),
+            *opt("--account", st.one_of(st.just("acme"), TEXT)),
+            *opt("--app", ids),
+        ]
     else:
         argv = ["audit", *opt("--app", ids), *opt("--limit", NUMBER)]
     argv += data.draw(BAD_FMT, label="format")
@@ -189,14 +292,53 @@ def test_every_subcommand_with_hostile_values(h, data):
 
 
 OPTION_NAMES = st.one_of(
-    st.sampled_from(["--status", "--edition", "--account", "--search", "--format", "--month", "--app",
-                     "--limit", "--reason", "--yes", "--edition", "--live-unlimited", "--no-live-unlimited",
-                     "--groups-per-user", "--members-per-group", "--history-days", "--apps", "--seed",
-                     "--read-only", "--debug", "--now", "--db", "--", "-", "-x", "--stat", "--form"]),
+    st.sampled_from(
+        [
+            "--status",
+            "--edition",
+            "--account",
+            "--search",
+            "--format",
+            "--month",
+            "--app",
+            "--limit",
+            "--reason",
+            "--yes",
+            "--edition",
+            "--live-unlimited",
+            "--no-live-unlimited",
+            "--groups-per-user",
+            "--members-per-group",
+            "--history-days",
+            "--apps",
+            "--seed",
+            "--read-only",
+            "--debug",
+            "--now",
+            "--db",
+            "--",
+            "-",
+            "-x",
+            "--stat",
+            "--form",
+        ]
+    ),
     TEXT.map(lambda t: "--" + t),
 )
-PREFIXES = [["apps", "list"], ["apps", "show"], ["apps", "create"], ["apps", "upgrade"], ["apps", "modify"],
-            ["apps", "halt"], ["apps", "reactivate"], ["bills"], ["audit"], ["apps"], [], ["nonsense"]]
+PREFIXES = [
+    ["apps", "list"],
+    ["apps", "show"],
+    ["apps", "create"],
+    ["apps", "upgrade"],
+    ["apps", "modify"],
+    ["apps", "halt"],
+    ["apps", "reactivate"],
+    ["bills"],
+    ["audit"],
+    ["apps"],
+    [],
+    ["nonsense"],
+]
 
 
 @settings(max_examples=150, **SETTINGS)

@@ -49,7 +49,7 @@ def test_known_hostile_input(db, argv, codes):
     assert r.rc != 1, f"unexpected error (exit 1): {r.err.strip()}"
     assert r.rc in codes, (r.rc, r.err)
     if r.rc != 0:
-        r.assert_one_line_error()
+        r.one_line_error()
     after = apps_list(db, "2026-11-02T09:03:00+08:00")
     created = argv[:2] == ["apps", "create"] and r.rc == 0
     assert len(after) == len(before) + (1 if created else 0)
@@ -57,16 +57,24 @@ def test_known_hostile_input(db, argv, codes):
         assert after[-1]["name"] == argv[2]
 
 
-@pytest.mark.parametrize("args", [
-    [b"apps", b"create", b"caf\xe9", b"--account", b"acme"],
-    [b"apps", b"list", b"--search", b"\xff\xfe"],
-    [b"apps", b"halt", APP.encode(), b"--reason", b"caf\xe9 closed", b"--yes"],
-], ids=["create-latin1-name", "search-latin1", "halt-latin1-reason"])
+@pytest.mark.parametrize(
+    "args",
+    [
+        [b"apps", b"create", b"caf\xe9", b"--account", b"acme"],
+        [b"apps", b"list", b"--search", b"\xff\xfe"],
+        [b"apps", b"halt", APP.encode(), b"--reason", b"caf\xe9 closed", b"--yes"],
+    ],
+    ids=["create-latin1-name", "search-latin1", "halt-latin1-reason"],
+)
 def test_non_utf8_bytes_from_a_real_shell(db, args):
     run(db, "2026-11-02T09:00:00+08:00", "apps", "create", "seed-app", "--account", "acme").ok()
     proc = subprocess.run(
         [str(IMTUI_EXE).encode(), b"--db", db.encode(), b"--now", b"2026-11-02T09:05:00+08:00", *args],
-        capture_output=True, env=clean_env(), cwd=str(ROOT), timeout=60, stdin=subprocess.DEVNULL,
+        capture_output=True,
+        env=clean_env(),
+        cwd=str(ROOT),
+        timeout=60,
+        stdin=subprocess.DEVNULL,
     )
     TALLY["hostile inputs: pinned cases (real process)"] += 1
     err = proc.stderr.decode("utf-8", "replace")

@@ -13,8 +13,8 @@ from datetime import datetime
 
 import pytest
 
-from tests.dbs import drop_db, fresh_db_url
 from tests.robustness.harness import IMTUI_EXE, ROOT, TALLY, apps_list, audit, clean_env, run
+from tests.support.dbs import drop_db, fresh_db_url
 
 SEEDS = [1, 2, 3, 4, 5]
 """Kill moments uniform in 0.2–3 s after the start (a ~450-app halt takes ~3.5 s: start-up, then
@@ -29,8 +29,11 @@ HALT_AT = "2026-11-20T11:00:00+08:00"
 def _done_halts_since(trail: list[dict], since: str, ids: set[int]) -> Counter:
     t0 = datetime.fromisoformat(since)
     return Counter(
-        e["app_id"] for e in trail
-        if e["action"] == "halt" and e["result"] == "done" and e["app_id"] in ids
+        e["app_id"]
+        for e in trail
+        if e["action"] == "halt"
+        and e["result"] == "done"
+        and e["app_id"] in ids
         and datetime.fromisoformat(e["at"]) >= t0
     )
 
@@ -63,9 +66,12 @@ def _demo_targets(db: str, seed: int) -> list[int]:
 
 def _start_halt(db: str, targets: list[int], reason: str, out, err) -> subprocess.Popen:
     return subprocess.Popen(
-        [str(IMTUI_EXE), "--db", db, "--now", HALT_AT, "apps", "halt", *map(str, targets),
-         "--reason", reason, "--yes"],
-        stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=str(ROOT), env=clean_env(),
+        [str(IMTUI_EXE), "--db", db, "--now", HALT_AT, "apps", "halt", *map(str, targets), "--reason", reason, "--yes"],
+        stdin=subprocess.DEVNULL,
+        stdout=out,
+        stderr=err,
+        cwd=str(ROOT),
+        env=clean_env(),
     )
 
 
@@ -129,8 +135,18 @@ def test_sigkill_during_bulk_halt_leaves_every_app_all_or_nothing(db, seed, late
         TALLY["SIGKILLs that left a partly applied halt"] += 1
 
     # The rest can be halted by simply running the halt again.
-    second = run(db, "2026-11-20T12:05:00+08:00", "apps", "halt", *map(str, still_active),
-                 "--reason", f"kill drill {seed}, second try", "--yes", "--format", "json")
+    second = run(
+        db,
+        "2026-11-20T12:05:00+08:00",
+        "apps",
+        "halt",
+        *map(str, still_active),
+        "--reason",
+        f"kill drill {seed}, second try",
+        "--yes",
+        "--format",
+        "json",
+    )
     second.ok()
     assert all(row["ok"] for row in second.json)
     assert _check_invariant(db, "2026-11-20T12:10:00+08:00", "2026-11-20T12:10:01+08:00", ids) == []

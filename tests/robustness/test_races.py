@@ -31,8 +31,11 @@ def _create(db: str, n: int, account: str = "acme", start_minute: int = 0) -> li
     ids = []
     for i in range(n):
         now = f"2026-11-02T{9 + (start_minute + i) // 60:02d}:{(start_minute + i) % 60:02d}:00+08:00"
-        ids.append(run(db, now, "apps", "create", f"app-{account}-{i}", "--account", account,
-                       "--format", "json").ok().json["app_id"])
+        ids.append(
+            run(db, now, "apps", "create", f"app-{account}-{i}", "--account", account, "--format", "json")
+            .ok()
+            .json["app_id"]
+        )
     return ids
 
 
@@ -58,7 +61,7 @@ def test_same_modify_from_many_processes_changes_the_item_once(db, writers):
     assert len(changed) == 1, [(r.rc, r.err) for r in results]
     for r in refused:
         assert r.rc in (3, 5), (r.rc, r.err)
-        r.assert_one_line_error()
+        r.one_line_error()
         assert r.out == ""
     # A writer that saw the change already made asks for no change: by the spec that succeeds and
     # says "nothing to change" (it is not a second change).
@@ -87,8 +90,17 @@ def test_same_modify_from_many_processes_changes_the_item_once(db, writers):
 def test_same_bulk_halt_from_many_processes_halts_each_app_once(db, writers):
     ids = _create(db, 20)
     argvs = [
-        [*_g(db, f"2026-11-10T10:00:{i:02d}+08:00"), "apps", "halt", *map(str, ids),
-         "--reason", f"race {i}", "--yes", "--format", "json"]
+        [
+            *_g(db, f"2026-11-10T10:00:{i:02d}+08:00"),
+            "apps",
+            "halt",
+            *map(str, ids),
+            "--reason",
+            f"race {i}",
+            "--yes",
+            "--format",
+            "json",
+        ]
         for i in range(writers)
     ]
     results = launch_together(argvs)
@@ -130,11 +142,11 @@ def _november_fleet(db: str) -> None:
     a = _create(db, 3, "acme")
     g = _create(db, 2, "globex", start_minute=10)
     _create(db, 1, "initech", start_minute=20)  # trial only: a bill of 0.00
-    run(db, "2026-11-16T10:00:00+08:00", "apps", "upgrade", str(a[0]), "--edition", "pro",
-        "--members-per-group", "2000").ok()
+    run(
+        db, "2026-11-16T10:00:00+08:00", "apps", "upgrade", str(a[0]), "--edition", "pro", "--members-per-group", "2000"
+    ).ok()
     run(db, "2026-11-16T10:01:00+08:00", "apps", "upgrade", str(a[1]), "--edition", "flagship").ok()
-    run(db, "2026-11-16T10:02:00+08:00", "apps", "upgrade", str(g[0]), "--edition", "pro",
-        "--history-days", "90").ok()
+    run(db, "2026-11-16T10:02:00+08:00", "apps", "upgrade", str(g[0]), "--edition", "pro", "--history-days", "90").ok()
     run(db, "2026-11-20T10:00:00+08:00", "apps", "halt", str(g[0]), "--reason", "unpaid", "--yes").ok()
 
 
@@ -163,8 +175,9 @@ def test_month_close_from_many_processes_issues_one_bill_per_account(db, writers
     again = run(db, "2026-12-05T10:00:00+08:00", "bills", "--month", "2026-11", "--format", "json").ok().json
     assert again == first
 
-    closes = [e for e in audit(db, "2026-12-05T10:00:01+08:00")
-              if e["action"] == "close_month" and "2026-11" in e["detail"]]
+    closes = [
+        e for e in audit(db, "2026-12-05T10:00:01+08:00") if e["action"] == "close_month" and "2026-11" in e["detail"]
+    ]
     assert len(closes) == 1, closes
     assert closes[0]["result"] == "done"
 
@@ -198,12 +211,32 @@ def test_concurrent_bulk_halts_never_back_date(db):
     active = [a["app_id"] for a in apps_list(db, "2026-11-10T09:30:00+08:00", "--status", "active")]
     assert len(active) >= 380
     slow, quick = active[:300], active[300:380]
-    results = launch_together([
-        [*_g(db, "2026-11-10T10:00:01+08:00"), "apps", "halt", *map(str, slow), "--reason", "slow", "--yes",
-         "--format", "json"],
-        [*_g(db, "2026-11-10T10:05:00+08:00"), "apps", "halt", *map(str, quick), "--reason", "quick", "--yes",
-         "--format", "json"],
-    ])
+    results = launch_together(
+        [
+            [
+                *_g(db, "2026-11-10T10:00:01+08:00"),
+                "apps",
+                "halt",
+                *map(str, slow),
+                "--reason",
+                "slow",
+                "--yes",
+                "--format",
+                "json",
+            ],
+            [
+                *_g(db, "2026-11-10T10:05:00+08:00"),
+                "apps",
+                "halt",
+                *map(str, quick),
+                "--reason",
+                "quick",
+                "--yes",
+                "--format",
+                "json",
+            ],
+        ]
+    )
     TALLY["concurrent writers: back-dating check"] += 2
     _no_lock_noise(results)
     for r in results:
@@ -212,8 +245,10 @@ def test_concurrent_bulk_halts_never_back_date(db):
     try:
         with engine.connect() as conn:
             rows = conn.execute(
-                text("SELECT id, at FROM audit WHERE action = 'halt' AND result = 'done' "
-                     "AND (detail LIKE '%reason: slow%' OR detail LIKE '%reason: quick%') ORDER BY id")
+                text(
+                    "SELECT id, at FROM audit WHERE action = 'halt' AND result = 'done' "
+                    "AND (detail LIKE '%reason: slow%' OR detail LIKE '%reason: quick%') ORDER BY id"
+                )
             ).all()
     finally:
         engine.dispose()
@@ -235,20 +270,23 @@ def test_losing_bulk_halt_leaves_the_service_stopped(db):
     the control plane's last word must match the database: stopped."""
     import asyncio
 
+    from imtui.bootstrap import open_services
     from imtui.clock import FixedClock
     from imtui.config import Settings
     from imtui.domain.calendar import parse_instant
     from imtui.services.control_plane import SimulatedControlPlane
-    from imtui.services.factory import build_services
 
     ids = _create(db, 8)
     plane = SimulatedControlPlane(latency=0.05)
     at = parse_instant("2026-11-10T10:00:00+08:00", "Asia/Shanghai")
-    one = build_services(Settings(db=db), FixedClock(at), plane, None, True)
-    two = build_services(Settings(db=db), FixedClock(at), plane, None, True)
+    one = open_services(Settings(db=db), FixedClock(at), plane)
+    two = open_services(Settings(db=db), FixedClock(at), plane)
     try:
+
         async def both():
-            return await asyncio.gather(one.apps.halt(ids, "operator one"), two.apps.halt(ids, "operator two"))
+            return await asyncio.gather(
+                one.lifecycle.halt(ids, "operator one"), two.lifecycle.halt(ids, "operator two")
+            )
 
         first, second = asyncio.run(both())
     finally:

@@ -1,17 +1,16 @@
 """Fixtures for the async service layer: a FixedClock, a real SQLite database per test, the
 simulated control plane (no latency) and the services built from them. With IMTUI_TEST_DB_URL
-set the database is a fresh PostgreSQL database per test instead (see tests/dbs.py)."""
+set the database is a fresh PostgreSQL database per test instead (see tests/support/dbs.py)."""
 
 from __future__ import annotations
 
 import pytest
 
 from imtui.clock import FixedClock
-from imtui.config import Settings
 from imtui.domain.calendar import parse_instant
 from imtui.services.control_plane import SimulatedControlPlane
-from imtui.services.factory import build_services
-from tests.dbs import drop_db, fresh_db_url
+from tests.support.dbs import drop_db, fresh_db_url
+from tests.support.services import open_test_services
 
 TZ = "Asia/Shanghai"
 ACTOR = "tester"
@@ -30,7 +29,7 @@ def clock(start_at: str) -> FixedClock:
 
 @pytest.fixture
 def db_path(tmp_path):
-    """A SQLite file, or a fresh PostgreSQL database when IMTUI_TEST_DB_URL is set (tests/dbs.py)."""
+    """A SQLite file, or a fresh PostgreSQL database when IMTUI_TEST_DB_URL is set."""
     url = fresh_db_url(tmp_path)
     yield url
     drop_db(url)
@@ -49,12 +48,7 @@ def make_services(db_path, clock, cp):
     built = []
 
     def make(*, read_only: bool = False, clock_=None, cp_=None, actor: str = ACTOR):
-        svc = build_services(
-            Settings(db=db_path, read_only=read_only),
-            clock_ or clock,
-            control_plane=cp_ or cp,
-            actor=actor,
-        )
+        svc = open_test_services(db_path, clock_ or clock, cp_ or cp, actor=actor, read_only=read_only)
         built.append(svc)
         return svc
 

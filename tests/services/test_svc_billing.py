@@ -9,11 +9,10 @@ from decimal import Decimal
 import pytest
 
 from imtui.domain.calendar import Month
+from imtui.domain.changes import ChangeRequest
 from imtui.domain.errors import NotFound, Refused
-from imtui.domain.rules import ChangeRequest
 from imtui.services.models import LineView
-
-from tests.services.svc_util import at, count_audit, money, sql
+from tests.support.services import at, count_audit, money, sql
 
 D = Decimal
 NOV, DEC, JAN = Month(2026, 11), Month(2026, 12), Month(2027, 1)
@@ -23,9 +22,9 @@ NOV, DEC, JAN = Month(2026, 11), Month(2026, 12), Month(2027, 1)
 async def example(services, clock):
     """domain.md §5: trial app created 2026-11-02, upgraded to pro with 2000 members
     on 2026-11-16 10:00 (UTC+8)."""
-    app = await services.apps.create("chat-prod", "acme")
+    app = await services.changes.create("chat-prod", "acme")
     clock.set(at("2026-11-16T10:00:00"))
-    await services.apps.upgrade(app.app_id, ChangeRequest(edition="pro", members_per_group=2000))
+    await services.changes.upgrade(app.app_id, ChangeRequest(edition="pro", members_per_group=2000))
     return app.app_id
 
 
@@ -74,22 +73,24 @@ async def test_worked_example_december_unchanged(services, clock, example):
 
 async def test_worked_example_december_with_flagship_on_the_11th(services, clock, example):
     clock.set(at("2026-12-11T12:00:00"))
-    result = await services.apps.modify(example, ChangeRequest(edition="flagship"))
+    result = await services.changes.modify(example, ChangeRequest(edition="flagship"))
     assert result.app.members_per_group == 2000 and result.app.history_days == 30
     clock.set(at("2027-01-01T00:00:00"))
     bill = await services.billing.bill(DEC)
     got = sorted((ln.item, ln.setting, ln.days, ln.amount) for ln in lines(bill))
-    assert got == sorted([
-        ("edition", "pro", 10, D("145.16")),
-        ("edition", "flagship", 21, D("609.67")),
-        ("members_per_group", "2000", 11, D("85.16")),
-    ])
+    assert got == sorted(
+        [
+            ("edition", "pro", 10, D("145.16")),
+            ("edition", "flagship", 21, D("609.67")),
+            ("members_per_group", "2000", 11, D("85.16")),
+        ]
+    )
     assert_amount(bill.total, "839.99")
 
 
 async def test_worked_example_january_deactivation(services, clock, example):
     clock.set(at("2027-01-10T09:00:00"))
-    [res] = await services.apps.halt([example], "customer left")
+    [res] = await services.lifecycle.halt([example], "customer left")
     assert res.ok
     assert res.app.purge_at == at("2027-04-10T09:00:00")
     clock.set(at("2027-02-01T00:00:00"))
@@ -124,18 +125,21 @@ async def test_closing_twice_issues_one_bill(services, make_services, db_path, c
 async def test_two_processes_closing_at_the_same_moment_issue_one_bill(make_services, db_path, clock):
     first = make_services()
     for account in ("acme", "globex"):
-        app = await first.apps.create(f"{account}-app", account)
-        await first.apps.upgrade(app.app_id, ChangeRequest(edition="pro"))
+        app = await first.changes.create(f"{account}-app", account)
+        await first.changes.upgrade(app.app_id, ChangeRequest(edition="pro"))
     second = make_services()
     third = make_services()
     clock.set(at("2026-12-01T00:00:01"))
     bills = await asyncio.gather(
-        first.billing.bill(NOV), second.billing.bill(NOV), third.billing.bill(NOV),
+        first.billing.bill(NOV),
+        second.billing.bill(NOV),
+        third.billing.bill(NOV),
     )
     assert bills[0] == bills[1] == bills[2]
     assert bills[0].state == "issued"
     assert sql(db_path, "select account_id, count(*) from bills where month = '2026-11' group by account_id") == [
-        (1, 1), (2, 1),
+        (1, 1),
+        (2, 1),
     ]
     assert await count_audit(first, "close_month") == 1
     # 449.99 × 29 / 30 for each account: upgraded on the 2nd, so 2nd..30th are billed
@@ -144,7 +148,7 @@ async def test_two_processes_closing_at_the_same_moment_issue_one_bill(make_serv
 
 
 async def test_accounts_with_nothing_to_bill_get_a_zero_bill(services, db_path, clock):
-    await services.apps.create("free-chat", "freeloader")
+    await services.changes.create("free-chat", "freeloader")
     clock.set(at("2026-12-01T00:00:00"))
     bill = await services.billing.bill(NOV)
     assert bill.state == "issued"
@@ -218,22 +222,22 @@ async def test_issued_bills_never_change(services, clock, example):
     issued = await services.billing.bill(NOV)
     # later operations of every kind
     clock.set(at("2026-12-03T10:00:00"))
-    await services.apps.modify(example, ChangeRequest(edition="flagship", members_per_group=6000))
-    new = await services.apps.create("another", "acme")
-    await services.apps.upgrade(new.app_id, ChangeRequest(edition="pro", live_unlimited=True))
+    await services.changes.modify(example, ChangeRequest(edition="flagship", members_per_group=6000))
+    new = await services.changes.create("another", "acme")
+    await services.changes.upgrade(new.app_id, ChangeRequest(edition="pro", live_unlimited=True))
     clock.advance(days=1)
-    await services.apps.halt([example, new.app_id], "pause")
+    await services.lifecycle.halt([example, new.app_id], "pause")
     clock.advance(days=1)
-    await services.apps.reactivate([example])
+    await services.lifecycle.reactivate([example])
     assert await services.billing.bill(NOV) == issued
     # a clock set back inside November sees the month as issued, and cannot change it
     clock.set(at("2026-11-20T12:00:00"))
     assert await services.billing.bill(NOV) == issued
     assert await services.billing.bill() == issued
     with pytest.raises(Refused):
-        await services.apps.create("back-dated", "acme")
+        await services.changes.create("back-dated", "acme")
     with pytest.raises(Refused):
-        await services.apps.modify(example, ChangeRequest(history_days=90))
+        await services.changes.modify(example, ChangeRequest(history_days=90))
     clock.set(at("2027-03-01T00:00:00"))
     assert await services.billing.bill(NOV) == issued
 
@@ -246,6 +250,6 @@ async def test_a_close_takes_effect_at_midnight_however_late_it_runs(services, c
     # the database's latest instant is the close's (Dec 1 00:00), not the read's
     clock.set(at("2026-11-30T23:00:00"))
     with pytest.raises(Refused):
-        await services.apps.create("back-dated", "acme")
+        await services.changes.create("back-dated", "acme")
     clock.set(at("2026-12-05T00:00:00"))
-    assert (await services.apps.create("on-the-5th", "acme")).created_at == at("2026-12-05T00:00:00")
+    assert (await services.changes.create("on-the-5th", "acme")).created_at == at("2026-12-05T00:00:00")

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 
 from imtui.domain.errors import InvalidInput, NotFound, Refused
-from imtui.services.apps import AppFilter
-
-from tests.services.svc_util import FIRST_ID, count_audit, trail
+from imtui.services.queries import AppFilter
+from tests.support.services import FIRST_ID, count_audit, trail
 
 
 async def test_new_app_is_trial_active_with_trial_values(services, clock):
-    app = await services.apps.create("chat-prod", "acme")
+    app = await services.changes.create("chat-prod", "acme")
     assert app.app_id == FIRST_ID
     assert (app.name, app.account, app.edition, app.status) == ("chat-prod", "acme", "trial", "active")
     assert app.billing == "free"
@@ -33,7 +30,7 @@ async def test_ids_count_up_from_1400000000_across_accounts(services, clock):
     ids = []
     for i, account in enumerate(["acme", "globex", "acme", "initech"]):
         clock.advance(minutes=1)
-        ids.append((await services.apps.create(f"app-{i}", account)).app_id)
+        ids.append((await services.changes.create(f"app-{i}", account)).app_id)
     assert ids == [FIRST_ID, FIRST_ID + 1, FIRST_ID + 2, FIRST_ID + 3]
     listed = await services.apps.list()
     assert [a.app_id for a in listed] == ids
@@ -43,8 +40,8 @@ async def test_account_is_created_on_first_use(services):
     with pytest.raises(NotFound) as exc:
         await services.apps.list(AppFilter(account="newco"))
     assert exc.value.exit_code == 4
-    await services.apps.create("first", "newco")
-    await services.apps.create("second", "newco")
+    await services.changes.create("first", "newco")
+    await services.changes.create("second", "newco")
     apps = await services.apps.list(AppFilter(account="newco"))
     assert [a.name for a in apps] == ["first", "second"]
     assert {a.account for a in apps} == {"newco"}
@@ -52,34 +49,34 @@ async def test_account_is_created_on_first_use(services):
 
 async def test_300_apps_per_account_halted_count_purged_do_not(services, clock):
     for i in range(300):
-        await services.apps.create(f"app-{i}", "big")
+        await services.changes.create(f"app-{i}", "big")
     before = await services.apps.list()
     with pytest.raises(Refused) as exc:
-        await services.apps.create("one-too-many", "big")
+        await services.changes.create("one-too-many", "big")
     assert exc.value.exit_code == 3
     assert "300" in exc.value.message
     assert await services.apps.list() == before
     assert await count_audit(services, "create", "refused") == 1
 
     # another account is not affected
-    other = await services.apps.create("elsewhere", "small")
+    other = await services.changes.create("elsewhere", "small")
     assert other.app_id == FIRST_ID + 300
 
     # halted apps still count
     clock.advance(hours=1)
-    results = await services.apps.halt([FIRST_ID, FIRST_ID + 1], "cleanup")
+    results = await services.lifecycle.halt([FIRST_ID, FIRST_ID + 1], "cleanup")
     assert [r.ok for r in results] == [True, True]
     with pytest.raises(Refused):
-        await services.apps.create("still-too-many", "big")
+        await services.changes.create("still-too-many", "big")
 
     # purged apps do not: 90 days later the two halted apps are purged
     clock.advance(days=90)
     assert (await services.apps.show(FIRST_ID)).status == "purged"
-    a = await services.apps.create("after-purge-1", "big")
-    b = await services.apps.create("after-purge-2", "big")
+    a = await services.changes.create("after-purge-1", "big")
+    b = await services.changes.create("after-purge-2", "big")
     assert (a.app_id, b.app_id) == (FIRST_ID + 301, FIRST_ID + 302)
     with pytest.raises(Refused):
-        await services.apps.create("after-purge-3", "big")
+        await services.changes.create("after-purge-3", "big")
 
 
 @pytest.mark.parametrize(
@@ -94,7 +91,7 @@ async def test_300_apps_per_account_halted_count_purged_do_not(services, clock):
 )
 async def test_names_with_quotes_or_sql_text_are_stored_verbatim(services, name):
     account = f"acc {name}"
-    app = await services.apps.create(name, account)
+    app = await services.changes.create(name, account)
     assert app.name == name and app.account == account
     shown = await services.apps.show(app.app_id)
     assert shown.name == name and shown.account == account
@@ -113,13 +110,13 @@ async def test_names_with_quotes_or_sql_text_are_stored_verbatim(services, name)
 )
 async def test_empty_or_control_character_names_are_refused(services, name):
     with pytest.raises(InvalidInput) as exc:
-        await services.apps.create(name, "acme")
+        await services.changes.create(name, "acme")
     assert exc.value.exit_code == 2
     with pytest.raises(InvalidInput):
-        await services.apps.create("fine", name)
+        await services.changes.create("fine", name)
     assert await services.apps.list() == []
     # neither account was created by the refused requests
     with pytest.raises(NotFound):
         await services.apps.list(AppFilter(account="acme"))
     # and the next app still gets the first ID
-    assert (await services.apps.create("fine", "acme")).app_id == FIRST_ID
+    assert (await services.changes.create("fine", "acme")).app_id == FIRST_ID

@@ -6,26 +6,25 @@ from datetime import timedelta
 
 import pytest
 
+from imtui.domain.changes import ChangeRequest
 from imtui.domain.errors import InvalidInput, Refused
-from imtui.domain.rules import ChangeRequest
-
-from tests.services.svc_util import FIRST_ID, at, count_audit, trail
+from tests.support.services import at, count_audit, trail
 
 UNKNOWN = 1_499_999_999
 
 
 @pytest.fixture
 async def apps(services, clock):
-    ids = [(await services.apps.create(f"app-{i}", "acme")).app_id for i in range(4)]
+    ids = [(await services.changes.create(f"app-{i}", "acme")).app_id for i in range(4)]
     clock.advance(hours=1)
     return ids
 
 
 async def test_bulk_halt_gives_a_result_per_app_in_input_order(services, clock, cp, apps):
     a, b, c, d = apps
-    await services.apps.halt([b], "first")
+    await services.lifecycle.halt([b], "first")
     clock.advance(minutes=5)
-    results = await services.apps.halt([d, UNKNOWN, a, b], "incident 42")
+    results = await services.lifecycle.halt([d, UNKNOWN, a, b], "incident 42")
     assert [r.app_id for r in results] == [d, UNKNOWN, a, b]
     assert [r.ok for r in results] == [True, False, True, False]
     assert [r.exit_code for r in results] == [0, 4, 0, 3]
@@ -50,7 +49,7 @@ async def test_bulk_halt_gives_a_result_per_app_in_input_order(services, clock, 
 async def test_halted_app_purges_exactly_90_days_after(services, clock, apps):
     a = apps[0]
     clock.set(at("2027-01-10T09:00:00"))
-    [res] = await services.apps.halt([a], "customer left")
+    [res] = await services.lifecycle.halt([a], "customer left")
     assert res.ok
     shown = await services.apps.show(a)
     assert shown.status == "deactivated"
@@ -62,7 +61,7 @@ async def test_halted_app_purges_exactly_90_days_after(services, clock, apps):
 async def test_control_plane_failure_leaves_that_app_active(services, clock, cp, apps):
     a, b, c, _ = apps
     cp.fail.add(b)
-    results = await services.apps.halt([a, b, c], "drill")
+    results = await services.lifecycle.halt([a, b, c], "drill")
     assert [(r.app_id, r.ok) for r in results] == [(a, True), (b, False), (c, True)]
     assert results[1].exit_code == 1 and results[1].error
     assert results[1].app is None
@@ -75,7 +74,7 @@ async def test_control_plane_failure_leaves_that_app_active(services, clock, cp,
     # once the control plane works again the app can be halted
     cp.fail.clear()
     clock.advance(minutes=1)
-    [again] = await services.apps.halt([b], "drill")
+    [again] = await services.lifecycle.halt([b], "drill")
     assert again.ok
 
 
@@ -83,7 +82,7 @@ async def test_control_plane_hang_times_out_and_leaves_that_app_active(services,
     a, b, c, _ = apps
     cp.hang.add(b)
     cp.timeout = 0.05
-    results = await services.apps.halt([a, b, c], "drill")
+    results = await services.lifecycle.halt([a, b, c], "drill")
     assert [(r.app_id, r.ok) for r in results] == [(a, True), (b, False), (c, True)]
     assert results[1].exit_code == 1
     assert (await services.apps.show(b)).status == "active"
@@ -92,12 +91,16 @@ async def test_control_plane_hang_times_out_and_leaves_that_app_active(services,
 
 async def test_reactivate_bulk_and_its_failures(services, clock, cp, apps):
     a, b, c, d = apps
-    await services.apps.halt([a, b, c], "pause")
+    await services.lifecycle.halt([a, b, c], "pause")
     clock.advance(days=1)
     cp.fail.add(c)
-    results = await services.apps.reactivate([c, a, d, UNKNOWN, b])
+    results = await services.lifecycle.reactivate([c, a, d, UNKNOWN, b])
     assert [(r.app_id, r.ok, r.exit_code) for r in results] == [
-        (c, False, 1), (a, True, 0), (d, False, 3), (UNKNOWN, False, 4), (b, True, 0),
+        (c, False, 1),
+        (a, True, 0),
+        (d, False, 3),
+        (UNKNOWN, False, 4),
+        (b, True, 0),
     ]
     assert "already active" in results[2].error
     statuses = {v.app_id: v.status for v in await services.apps.list()}
@@ -108,14 +111,14 @@ async def test_reactivate_bulk_and_its_failures(services, clock, cp, apps):
 
 async def test_halt_needs_a_reason(services, apps):
     with pytest.raises(InvalidInput) as exc:
-        await services.apps.halt([apps[0]], "   ")
+        await services.lifecycle.halt([apps[0]], "   ")
     assert exc.value.exit_code == 2
     assert (await services.apps.show(apps[0])).status == "active"
 
 
 async def test_purge_happens_lazily_exactly_once_at_the_purge_instant(services, make_services, clock, apps):
     a, b = apps[:2]
-    [res] = await services.apps.halt([a], "gone")
+    [res] = await services.lifecycle.halt([a], "gone")
     purge_at = (await services.apps.show(a)).purge_at
     clock.set(purge_at - timedelta(microseconds=1))
     assert (await services.apps.show(a)).status == "deactivated"
@@ -134,19 +137,19 @@ async def test_purge_happens_lazily_exactly_once_at_the_purge_instant(services, 
     assert len(purges) == 1
     assert (purges[0].app_id, purges[0].result, purges[0].at, purges[0].actor) == (a, "done", purge_at, "tester")
     # reactivation (or another halt) of a purged app is refused
-    [r] = await services.apps.reactivate([a])
+    [r] = await services.lifecycle.reactivate([a])
     assert (r.ok, r.exit_code) == (False, 3)
     assert "purged" in r.error
-    [h] = await services.apps.halt([a], "again")
+    [h] = await services.lifecycle.halt([a], "again")
     assert (h.ok, h.exit_code) == (False, 3)
     assert (await services.apps.show(a)).status == "purged"
     with pytest.raises(Refused):
-        await services.apps.modify(a, ChangeRequest(history_days=30))
+        await services.changes.modify(a, ChangeRequest(history_days=30))
 
 
 async def test_purge_carried_out_late_takes_effect_at_the_purge_instant(services, clock, apps):
     a = apps[0]
-    await services.apps.halt([a], "gone")
+    await services.lifecycle.halt([a], "gone")
     purge_at = (await services.apps.show(a)).purge_at
     clock.set(purge_at + timedelta(days=20))
     assert (await services.apps.show(a)).status == "purged"
@@ -154,7 +157,7 @@ async def test_purge_carried_out_late_takes_effect_at_the_purge_instant(services
     assert purge.at == purge_at
     # a clock set back to before the purge cannot undo it
     clock.set(purge_at - timedelta(hours=1))
-    [r] = await services.apps.reactivate([a])
+    [r] = await services.lifecycle.reactivate([a])
     assert (r.ok, r.exit_code) == (False, 3)
     assert (await services.apps.show(a)).status == "purged"
 
@@ -162,38 +165,46 @@ async def test_purge_carried_out_late_takes_effect_at_the_purge_instant(services
 async def test_reactivation_within_90_days_restores_the_package_without_locks(services, clock, apps):
     a = apps[0]
     clock.set(at("2026-11-16T10:00:00"))
-    await services.apps.upgrade(a, ChangeRequest(edition="pro", members_per_group=2000, history_days=90))
+    await services.changes.upgrade(a, ChangeRequest(edition="pro", members_per_group=2000, history_days=90))
     clock.set(at("2026-12-02T09:00:00"))
     before = await services.apps.show(a)
     assert before.locked_items == ()
-    [h] = await services.apps.halt([a], "pause")
+    [h] = await services.lifecycle.halt([a], "pause")
     assert h.ok
     # one second before the purge instant: still within the 90 days
     clock.set((await services.apps.show(a)).purge_at - timedelta(seconds=1))
-    [r] = await services.apps.reactivate([a])
+    [r] = await services.lifecycle.reactivate([a])
     assert r.ok and r.app.status == "active"
     after = await services.apps.show(a)
-    assert (after.edition, after.live_groups, after.groups_per_user, after.members_per_group, after.history_days) == (
-        before.edition, before.live_groups, before.groups_per_user, before.members_per_group, before.history_days,
-    ) == ("pro", 50, 500, 2000, 90)
+    assert (
+        (after.edition, after.live_groups, after.groups_per_user, after.members_per_group, after.history_days)
+        == (
+            before.edition,
+            before.live_groups,
+            before.groups_per_user,
+            before.members_per_group,
+            before.history_days,
+        )
+        == ("pro", 50, 500, 2000, 90)
+    )
     assert after.status == "active" and after.deactivated_at is None and after.purge_at is None
     assert after.locked_items == ()
     assert after.halt_reason is None
     # every item can still be changed this month
-    result = await services.apps.modify(a, ChangeRequest(members_per_group=200))
+    result = await services.changes.modify(a, ChangeRequest(members_per_group=200))
     assert result.app.locked_items == ("members_per_group",)
 
 
 async def test_reactivation_in_the_same_month_keeps_locks_as_they_were(services, clock, apps):
     a = apps[0]
     clock.set(at("2026-12-02T09:00:00"))
-    await services.apps.upgrade(a, ChangeRequest(edition="pro"))
+    await services.changes.upgrade(a, ChangeRequest(edition="pro"))
     locked = (await services.apps.show(a)).locked_items
     clock.advance(hours=1)
-    await services.apps.halt([a], "pause")
+    await services.lifecycle.halt([a], "pause")
     clock.advance(hours=1)
-    await services.apps.reactivate([a])
+    await services.lifecycle.reactivate([a])
     assert (await services.apps.show(a)).locked_items == locked
     clock.advance(hours=1)
-    result = await services.apps.modify(a, ChangeRequest(history_days=30))  # history was not locked
+    result = await services.changes.modify(a, ChangeRequest(history_days=30))  # history was not locked
     assert result.app.history_days == 30

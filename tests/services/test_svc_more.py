@@ -10,11 +10,10 @@ from decimal import Decimal
 import pytest
 
 from imtui.domain.calendar import Month
+from imtui.domain.changes import ChangeRequest
 from imtui.domain.errors import InvalidInput, NotFound, Refused
-from imtui.domain.rules import ChangeRequest
 from imtui.services.models import LineView
-
-from tests.services.svc_util import at, count_audit, money, trail
+from tests.support.services import at, count_audit, money, trail
 
 D = Decimal
 DEC = Month(2026, 12)
@@ -22,9 +21,9 @@ DEC = Month(2026, 12)
 
 @pytest.fixture
 async def pro_app(services, clock):
-    app = await services.apps.create("chat-prod", "acme")
+    app = await services.changes.create("chat-prod", "acme")
     clock.set(at("2026-11-16T10:00:00"))
-    await services.apps.upgrade(app.app_id, ChangeRequest(edition="pro", members_per_group=2000))
+    await services.changes.upgrade(app.app_id, ChangeRequest(edition="pro", members_per_group=2000))
     return app.app_id
 
 
@@ -38,35 +37,35 @@ def app_lines(bill):
 
 
 async def test_order_of_checks(services, clock, pro_app):
-    trial = (await services.apps.create("trial", "acme")).app_id
+    trial = (await services.changes.create("trial", "acme")).app_id
     bad_value = ChangeRequest(groups_per_user=700)
     # values are checked before locks (members_per_group is locked this month)
     with pytest.raises(InvalidInput):
-        await services.apps.modify(pro_app, ChangeRequest(members_per_group=200, groups_per_user=700))
+        await services.changes.modify(pro_app, ChangeRequest(members_per_group=200, groups_per_user=700))
     # the edition allowing the operation comes before the values
     with pytest.raises(Refused):
-        await services.apps.modify(trial, bad_value)
+        await services.changes.modify(trial, bad_value)
     clock.advance(hours=1)
-    await services.apps.halt([pro_app], "pause")
+    await services.lifecycle.halt([pro_app], "pause")
     with pytest.raises(Refused):
-        await services.apps.modify(pro_app, bad_value)
+        await services.changes.modify(pro_app, bad_value)
     # an earlier instant comes before the status; no such app comes first of all
     clock.advance(hours=-2)
     with pytest.raises(Refused) as exc:
-        await services.apps.modify(trial, ChangeRequest(edition="pro"))
+        await services.changes.modify(trial, ChangeRequest(edition="pro"))
     assert "earlier" in exc.value.message
     with pytest.raises(NotFound):
-        await services.apps.modify(1499999999, bad_value)
+        await services.changes.modify(1499999999, bad_value)
 
 
 # --- the billing time zone ---------------------------------------------------------------------------
 
 
 async def test_days_are_days_in_the_billing_zone(services, clock):
-    app = (await services.apps.create("x", "acme")).app_id
+    app = (await services.changes.create("x", "acme")).app_id
     # 07:00 on the 16th in UTC+8 is still the 15th in UTC
     clock.set(at("2026-11-16T07:00:00+08:00"))
-    await services.apps.upgrade(app, ChangeRequest(edition="pro", members_per_group=2000))
+    await services.changes.upgrade(app, ChangeRequest(edition="pro", members_per_group=2000))
     # 07:00 on Dec 1st in UTC+8 is still November in UTC: November is finished
     clock.set(at("2026-12-01T07:00:00+08:00"))
     bill = await services.billing.bill(Month(2026, 11))
@@ -77,15 +76,15 @@ async def test_days_are_days_in_the_billing_zone(services, clock):
     ]
     # and the once-a-month locks follow the same calendar
     assert (await services.apps.show(app)).locked_items == ()
-    await services.apps.modify(app, ChangeRequest(members_per_group=200))
+    await services.changes.modify(app, ChangeRequest(members_per_group=200))
 
 
 async def test_locks_end_at_midnight_in_the_billing_zone(services, clock, pro_app):
     clock.set(at("2026-11-30T23:59:59.999999+08:00"))
     with pytest.raises(Refused):
-        await services.apps.modify(pro_app, ChangeRequest(groups_per_user=1000))
+        await services.changes.modify(pro_app, ChangeRequest(groups_per_user=1000))
     clock.set(at("2026-12-01T00:00:00+08:00"))
-    result = await services.apps.modify(pro_app, ChangeRequest(groups_per_user=1000))
+    result = await services.changes.modify(pro_app, ChangeRequest(groups_per_user=1000))
     assert result.app.groups_per_user == 1000
 
 
@@ -94,7 +93,7 @@ async def test_locks_end_at_midnight_in_the_billing_zone(services, clock, pro_ap
 
 async def test_history_retention_is_charged_for_the_whole_month(services, clock, pro_app):
     clock.set(at("2026-12-20T10:00:00"))
-    await services.apps.modify(pro_app, ChangeRequest(history_days=90))
+    await services.changes.modify(pro_app, ChangeRequest(history_days=90))
     bill = await services.billing.bill()
     assert bill.state == "open"
     # month-to-date: 20 days of the daily items, history in full from the day it applies
@@ -117,7 +116,7 @@ async def test_history_retention_is_charged_for_the_whole_month(services, clock,
 
 async def test_the_day_of_a_lowering_is_billed_at_the_old_setting(services, clock, pro_app):
     clock.set(at("2026-12-10T10:00:00"))
-    await services.apps.modify(pro_app, ChangeRequest(members_per_group=200))
+    await services.changes.modify(pro_app, ChangeRequest(members_per_group=200))
     clock.set(at("2027-01-01T00:00:00"))
     bill = await services.billing.bill(DEC)
     assert app_lines(bill) == [
@@ -129,9 +128,9 @@ async def test_the_day_of_a_lowering_is_billed_at_the_old_setting(services, cloc
 
 async def test_deactivated_whole_days_cost_nothing(services, clock, pro_app):
     clock.set(at("2026-12-10T10:00:00"))
-    await services.apps.halt([pro_app], "pause")
+    await services.lifecycle.halt([pro_app], "pause")
     clock.set(at("2026-12-20T10:00:00"))
-    await services.apps.reactivate([pro_app])
+    await services.lifecycle.reactivate([pro_app])
     clock.set(at("2027-01-01T00:00:00"))
     bill = await services.billing.bill(DEC)
     # 1st-10th and 20th-31st: 22 days, both the halt's and the reactivation's day included
@@ -147,7 +146,7 @@ async def test_deactivated_whole_days_cost_nothing(services, clock, pro_app):
 
 async def test_two_processes_reading_at_the_purge_instant_purge_once(services, make_services, clock, pro_app):
     clock.set(at("2026-12-02T09:00:00"))
-    await services.apps.halt([pro_app], "gone")
+    await services.lifecycle.halt([pro_app], "gone")
     purge_at = (await services.apps.show(pro_app)).purge_at
     others = [make_services() for _ in range(3)]
     clock.set(purge_at)
@@ -163,7 +162,7 @@ async def test_two_processes_reading_at_the_purge_instant_purge_once(services, m
 async def test_the_audit_trail_shows_a_due_purge_and_close(services, clock, pro_app):
     """Reading the trail is looking: what is due by the clock is carried out first."""
     clock.set(at("2026-12-02T09:00:00"))
-    await services.apps.halt([pro_app], "gone")
+    await services.lifecycle.halt([pro_app], "gone")
     purge_at = (await services.apps.show(pro_app)).purge_at
     clock.set(purge_at + timedelta(hours=1))
     records = await services.audit.trail()  # the first read after the purge instant
@@ -186,17 +185,17 @@ async def test_app_changed_during_a_bulk_halt_is_a_conflict_and_left_active(make
 
         async def deactivate(self, app_id: int) -> None:
             if app_id == self.target:
-                await other.apps.modify(app_id, ChangeRequest(history_days=30))
+                await other.changes.modify(app_id, ChangeRequest(history_days=30))
             await super().deactivate(app_id)
 
     plane = Meddling(latency=0)
     services = make_services(cp_=plane)
-    a = (await services.apps.create("a", "acme")).app_id
-    b = (await services.apps.create("b", "acme")).app_id
-    await services.apps.upgrade(b, ChangeRequest(edition="pro"))
+    a = (await services.changes.create("a", "acme")).app_id
+    b = (await services.changes.create("b", "acme")).app_id
+    await services.changes.upgrade(b, ChangeRequest(edition="pro"))
     plane.target = b
     clock.advance(hours=1)
-    results = await services.apps.halt([a, b], "drill")
+    results = await services.lifecycle.halt([a, b], "drill")
     assert [(r.app_id, r.ok, r.exit_code) for r in results] == [(a, True, 0), (b, False, 5)]
     shown = await services.apps.show(b)
     assert (shown.status, shown.history_days) == ("active", 30)
@@ -209,12 +208,12 @@ async def test_app_changed_during_a_bulk_halt_is_a_conflict_and_left_active(make
 
 
 async def test_editions_and_values_not_offered_are_invalid(services, clock):
-    app = (await services.apps.create("x", "acme")).app_id
+    app = (await services.changes.create("x", "acme")).app_id
     for request in (ChangeRequest(edition="trial"), ChangeRequest(edition="gold"), ChangeRequest()):
         with pytest.raises(InvalidInput) as exc:
-            await services.apps.upgrade(app, request)
+            await services.changes.upgrade(app, request)
         assert exc.value.exit_code == 2
-    await services.apps.upgrade(app, ChangeRequest(edition="flagship"))
+    await services.changes.upgrade(app, ChangeRequest(edition="flagship"))
     clock.advance(hours=1)
     for request in (
         ChangeRequest(edition="trial"),
@@ -223,19 +222,19 @@ async def test_editions_and_values_not_offered_are_invalid(services, clock):
         ChangeRequest(history_days=7),
     ):
         with pytest.raises(InvalidInput):
-            await services.apps.modify(app, request)
+            await services.changes.modify(app, request)
     # unlimited live groups are included on flagship: asking for them changes nothing
-    result = await services.apps.modify(app, ChangeRequest(live_unlimited=True))
+    result = await services.changes.modify(app, ChangeRequest(live_unlimited=True))
     assert result.nothing_to_change
     assert (await services.apps.show(app)).edition == "flagship"
 
 
 async def test_accounts_created_after_a_month_have_no_bill_for_it(services, db_path, clock):
-    from tests.services.svc_util import sql
+    from tests.support.services import sql
 
-    await services.apps.create("old", "old-account")
+    await services.changes.create("old", "old-account")
     clock.set(at("2026-12-03T00:00:00"))
-    await services.apps.create("new", "new-account")
+    await services.changes.create("new", "new-account")
     clock.set(at("2027-01-01T00:00:00"))
     await services.billing.bill(DEC)
     rows = sql(

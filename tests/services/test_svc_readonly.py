@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import inspect
 
+from imtui.domain.changes import ChangeRequest
 from imtui.domain.errors import PermissionDenied
-from imtui.domain.rules import ChangeRequest
 from imtui.persistence.engine import make_engine
-
-from tests.services.svc_util import sql, trail
+from tests.support.services import sql, trail
 
 
 def snapshot(db_path: str) -> dict[str, list]:
@@ -23,11 +22,11 @@ def snapshot(db_path: str) -> dict[str, list]:
 
 
 async def test_read_only_refuses_every_change_and_writes_nothing(services, make_services, db_path, clock, cp):
-    trial = (await services.apps.create("trial", "acme")).app_id
-    pro = (await services.apps.create("pro", "acme")).app_id
-    await services.apps.upgrade(pro, ChangeRequest(edition="pro"))
-    halted = (await services.apps.create("halted", "acme")).app_id
-    await services.apps.halt([halted], "pause")
+    trial = (await services.changes.create("trial", "acme")).app_id
+    pro = (await services.changes.create("pro", "acme")).app_id
+    await services.changes.upgrade(pro, ChangeRequest(edition="pro"))
+    halted = (await services.changes.create("halted", "acme")).app_id
+    await services.lifecycle.halt([halted], "pause")
     clock.advance(hours=1)
 
     ro = make_services(read_only=True)
@@ -37,13 +36,13 @@ async def test_read_only_refuses_every_change_and_writes_nothing(services, make_
     calls_before = list(cp.calls)
 
     attempts = [
-        lambda: ro.apps.create("new", "acme"),
-        lambda: ro.apps.create("new", "brand-new-account"),
-        lambda: ro.apps.upgrade(trial, ChangeRequest(edition="pro")),
-        lambda: ro.apps.modify(pro, ChangeRequest(history_days=30)),
-        lambda: ro.apps.modify(pro, ChangeRequest()),
-        lambda: ro.apps.halt([trial, pro], "drill"),
-        lambda: ro.apps.reactivate([halted]),
+        lambda: ro.changes.create("new", "acme"),
+        lambda: ro.changes.create("new", "brand-new-account"),
+        lambda: ro.changes.upgrade(trial, ChangeRequest(edition="pro")),
+        lambda: ro.changes.modify(pro, ChangeRequest(history_days=30)),
+        lambda: ro.changes.modify(pro, ChangeRequest()),
+        lambda: ro.lifecycle.halt([trial, pro], "drill"),
+        lambda: ro.lifecycle.reactivate([halted]),
     ]
     for attempt in attempts:
         with pytest.raises(PermissionDenied) as exc:
@@ -59,5 +58,5 @@ async def test_read_only_refuses_every_change_and_writes_nothing(services, make_
     # reading still works
     assert (await ro.apps.show(pro)).edition == "pro"
     assert (await ro.billing.bill()).state == "open"
-    [p] = await ro.apps.preview("modify", [pro], ChangeRequest(history_days=30))
+    [p] = await ro.changes.preview("modify", [pro], ChangeRequest(history_days=30))
     assert p.error is None

@@ -8,13 +8,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from imtui.bootstrap import open_services
 from imtui.clock import FixedClock, ServerClock, SystemClock
 from imtui.config import Settings
 from imtui.domain.errors import Refused, Unavailable
-from imtui.services.factory import build_services
-from tests.dbs import ON_POSTGRES
-
-from tests.services.svc_util import at, trail
+from tests.support.dbs import ON_POSTGRES
+from tests.support.services import at, trail
 
 postgres_only = pytest.mark.skipif(
     not ON_POSTGRES, reason="team mode needs PostgreSQL (set IMTUI_TEST_DB_URL; scripts/test does)"
@@ -46,7 +45,7 @@ def test_server_clock_refuses_a_naive_time():
 def test_an_unreachable_server_is_one_plain_line():
     url = "postgresql+psycopg://nobody:x@127.0.0.1:1/nothing"
     with pytest.raises(Unavailable) as err:
-        build_services(Settings(db=url), SystemClock())
+        open_services(Settings(db=url), SystemClock())
     message = err.value.message
     assert "\n" not in message
     assert message.startswith("cannot reach the database server")
@@ -57,27 +56,27 @@ def test_an_unreachable_server_is_one_plain_line():
 def test_the_actor_is_the_database_user_and_now_is_the_servers(db_path, make_services):
     from sqlalchemy.engine import make_url
 
-    svc = build_services(Settings(db=db_path), SystemClock())
+    svc = open_services(Settings(db=db_path), SystemClock())
     try:
-        assert svc.ctx.actor == make_url(db_path).username
-        assert isinstance(svc.ctx.clock, ServerClock)
-        assert abs(svc.ctx.now() - datetime.now(UTC)) < timedelta(minutes=5)
+        assert svc.actor == make_url(db_path).username
+        assert isinstance(svc.clock, ServerClock)
+        assert abs(svc.now() - datetime.now(UTC)) < timedelta(minutes=5)
     finally:
         svc.close()
 
 
 @postgres_only
 async def test_now_is_refused_on_a_shared_database_not_created_for_simulation(db_path):
-    real = build_services(Settings(db=db_path), SystemClock())
+    real = open_services(Settings(db=db_path), SystemClock())
     try:
-        app = await real.apps.create("chat", "acme")
-        assert [r.actor for r in await trail(real)] == [real.ctx.actor]
+        app = await real.changes.create("chat", "acme")
+        assert [r.actor for r in await trail(real)] == [real.actor]
     finally:
         real.close()
     with pytest.raises(Refused) as err:
-        build_services(Settings(db=db_path), FixedClock(at("2030-01-01T00:00:00")))
+        open_services(Settings(db=db_path), FixedClock(at("2030-01-01T00:00:00")))
     assert err.value.message == "--now is refused on a shared team database that was not created for simulation"
-    again = build_services(Settings(db=db_path), SystemClock())  # the real clock is still fine
+    again = open_services(Settings(db=db_path), SystemClock())  # the real clock is still fine
     try:
         assert (await again.apps.show(app.app_id)).name == "chat"
     finally:
@@ -87,8 +86,8 @@ async def test_now_is_refused_on_a_shared_database_not_created_for_simulation(db
 @postgres_only
 async def test_a_database_created_for_simulation_accepts_now(db_path):
     for _ in range(2):
-        svc = build_services(Settings(db=db_path), FixedClock(at("2026-11-02T09:00:00")), simulation=True)
+        svc = open_services(Settings(db=db_path), FixedClock(at("2026-11-02T09:00:00")))
         try:
-            assert svc.ctx.now() == at("2026-11-02T09:00:00")
+            assert svc.now() == at("2026-11-02T09:00:00")
         finally:
             svc.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.dbs import ON_POSTGRES
+from tests.support.dbs import ON_POSTGRES
 from tests.team.team_util import make_db_role, make_os_user, remove_db_role, remove_os_user
 
 

@@ -17,15 +17,16 @@ import stat
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import pytest
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
-from tests.dbs import ON_POSTGRES, TEST_DB_URL, _libpq, drop_db, fresh_db_url
+from tests.support.cli import Result
+from tests.support.dbs import ON_POSTGRES, TEST_DB_URL, _libpq, drop_db, fresh_db_url
 
 ROOT = Path(__file__).resolve().parents[2]
 IMTUI_EXE = ROOT / ".venv" / "bin" / "imtui"
@@ -53,22 +54,16 @@ READS = {
 #: Tables whose rows a refused operation must leave exactly as they were (the audit trail and the
 #: change counter are expected to move: the refusal itself is recorded).
 STATE_TABLES = (
-    "accounts", "apps", "events", "item_changes", "users", "bills", "bill_lines", "month_closes",
+    "accounts",
+    "apps",
+    "events",
+    "item_changes",
+    "users",
+    "bills",
+    "bill_lines",
+    "month_closes",
 )
 MOVING_META = {"change_counter"}
-
-
-@dataclass
-class Run:
-    rc: int
-    out: str
-    err: str
-
-    def lines(self) -> list[str]:
-        return [ln for ln in self.err.splitlines() if ln.strip()]
-
-    def __str__(self) -> str:
-        return f"exit {self.rc}; stderr={self.err!r}; stdout={self.out[:500]!r}"
 
 
 def clean_env(extra: dict | None = None, home: str | None = None) -> dict:
@@ -84,12 +79,18 @@ def clean_env(extra: dict | None = None, home: str | None = None) -> dict:
     return env
 
 
-def run_cmd(cmd: list[str], env: dict, timeout: float = 120) -> Run:
+def run_cmd(cmd: list[str], env: dict, timeout: float = 120) -> Result:
     proc = subprocess.run(
-        cmd, capture_output=True, text=True, env=env, timeout=timeout, cwd="/",
-        stdin=subprocess.DEVNULL, umask=0,
+        cmd,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        cwd="/",
+        stdin=subprocess.DEVNULL,
+        umask=0,
     )
-    return Run(proc.returncode, proc.stdout, proc.stderr)
+    return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
 # --- the second identity ------------------------------------------------------------------------
@@ -111,15 +112,17 @@ class OtherUser:
         """The database URL this identity connects with."""
         if self.kind == "os":
             return admin_url
-        return make_url(admin_url).set(username=self.name, password=self.password).render_as_string(
-            hide_password=False
-        )
+        return make_url(admin_url).set(username=self.name, password=self.password).render_as_string(hide_password=False)
 
     def command(self, argv: list[str]) -> list[str]:
         if self.kind == "os":
             return [
-                "setpriv", f"--reuid={self.uid}", f"--regid={self.gid}", "--init-groups",
-                str(IMTUI_EXE), *argv,
+                "setpriv",
+                f"--reuid={self.uid}",
+                f"--regid={self.gid}",
+                "--init-groups",
+                str(IMTUI_EXE),
+                *argv,
             ]
         return [str(IMTUI_EXE), *argv]
 
@@ -133,7 +136,8 @@ def make_os_user() -> OtherUser:
     name = f"{PREFIX}{secrets.token_hex(4)}"
     proc = subprocess.run(
         ["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     if proc.returncode != 0:
         pytest.skip(f"useradd failed: {proc.stderr.strip()}")
@@ -166,16 +170,16 @@ def _test_role_can_create_roles() -> bool:
     import psycopg
 
     with psycopg.connect(_libpq(TEST_DB_URL), autocommit=True, connect_timeout=10) as conn:
-        row = conn.execute(
-            "SELECT rolcreaterole OR rolsuper FROM pg_roles WHERE rolname = current_user"
-        ).fetchone()
+        row = conn.execute("SELECT rolcreaterole OR rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()
     return bool(row and row[0])
 
 
 def _as_postgres_superuser(sql: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         ["runuser", "-u", "postgres", "--", "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql],
-        capture_output=True, text=True, cwd="/",
+        capture_output=True,
+        text=True,
+        cwd="/",
         env={"PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "PGPORT": str(make_url(TEST_DB_URL).port or 5432)},
     )
 
@@ -232,12 +236,12 @@ class TeamDb:
 
     # --- running imtui -------------------------------------------------------------------------
 
-    def as_admin(self, *argv: str, env: dict | None = None) -> Run:
+    def as_admin(self, *argv: str, env: dict | None = None) -> Result:
         r = run_cmd([str(IMTUI_EXE), "--db", self.admin_url, *argv], clean_env(env, self.home))
         self.fix_perms()
         return r
 
-    def as_user(self, *argv: str, env: dict | None = None, globals_: tuple[str, ...] = ()) -> Run:
+    def as_user(self, *argv: str, env: dict | None = None, globals_: tuple[str, ...] = ()) -> Result:
         cmd = self.other.command(["--db", self.user_url, *globals_, *argv])
         return run_cmd(cmd, clean_env(env, self.home))
 
@@ -374,7 +378,7 @@ class World:
         return self.empty if op == "demo" else self.main
 
 
-def _json(r: Run):
+def _json(r: Result):
     import json
 
     assert r.rc == 0, str(r)

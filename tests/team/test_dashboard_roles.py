@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from imtui.bootstrap import open_services
 from imtui.clock import FixedClock
 from imtui.config import Settings
 from imtui.domain.calendar import parse_instant
-from imtui.services.factory import build_services
-from tests.dbs import drop_db, fresh_db_url
+from tests.support.dbs import drop_db, fresh_db_url
 
 ACTIONS = ("upgrade", "modify", "halt", "reactivate")
 EXPECTED = {
@@ -24,15 +24,15 @@ EXPECTED = {
 async def test_the_dashboard_offers_what_the_role_allows(tmp_path, role):
     from imtui.ui.app import ImtuiApp
     from imtui.ui.screens.change_form import ChangeForm
-    from tests.ui.ui_util import settle
+    from tests.support.ui import settle
 
     db = fresh_db_url(tmp_path)
     clock = FixedClock(parse_instant("2026-11-20T10:00", "Asia/Shanghai"))
     settings = Settings(db=db, control_plane_latency=0, refresh_seconds=3600, keymap=tmp_path / "k.toml")
-    admin = build_services(settings, clock, actor="alice", simulation=True)
-    other = build_services(settings, clock, actor="vera", simulation=True)
+    admin = open_services(settings, clock, actor="alice")
+    other = open_services(settings, clock, actor="vera")
     try:
-        await admin.apps.create("chat", "acme")
+        await admin.changes.create("chat", "acme")
         if role != "viewer":
             await admin.users.grant("vera", role)
         ui = ImtuiApp(other, settings, keymap_file=tmp_path / "k.toml")
@@ -41,7 +41,7 @@ async def test_the_dashboard_offers_what_the_role_allows(tmp_path, role):
             assert ui.role == role
             offered = {a for a in ACTIONS if ui.main.check_action(a, ()) is not None}
             assert offered == EXPECTED[role]
-            ui.open_change_form("modify", ui.main.targets())  # even called directly
+            ui.main.open_change_form("modify", ui.main.targets())  # even called directly
             await settle(pilot)
             assert isinstance(ui.screen, ChangeForm) == ("modify" in EXPECTED[role])
     finally:

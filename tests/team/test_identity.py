@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.dbs import drop_db, fresh_db_url
-from tests.team.cli_util import InProcess, me
+from tests.support.cli import InProcess
+from tests.support.cli import expected_actor as me
+from tests.support.dbs import drop_db, fresh_db_url
 from tests.team.team_util import creator_name, discard_team_db, new_team_db, open_as_creator
 
 SPOOF = {
@@ -73,7 +74,8 @@ def test_a_viewer_pretending_to_be_the_admin_through_the_environment_is_refused(
 
 
 @pytest.mark.parametrize(
-    "globals_", [("--user", "root"), ("--actor", "root"), ("--as", "root"), ("--role", "admin")],
+    "globals_",
+    [("--user", "root"), ("--actor", "root"), ("--as", "root"), ("--role", "admin")],
     ids=lambda g: g[0],
 )
 def test_no_option_chooses_the_actor_or_role(viewer_db, other_user, globals_):
@@ -105,7 +107,7 @@ def test_the_creators_runs_are_audited_as_the_creator_whatever_the_environment(t
     db = fresh_db_url(tmp_path)
     try:
         creator = me(db)
-        for key, value in SPOOF.items():
+        for key, _value in SPOOF.items():
             monkeypatch.setenv(key, "mallory" if key != "IMTUI_ROLE" else "viewer")
         if "://" not in db:
             monkeypatch.delenv("PGUSER", raising=False)

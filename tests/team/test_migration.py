@@ -15,8 +15,8 @@ from sqlalchemy import bindparam, create_engine, text
 
 from imtui.persistence.schema import HEAD, MIGRATIONS, REVISIONS, current_revision
 from imtui.persistence.types import UTCDateTime
-from tests.dbs import ON_POSTGRES, drop_db, fresh_db_url
-from tests.team.cli_util import InProcess
+from tests.support.cli import InProcess
+from tests.support.dbs import ON_POSTGRES, drop_db, fresh_db_url
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 APP_ID = 1400000007
@@ -38,8 +38,10 @@ def _at_0001(db: str) -> None:
         ts = lambda name: bindparam(name, type_=UTCDateTime())  # noqa: E731
         with engine.begin() as conn:
             for key, value in (
-                ("billing_tz", "Asia/Shanghai"), ("created_at", NOW.isoformat()),
-                ("simulation", "0"), ("change_counter", "3"),
+                ("billing_tz", "Asia/Shanghai"),
+                ("created_at", NOW.isoformat()),
+                ("simulation", "0"),
+                ("change_counter", "3"),
             ):
                 conn.execute(text("INSERT INTO meta (key, value) VALUES (:k, :v)"), {"k": key, "v": value})
             conn.execute(
@@ -93,9 +95,7 @@ def _rows(db: str) -> dict:
                 ).all(),
                 "events": conn.execute(text("SELECT app_id, kind, edition, actor FROM events ORDER BY id")).all(),
                 "users": conn.execute(text("SELECT name, role FROM users ORDER BY name")).all(),
-                "audit": conn.execute(
-                    text("SELECT actor, action, result, detail FROM audit ORDER BY id")
-                ).all(),
+                "audit": conn.execute(text("SELECT actor, action, result, detail FROM audit ORDER BY id")).all(),
                 "meta": dict(conn.execute(text("SELECT key, value FROM meta")).all()),
                 "version": conn.execute(text("SELECT version_num FROM alembic_version")).all(),
             }
@@ -180,7 +180,7 @@ def test_a_database_of_an_unknown_newer_revision_is_refused_and_left_alone(db, c
     for argv in (("apps", "list"), ("apps", "create", "more", "--account", "acme"), ("users", "list")):
         r = run(*argv)
         assert r.rc == 1, r
-        line = r.one_line()
+        line = r.one_line_error()
         assert "9999" in line and HEAD in line and "upgrade imtui" in line, line
         assert r.out == ""
     after = _rows(db)

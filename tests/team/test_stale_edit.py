@@ -7,13 +7,13 @@ from __future__ import annotations
 import pytest
 from textual.widgets import DataTable, Select
 
+from imtui.bootstrap import open_services
 from imtui.clock import FixedClock
 from imtui.config import Settings
 from imtui.domain.calendar import parse_instant
+from imtui.domain.changes import ChangeRequest
 from imtui.domain.errors import Conflict
-from imtui.domain.rules import ChangeRequest
-from imtui.services.factory import build_services
-from tests.dbs import drop_db, fresh_db_url
+from tests.support.dbs import drop_db, fresh_db_url
 
 TZ = "Asia/Shanghai"
 
@@ -30,8 +30,8 @@ class Two:
         self.clock = FixedClock(at("2026-10-05T10:00"))
         self.keymap = tmp_path / "keymap.toml"
         self.settings = Settings(db=self.db, control_plane_latency=0, refresh_seconds=3600, keymap=self.keymap)
-        self.alice = build_services(self.settings, self.clock, actor="alice", simulation=True)
-        self.bob = build_services(self.settings, self.clock, actor="bob", simulation=True)
+        self.alice = open_services(self.settings, self.clock, actor="alice")
+        self.bob = open_services(self.settings, self.clock, actor="bob")
 
     def close(self):
         self.alice.close()
@@ -44,8 +44,8 @@ async def two(tmp_path):
     t = Two(tmp_path)
     await t.alice.users.grant("bob", "operator")
     # a pro app from last month: nothing of it is locked this month
-    app = await t.alice.apps.create("shared-chat", "acme")
-    await t.alice.apps.upgrade(app.app_id, ChangeRequest(edition="pro"))
+    app = await t.alice.changes.create("shared-chat", "acme")
+    await t.alice.changes.upgrade(app.app_id, ChangeRequest(edition="pro"))
     t.app_id = app.app_id
     t.clock.set(at("2026-11-20T10:00"))
     try:
@@ -59,12 +59,12 @@ async def test_a_stale_modify_is_a_conflict_naming_who_changed_it(two):
     loaded = await two.alice.apps.show(app_id)  # A opens the app
 
     two.clock.advance(minutes=1)
-    b = await two.bob.apps.modify(app_id, ChangeRequest(members_per_group=2000), expected_version=None)
+    b = await two.bob.changes.modify(app_id, ChangeRequest(members_per_group=2000), expected_version=None)
     assert b.app.members_per_group == 2000 and b.app.version == loaded.version + 1
 
     two.clock.advance(minutes=1)
     with pytest.raises(Conflict) as err:
-        await two.alice.apps.modify(app_id, ChangeRequest(history_days=90), expected_version=loaded.version)
+        await two.alice.changes.modify(app_id, ChangeRequest(history_days=90), expected_version=loaded.version)
     assert err.value.exit_code == 5
     assert "bob" in err.value.message
     assert str(app_id) in err.value.message
@@ -78,18 +78,18 @@ async def test_a_stale_modify_is_a_conflict_naming_who_changed_it(two):
 
     # A reloads and retries: it goes through, on top of B's change
     two.clock.advance(minutes=1)
-    retried = await two.alice.apps.modify(app_id, ChangeRequest(history_days=90), expected_version=now.version)
+    retried = await two.alice.changes.modify(app_id, ChangeRequest(history_days=90), expected_version=now.version)
     assert retried.app.history_days == 90 and retried.app.members_per_group == 2000
     assert retried.app.updated_by == "alice" and retried.app.version == now.version + 1
 
 
 async def test_a_stale_upgrade_is_a_conflict_too(two):
-    trial = await two.alice.apps.create("young-chat", "acme")
+    trial = await two.alice.changes.create("young-chat", "acme")
     two.clock.advance(minutes=1)
-    await two.bob.apps.upgrade(trial.app_id, ChangeRequest(edition="pro"))
+    await two.bob.changes.upgrade(trial.app_id, ChangeRequest(edition="pro"))
     two.clock.advance(minutes=1)
     with pytest.raises(Conflict) as err:
-        await two.alice.apps.upgrade(trial.app_id, ChangeRequest(edition="flagship"), expected_version=trial.version)
+        await two.alice.changes.upgrade(trial.app_id, ChangeRequest(edition="flagship"), expected_version=trial.version)
     assert err.value.exit_code == 5 and "bob" in err.value.message
     assert (await two.alice.apps.show(trial.app_id)).edition == "pro"
 
@@ -98,7 +98,7 @@ async def test_the_dashboard_shows_the_conflict_when_the_app_changed_behind_the_
     from imtui.ui.app import ImtuiApp
     from imtui.ui.screens.change_form import ChangeForm
     from imtui.ui.screens.results import ResultsScreen
-    from tests.ui.ui_util import settle
+    from tests.support.ui import settle
 
     app_id = two.app_id
     ui = ImtuiApp(two.alice, two.settings, keymap_file=two.keymap)
@@ -113,7 +113,7 @@ async def test_the_dashboard_shows_the_conflict_when_the_app_changed_behind_the_
         await settle(pilot)
 
         two.clock.advance(minutes=1)
-        await two.bob.apps.modify(app_id, ChangeRequest(members_per_group=2000))
+        await two.bob.changes.modify(app_id, ChangeRequest(members_per_group=2000))
         two.clock.advance(minutes=1)
 
         await pilot.press("f2")

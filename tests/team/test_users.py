@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import pytest
 
+from imtui.bootstrap import open_services
 from imtui.clock import SystemClock
 from imtui.config import Settings
+from imtui.domain.changes import ChangeRequest
 from imtui.domain.errors import InvalidInput, PermissionDenied
-from imtui.domain.rules import ChangeRequest
-from imtui.services.factory import build_services
-from tests.dbs import drop_db, fresh_db_url
-from tests.team.cli_util import InProcess, me
+from tests.support.cli import InProcess
+from tests.support.cli import expected_actor as me
+from tests.support.dbs import drop_db, fresh_db_url
 
 
 @pytest.fixture
@@ -22,8 +23,8 @@ def db(tmp_path):
 
 
 def _others(db: str, actor: str):
-    """Services for another user of the same database (the `actor` seam of build_services)."""
-    return build_services(Settings(db=db, control_plane_latency=0), SystemClock(), actor=actor)
+    """Services for another user of the same database (the `actor` seam of open_services)."""
+    return open_services(Settings(db=db, control_plane_latency=0), SystemClock(), actor=actor)
 
 
 def _roles(run) -> dict[str, str]:
@@ -44,7 +45,7 @@ def test_the_creator_is_admin_and_others_start_as_viewers(db, capsys):
         # opening the database as a second user makes nobody else an admin
         assert _roles(run) == {creator: "admin"}
         with pytest.raises(PermissionDenied) as err:
-            asyncio.run(bob.apps.create("x", "acme"))
+            asyncio.run(bob.changes.create("x", "acme"))
         assert "user bob is a viewer; create needs the operator role" in err.value.message
         assert err.value.exit_code == 3
     finally:
@@ -62,7 +63,7 @@ def test_grant_then_revoke_makes_the_user_a_viewer_again_and_both_are_audited(db
 
     bob = _others(db, "bob")
     try:
-        app = asyncio.run(bob.apps.create("bobs-chat", "acme"))
+        app = asyncio.run(bob.changes.create("bobs-chat", "acme"))
         assert app.updated_by == "bob"
     finally:
         bob.close()
@@ -74,7 +75,7 @@ def test_grant_then_revoke_makes_the_user_a_viewer_again_and_both_are_audited(db
     try:
         assert asyncio.run(bob.users.me()).role == "viewer"
         with pytest.raises(PermissionDenied):
-            asyncio.run(bob.apps.upgrade(app.app_id, ChangeRequest(edition="pro")))
+            asyncio.run(bob.changes.upgrade(app.app_id, ChangeRequest(edition="pro")))
     finally:
         bob.close()
 
@@ -94,7 +95,7 @@ def test_an_admin_cannot_revoke_themselves(db, capsys):
     run.json("users", "list")
     r = run("users", "revoke", creator)
     assert r.rc == 2, r
-    assert "cannot revoke" in r.one_line()
+    assert "cannot revoke" in r.one_line_error()
     assert _roles(run) == {creator: "admin"}
     refused = [a for a in run.json("audit") if a["action"] == "revoke"]
     assert [a["result"] for a in refused] == ["refused"]
@@ -108,10 +109,10 @@ def test_grant_to_an_unknown_role_exits_2_and_changes_nothing(db, capsys):
     run.json("users", "list")
     r = run("users", "grant", "bob", "superuser")
     assert r.rc == 2, r
-    r.one_line()
+    r.one_line_error()
     assert _roles(run) == {creator: "admin"}
     # the service refuses it too (not only the command line's choices)
-    admin = build_services(Settings(db=db), SystemClock())
+    admin = open_services(Settings(db=db), SystemClock())
     try:
         with pytest.raises(InvalidInput) as err:
             asyncio.run(admin.users.grant("bob", "superuser"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.ui.ui_util import UiEnv
+from tests.support.ui import UiEnv
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,7 @@ from textual.widgets import DataTable, Select
 from imtui.ui.screens.change_form import ChangeForm
 from imtui.ui.screens.results import ResultsScreen
 from imtui.ui.widgets.app_table import AppTable
-from tests.ui.ui_util import at, notices, settle, summary
+from tests.support.ui import at, notices, settle, summary
 
 
 def table_rows(table: DataTable) -> list[list[str]]:

@@ -6,7 +6,7 @@ from textual.widgets import Button, Input
 
 from imtui.ui.screens.halt import HaltDialog
 from imtui.ui.widgets.app_table import AppTable
-from tests.ui.ui_util import notices, settle, summary
+from tests.support.ui import notices, settle
 
 
 async def test_halt_by_id_from_cold_start_with_readme_keys(env):

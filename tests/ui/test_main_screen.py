@@ -12,7 +12,7 @@ from imtui.ui.screens.halt import HaltDialog
 from imtui.ui.screens.help import HelpScreen
 from imtui.ui.widgets.app_table import AppTable
 from imtui.ui.widgets.cost_panel import CostPanel
-from tests.ui.ui_util import at, notices, settle, summary
+from tests.support.ui import at, notices, settle, summary
 
 
 async def test_marks_survive_filtering_and_sorting(env):
@@ -91,8 +91,8 @@ async def test_read_only_run_disables_changing_keys(env):
             assert footer[action].has_class("-disabled"), action
         assert not footer["filter"].has_class("-disabled")
         # a path that does not go through the keys (command palette) is refused with a notice
-        app.open_halt([main.model.rows[0]])
-        app.open_change_form("upgrade", [main.model.rows[0]])
+        main.start_halt([main.model.rows[0]])
+        main.open_change_form("upgrade", [main.model.rows[0]])
         await settle(pilot)
         assert app.screen is main
         assert any("read-only" in n for n in notices(app))
@@ -141,9 +141,9 @@ async def test_cost_panel_follows_changes_days_and_month_close(env):
 
 
 def _panel_text(panel) -> str:
-    from rich.console import Console
-
     import io
+
+    from rich.console import Console
 
     console = Console(width=80, record=True, file=io.StringIO())
     console.print(panel.query_one("#cost-figures").content)

@@ -136,7 +136,7 @@ async def test_app_table_renders_only_the_visible_rows_at_scale(rows):
         await pilot.pause()
         table = harness.query_one(AppTable)
         assert table.virtual_size.height == N + 1
-        assert line(table, 0).startswith("  SDKAppID▲")
+        assert line(table, 0).startswith("   SDKAppID▲")
         assert line(table, 1).split()[0] == str(BASE)
 
         await pilot.press("end")
@@ -144,7 +144,7 @@ async def test_app_table_renders_only_the_visible_rows_at_scale(rows):
         assert table.cursor == N - 1 and table.cursor_app == BASE + N - 1
         body = table.size.height - 1
         assert line(table, body).split()[0] == str(BASE + N - 1)
-        assert line(table, 0).startswith("  SDKAppID")  # the header stays on top
+        assert line(table, 0).startswith("   SDKAppID")  # the header stays on top
 
         await pilot.press("pageup")
         await pilot.pause()
@@ -168,3 +168,33 @@ async def test_app_table_renders_only_the_visible_rows_at_scale(rows):
         cells = line(table, 1).split()
         assert "app-007770" in cells and "pro" not in cells  # 7770 % 3 == 0 → trial
         assert "trial" in cells
+
+
+@pytest.mark.parametrize("width", [80, 100, 120, 160, 220])
+async def test_column_titles_never_run_into_each_other(width):
+    """At any width every column title stands apart from its neighbours by at least two blanks
+    (at 120 columns "Live", "Grp/usr" and "Mem/grp" once read as one phrase)."""
+    from imtui.ui.widgets.app_table import COLUMNS
+
+    model = FleetModel()
+    model.set_rows(synthetic_rows(50))
+    harness = TableHarness(model)
+    async with harness.run_test(size=(width, 24)) as pilot:
+        await pilot.pause()
+        table = harness.query_one(AppTable)
+        total = table.virtual_size.width
+        chars = [" "] * total
+        for x in range(0, total, max(table.size.width // 2, 1)):  # scroll across the whole header
+            table.scroll_to(x=x, animate=False, immediate=True)
+            await pilot.pause()
+            seen = line(table, 0)
+            at = int(table.scroll_offset.x)
+            chars[at : at + len(seen)] = seen[: total - at]
+        header = "".join(chars)
+    titles = [c.title.strip() for c in COLUMNS if c.title.strip()]
+    positions = [header.index(t) for t in titles]
+    assert positions == sorted(positions)
+    for (title, start), nxt in zip(zip(titles, positions), positions[1:]):
+        gap = header[start + len(title) : nxt]
+        assert len(gap) >= 2 and not gap.strip("▲▼ "), (title, gap)
+        assert gap.rstrip("▲▼").startswith("  ") or gap.lstrip("▲▼").startswith("  "), (title, gap)

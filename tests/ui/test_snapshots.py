@@ -15,7 +15,7 @@ from textual.widgets import Input, Select
 from imtui.ui.screens.change_form import ChangeForm
 from imtui.ui.screens.halt import HaltDialog
 from imtui.ui.screens.results import ResultsScreen
-from tests.ui.ui_util import settle
+from tests.support.ui import settle
 
 SIZES = {"80x24": (80, 24), "160x50": (160, 50)}
 THEMES = ("default", "no_color")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from imtui.ui.screens.halt import HaltDialog
-from tests.ui.ui_util import settle, summary
+from tests.support.ui import settle, summary
 
 
 async def test_filter_text_with_brackets_is_shown_verbatim(env):

@@ -19,7 +19,7 @@ from imtui.clock import FixedClock
 from imtui.config import Settings
 from imtui.domain.calendar import parse_instant
 from imtui.services.control_plane import SimulatedControlPlane
-from imtui.services.factory import build_services
+from imtui.bootstrap import open_services
 
 root = Path(sys.argv[1]).resolve()
 assert Path(ui_app.__file__).resolve().is_relative_to(root), ui_app.__file__
@@ -31,8 +31,8 @@ async def main():
     tmp = Path(tempfile.mkdtemp())
     settings = Settings(db=str(tmp / "w.db"), refresh_seconds=3600, keymap=tmp / "k.toml")
     clock = FixedClock(parse_instant("2026-11-20T10:00", "Asia/Shanghai"))
-    services = build_services(settings, clock, SimulatedControlPlane(latency=0), actor="wheel")
-    await services.apps.create("from-wheel", "acme")
+    services = open_services(settings, clock, SimulatedControlPlane(latency=0), actor="wheel")
+    await services.changes.create("from-wheel", "acme")
     app = ui_app.ImtuiApp(services, settings)
     async with app.run_test(size=(80, 24)) as pilot:
         for _ in range(3):

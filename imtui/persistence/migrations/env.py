@@ -1,9 +1,9 @@
 """Alembic environment: runs on the connection imtui hands over (see `schema.migrate`)."""
 
 from alembic import context
+from sqlmodel import SQLModel
 
 from imtui.persistence import tables  # noqa: F401  (registers the tables on the metadata)
-from sqlmodel import SQLModel
 
 connection = context.config.attributes["connection"]
 context.configure(

@@ -48,14 +48,18 @@ class AuditScreen(Screen):
         self.show(self.query_one("#audit-filter", Input).value)
 
     def show(self, text: str) -> None:
-        tz = self.app.services.ctx.tz
+        tz = self.app.services.tz
         needle = text.strip().lower()
         table = self.query_one(DataTable)
         table.clear()
         for e in self.entries:
             row = (
-                fmt.local_time(e.at, tz, "YYYY-MM-DD HH:mm:ss"), e.actor, e.action,
-                str(e.app_id or ""), e.result, fmt.printable(e.detail),
+                fmt.local_time(e.at, tz, "YYYY-MM-DD HH:mm:ss"),
+                e.actor,
+                e.action,
+                str(e.app_id or ""),
+                e.result,
+                fmt.printable(e.detail),
             )
             if not needle or any(needle in cell.lower() for cell in row):
                 table.add_row(*(fmt.plain(cell) for cell in row))

@@ -59,7 +59,7 @@ class BillsScreen(Screen):
         except ImtuiError as exc:
             self.app.notify(exc.message, severity="error")
             return
-        tz = self.app.services.ctx.tz
+        tz = self.app.services.tz
         if bill.state == "open":
             summary = (
                 f"{bill.month} open · month to date {fmt.money(bill.total)} · projected "
@@ -70,9 +70,9 @@ class BillsScreen(Screen):
                 f"{bill.month} issued {fmt.local_time(bill.issued_at, tz)} · total "
                 f"{fmt.money(bill.total)} {bill.currency}"
             )
-        self.query_one("#bills-summary", Static).update(Text(
-            summary + f"   (← or p older · → or n newer; {len(self.months) - 1} issued months)"
-        ))
+        self.query_one("#bills-summary", Static).update(
+            Text(summary + f"   (← or p older · → or n newer; {len(self.months) - 1} issued months)")
+        )
         table = self.query_one(DataTable)
         table.clear()
         for acc in bill.accounts:

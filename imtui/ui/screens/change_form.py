@@ -13,9 +13,9 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Label, Select, Static
 
+from imtui.domain.changes import ChangeRequest
 from imtui.domain.editions import OFFERED, PAID_EDITIONS, label
 from imtui.domain.errors import ImtuiError
-from imtui.domain.rules import ChangeRequest
 from imtui.services.fleet import FleetRow
 from imtui.services.models import AppView, BulkResult
 from imtui.ui import format as fmt
@@ -38,12 +38,14 @@ class ChangeForm(ModalScreen):
         Binding("f2", "confirm", "Confirm", id="form.confirm"),
     ]
 
-    def __init__(self, kind: str, targets: list[FleetRow]) -> None:
+    def __init__(self, kind: str, targets: list[FleetRow], request: ChangeRequest | None = None) -> None:
         super().__init__()
         self.kind = kind
         self.targets = targets
         self.views: dict[int, AppView] = {}
         self.request = ChangeRequest()
+        self.initial = request
+        """Values to fill the form with (accepted review suggestions)."""
 
     def compose(self) -> ComposeResult:
         n = len(self.targets)
@@ -93,6 +95,34 @@ class ChangeForm(ModalScreen):
             return
         self.views = {v.app_id: v for v in views}
         self._rebuild_options()
+        if self.initial is not None:
+            self._fill(self.initial)
+
+    def _fill(self, request: ChangeRequest) -> None:
+        """Puts a request's values into the form (each one the form offers)."""
+        if request.edition is not None:
+            self.query_one("#edition", Select).value = request.edition
+            self._rebuild_options()
+        values = {
+            "live_groups": None
+            if request.live_unlimited is None
+            else _encode(None if request.live_unlimited else _limited_live(request.edition or self._current_edition())),
+            "groups_per_user": request.groups_per_user,
+            "members_per_group": request.members_per_group,
+            "history_days": request.history_days,
+        }
+        for item, value in values.items():
+            if value is None:
+                continue
+            select = self.query_one(f"#{item}", Select)
+            wanted = value if isinstance(value, str) else _encode(value)
+            if any(option == wanted for _, option in select._options):
+                select.value = wanted
+        self._request_changed()
+
+    def _current_edition(self) -> str:
+        editions = {v.edition for v in self.views.values()} or {t.edition for t in self.targets}
+        return sorted(editions)[0]
 
     def _edition(self) -> str | None:
         value = self.query_one("#edition", Select).value
@@ -150,7 +180,7 @@ class ChangeForm(ModalScreen):
     @work(exclusive=True, group="form-preview")
     async def preview(self) -> None:
         try:
-            previews = await self.app.services.apps.preview(
+            previews = await self.app.services.changes.preview(
                 self.kind, [t.app_id for t in self.targets], self.request
             )
         except ImtuiError as exc:
@@ -191,28 +221,25 @@ class ChangeForm(ModalScreen):
 
     @work(exclusive=True, group="form-submit")
     async def submit(self, request: ChangeRequest) -> None:
-        from imtui.ui.screens.results import ResultsScreen
-
-        service = self.app.services.apps
-        call = service.upgrade if self.kind == "upgrade" else service.modify
+        """Applies the change app by app, then hands every app's outcome back (dismiss)."""
+        changes = self.app.services.changes
+        call = changes.upgrade if self.kind == "upgrade" else changes.modify
         results: list[BulkResult] = []
         for i, target in enumerate(self.targets, 1):
             version = self.views[target.app_id].version if target.app_id in self.views else None
             try:
                 outcome = await call(target.app_id, request, expected_version=version)
-                results.append(BulkResult(target.app_id, True, "nothing to change" if outcome.nothing_to_change else None, 0, outcome.app))
+                note = "nothing to change" if outcome.nothing_to_change else None
+                results.append(BulkResult(target.app_id, True, note, 0, outcome.app))
             except ImtuiError as exc:
                 results.append(BulkResult(target.app_id, False, exc.message, exc.exit_code))
             self.query_one("#preview-total", Static).update(f"applying {i}/{len(self.targets)}…")
-        self.app.main.load_changes()
         self.dismiss(results)
-        failed = [r for r in results if not r.ok]
-        if len(results) > 1 or failed:
-            title = f"{self.kind}: {len(results) - len(failed)} done, {len(failed)} refused"
-            self.app.push_screen(ResultsScreen(title, results))
-        else:
-            note = results[0].error or "done"
-            self.app.notify(f"app {results[0].app_id}: {note}", title=self.kind.capitalize())
+
+
+def _limited_live(edition: str) -> int | None:
+    """The limited live-groups setting an edition offers (None when it offers only unlimited)."""
+    return next((v for v in OFFERED[edition]["live_groups"] if v is not None), None)
 
 
 def _encode(value: int | None) -> str:

@@ -10,8 +10,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, Sparkline, Static
 
 from imtui.domain.calendar import Month
-from imtui.domain.errors import ImtuiError
 from imtui.domain.editions import ITEMS
+from imtui.domain.errors import ImtuiError
 from imtui.ui import format as fmt
 
 
@@ -53,7 +53,7 @@ class DetailScreen(Screen):
     @work(exclusive=True)
     async def load(self) -> None:
         sv = self.app.services
-        tz = sv.ctx.tz
+        tz = sv.tz
         try:
             app = await sv.apps.show(self.app_id)
             history = await sv.apps.history(self.app_id)
@@ -89,7 +89,9 @@ class DetailScreen(Screen):
         table.clear()
         for entry in reversed(history):
             table.add_row(
-                fmt.local_time(entry.at, tz), entry.kind, fmt.plain(entry.actor),
+                fmt.local_time(entry.at, tz),
+                entry.kind,
+                fmt.plain(entry.actor),
                 f"{fmt.status(entry.status, self.app.no_color)} · {fmt.package(entry.package)}",
             )
         bt = self.query_one("#detail-bills", DataTable)
@@ -102,20 +104,13 @@ class DetailScreen(Screen):
                 bt.add_row(bill.month, bill.state, ln.item, ln.setting, str(ln.days), fmt.money(ln.amount))
 
     def action_back(self) -> None:
-        self.app.pop_screen()
-
-    def _row(self):
-        main = self.app.main
-        i = main.model.position.get(self.app_id)
-        return main.model.rows[i] if i is not None else None
+        self.dismiss(None)
 
     def action_halt(self) -> None:
-        row = self._row()
-        if row is not None:
-            self.app.open_halt([row])
+        self.dismiss(("halt", self.app_id))  # the applications screen owns the halt flow
 
     def action_reactivate(self) -> None:
-        self.app.reactivate([self.app_id])
+        self.dismiss(("reactivate", self.app_id))
 
     def action_audit(self) -> None:
         self.app.open_audit(self.app_id)

@@ -21,7 +21,9 @@ class HelpScreen(ModalScreen):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Label(f"Keys of {type(self.under).__name__.removesuffix('Screen') or 'this screen'}", classes="dialog-title")
+            yield Label(
+                f"Keys of {type(self.under).__name__.removesuffix('Screen') or 'this screen'}", classes="dialog-title"
+            )
             yield DataTable(id="keys", cursor_type="row")
 
     def on_mount(self) -> None:
@@ -34,7 +36,9 @@ class HelpScreen(ModalScreen):
                 continue
             seen.add((binding.id, key))
             state = "" if active.enabled else "  (disabled)"
-            table.add_row(self.app.get_key_display(binding), binding.id or "", (binding.description or binding.action) + state)
+            table.add_row(
+                self.app.get_key_display(binding), binding.id or "", (binding.description or binding.action) + state
+            )
         table.add_row("ctrl+p", "", "command palette: jump to, halt, upgrade or modify an app by ID or name")
         table.focus()
 

@@ -12,6 +12,7 @@ from textual.widgets import Footer, Input, Static
 from imtui.domain.calendar import local_date
 from imtui.domain.errors import ImtuiError
 from imtui.services.fleet import FleetRow
+from imtui.services.models import BulkResult
 from imtui.ui.fleet_model import EDITION_FILTERS, SORT_KEYS, STATUS_FILTERS, FleetModel
 from imtui.ui.widgets.app_table import AppTable
 from imtui.ui.widgets.cost_panel import CostFigures, CostPanel
@@ -118,7 +119,7 @@ class MainScreen(Screen):
         apply(snap.rows)
         self.counter = snap.counter
         self.last_event = snap.last_event
-        self.day = local_date(snap.as_of, self.app.services.ctx.tz)
+        self.day = local_date(snap.as_of, self.app.services.tz)
         table.refresh_rows(keep_app=keep)
         self.show_summary()
 
@@ -137,8 +138,8 @@ class MainScreen(Screen):
             counter = await self.app.services.fleet.change_counter()
         except ImtuiError:
             return
-        now = self.app.services.ctx.now()
-        if local_date(now, self.app.services.ctx.tz) != self.day:
+        now = self.app.services.now()
+        if local_date(now, self.app.services.tz) != self.day:
             self.reload()  # a new day (or month): every month-to-date figure moves
         elif counter != self.counter:
             self.load_changes()
@@ -146,7 +147,7 @@ class MainScreen(Screen):
             self.refresh_costs("cursor", "fleet")  # cheap: keeps "figures as of" fresh
 
     def tick(self) -> None:
-        self.query_one(CostPanel).now = self.app.services.ctx.now()
+        self.query_one(CostPanel).now = self.app.services.now()
 
     def refresh_costs(self, *scopes: str) -> None:
         """Recomputes the cost panel's columns: `cursor`, `marked`, `fleet` (all by default)."""
@@ -179,8 +180,11 @@ class MainScreen(Screen):
         self._cost_parts.update(parts)
         p = self._cost_parts
         self.query_one(CostPanel).figures = CostFigures(
-            p.get("cursor_app"), p.get("cursor"), p.get("marked"), p.get("fleet"),
-            self.app.services.ctx.tz,
+            p.get("cursor_app"),
+            p.get("cursor"),
+            p.get("marked"),
+            p.get("fleet"),
+            self.app.services.tz,
         )
 
     def show_summary(self) -> None:
@@ -324,32 +328,135 @@ class MainScreen(Screen):
         return True
 
     def action_upgrade(self) -> None:
-        self.app.open_change_form("upgrade", self.targets())
+        self.open_change_form("upgrade", self.targets())
 
     def action_modify(self) -> None:
-        self.app.open_change_form("modify", self.targets())
+        self.open_change_form("modify", self.targets())
 
     def action_halt(self) -> None:
-        self.app.open_halt(self.targets(), hidden_marked=self.model.hidden_marked())
+        self.start_halt(self.targets(), hidden_marked=self.model.hidden_marked())
 
     def action_reactivate(self) -> None:
-        self.app.reactivate([r.app_id for r in self.targets()])
+        self.reactivate([r.app_id for r in self.targets()])
 
     def action_undo_halt(self) -> None:
         if self.last_halted:
-            self.app.reactivate(self.last_halted)
+            self.reactivate(self.last_halted)
             self.last_halted = []
 
     def action_detail(self) -> None:
+        from imtui.ui.screens.detail import DetailScreen
+
         app_id = self.query_one(AppTable).cursor_app
         if app_id is not None:
-            self.app.open_detail(app_id)
+            self.app.push_screen(DetailScreen(app_id), self._detail_closed)
+
+    def _detail_closed(self, request: tuple[str, int] | None) -> None:
+        """The detail screen hands its halt and reactivate keys back here."""
+        if request is None:
+            return
+        action, app_id = request
+        row = self.model.row_of(app_id)
+        if row is None:
+            return
+        if action == "halt":
+            self.start_halt([row])
+        else:
+            self.reactivate([app_id])
 
     def action_bills(self) -> None:
         self.app.open_bills()
 
     def action_audit(self) -> None:
         self.app.open_audit()
+
+    # --- the halt flow: confirm, halt, report, offer the way back --------------------------------
+
+    def start_halt(self, targets: list[FleetRow], hidden_marked: int = 0) -> None:
+        """Asks to confirm halting exactly these apps (focus on Cancel)."""
+        from imtui.ui.screens.halt import HaltDialog
+
+        if self.app.refuse_unless_allowed("halt") or not targets:
+            return
+        self.app.push_screen(HaltDialog(targets, hidden_marked), self._halt_confirmed)
+
+    def _halt_confirmed(self, result: tuple[list[int], str] | None) -> None:
+        if result:
+            app_ids, reason = result
+            self.halt(app_ids, reason)
+
+    @work(group="operations")
+    async def halt(self, app_ids: list[int], reason: str) -> None:
+        lifecycle = self.app.services.lifecycle
+        results = await self._bulk("Halting", lambda progress: lifecycle.halt(app_ids, reason, progress))
+        done = [r.app_id for r in results or () if r.ok]
+        if done:
+            self.last_halted = done
+            self.refresh_bindings()
+            self.app.notify(
+                f"halted {len(done)} app{'s' if len(done) > 1 else ''}: "
+                f"{', '.join(map(str, done[:5]))}{'…' if len(done) > 5 else ''}. "
+                "Press z to reactivate them.",
+                title="Halted",
+                timeout=30,
+            )
+
+    @work(group="operations")
+    async def reactivate(self, app_ids: list[int]) -> None:
+        if self.app.refuse_unless_allowed("reactivate") or not app_ids:
+            return
+        lifecycle = self.app.services.lifecycle
+        results = await self._bulk("Reactivating", lambda progress: lifecycle.reactivate(app_ids, progress))
+        if results and all(r.ok for r in results):
+            n = len(results)
+            self.app.notify(f"reactivated {n} app{'s' if n > 1 else ''}", title="Reactivated")
+
+    async def _bulk(self, verb: str, call) -> list[BulkResult] | None:
+        """Runs a bulk operation showing progress, then the result list (or a notice for one)."""
+
+        def progress(done: int, total: int) -> None:
+            self.show_progress(f"{verb} {done}/{total}…" if done < total else "")
+
+        self.show_progress(f"{verb}…")
+        try:
+            results = await call(progress)
+        except ImtuiError as exc:
+            self.app.notify(exc.message, severity="error", title=f"{verb} refused")
+            return None
+        finally:
+            self.show_progress("")
+        self.show_results(verb, results)
+        return results
+
+    def show_results(self, verb: str, results: list[BulkResult], list_refusals: bool = False) -> None:
+        """After an operation: reload what changed; list every app's outcome (also one refused
+        app's, with `list_refusals`), or say it in one notice."""
+        from imtui.ui.screens.results import ResultsScreen
+
+        self.load_changes()
+        failed = [r for r in results if not r.ok]
+        if len(results) > 1 or (failed and list_refusals):
+            title = f"{verb}: {len(results) - len(failed)} done, {len(failed)} refused"
+            self.app.push_screen(ResultsScreen(title, results))
+        elif failed:
+            self.app.notify(failed[0].error or "refused", severity="error", title=f"{verb} refused")
+        elif results and list_refusals:  # one app changed: say so (or that nothing changed)
+            self.app.notify(f"app {results[0].app_id}: {results[0].error or 'done'}", title=verb.capitalize())
+
+    # --- upgrade and modify ------------------------------------------------------------------------
+
+    def open_change_form(self, kind: str, targets: list[FleetRow], request=None) -> None:
+        """The upgrade or modify form for the targets (filled in with `request` when given)."""
+        from imtui.ui.screens.change_form import ChangeForm
+
+        if self.app.refuse_unless_allowed(kind) or not targets:
+            return
+
+        def done(results: list[BulkResult] | None) -> None:
+            if results is not None:
+                self.show_results(kind, results, list_refusals=True)
+
+        self.app.push_screen(ChangeForm(kind, targets, request), done)
 
     def focus_app(self, app_id: int) -> bool:
         """Puts the cursor on an app, clearing filters that hide it."""

@@ -39,7 +39,9 @@ COLUMNS = (
     Column("month_to_date", "MTD $", 11, True),
     Column("projected", "Projected $", 11, True),
 )
-TOTAL_WIDTH = sum(c.width + 1 for c in COLUMNS)
+GAP = 2
+"""Blank columns between two columns, so neighbouring titles never read as one."""
+TOTAL_WIDTH = sum(c.width + GAP for c in COLUMNS)
 
 
 class AppTable(ScrollView, can_focus=True):
@@ -128,11 +130,11 @@ class AppTable(ScrollView, can_focus=True):
         if event.y == 0:
             x = event.x + self.scroll_offset.x
             for col in COLUMNS:
-                if x < col.width + 1:
+                if x < col.width + GAP:
                     if col.key != "mark":
                         self.post_message(self.SortRequested(col.key))
                     return
-                x -= col.width + 1
+                x -= col.width + GAP
             return
         self._move_to(self.scroll_offset.y + event.y - 1)
 
@@ -159,7 +161,7 @@ class AppTable(ScrollView, can_focus=True):
         for col, text in zip(COLUMNS, cells):
             text = text if len(text) <= col.width else text[: col.width - 1] + "…"
             parts.append(text.rjust(col.width) if col.right else text.ljust(col.width))
-        return " ".join(parts) + " "
+        return (" " * GAP).join(parts) + " " * GAP
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset

@@ -52,7 +52,11 @@ class CostPanel(Vertical):
             Text(f"marked {figures.marked.apps if figures.marked else 0}", style="bold"),
             Text(f"fleet {figures.fleet.apps if figures.fleet else 0}", style="bold"),
         )
-        for label, attr in (("month to date", "month_to_date"), ("projected", "projected"), ("last month", "last_month")):
+        for label, attr in (
+            ("month to date", "month_to_date"),
+            ("projected", "projected"),
+            ("last month", "last_month"),
+        ):
             table.add_row(
                 label,
                 *(fmt.money(getattr(s, attr)) if s else "-" for s in (figures.cursor, figures.marked, figures.fleet)),

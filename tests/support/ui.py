@@ -1,17 +1,20 @@
-"""Helpers shared by the dashboard tests."""
+"""Helpers shared by the dashboard tests: a test environment (clock, database, control plane,
+services, App factory) and ways to wait for the App without guessing."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from textual.worker import WorkerCancelled
+
+from imtui.bootstrap import open_services
 from imtui.clock import FixedClock
 from imtui.config import Settings
 from imtui.domain.calendar import parse_instant
-from imtui.domain.rules import ChangeRequest
+from imtui.domain.changes import ChangeRequest
 from imtui.services.control_plane import SimulatedControlPlane
-from imtui.services.factory import Services, build_services
+from imtui.services.face import Services
 from imtui.ui.app import ImtuiApp
-from textual.worker import WorkerCancelled
 
 TZ = "Asia/Shanghai"
 START = "2026-11-20T10:00"
@@ -37,7 +40,7 @@ class UiEnv:
     def open(self, read_only: bool = False) -> tuple[Settings, Services]:
         # a long poll interval: tests call `poll()` themselves when they want one
         settings = Settings(db=self.db, read_only=read_only, refresh_seconds=3600, keymap=self.keymap_file)
-        services = build_services(settings, self.clock, self.cp, actor="tester")
+        services = open_services(settings, self.clock, self.cp, actor="tester")
         self._built.append(services)
         return settings, services
 
@@ -49,18 +52,16 @@ class UiEnv:
         return ImtuiApp(services, settings, keymap_file=self.keymap_file)
 
     async def demo(self, apps: int = 40, seed: int = 3) -> None:
-        from imtui.services.demo import build_demo
-
-        await build_demo(self.services.ctx, apps=apps, seed=seed)
+        await self.services.demo.build(apps=apps, seed=seed)
         self.clock.advance(minutes=1)
 
     async def trial(self, name: str, account: str = "acme") -> int:
-        view = await self.services.apps.create(name, account)
+        view = await self.services.changes.create(name, account)
         return view.app_id
 
     async def pro(self, name: str, account: str = "acme", **values) -> int:
         app_id = await self.trial(name, account)
-        await self.services.apps.upgrade(app_id, ChangeRequest(edition="pro", **values))
+        await self.services.changes.upgrade(app_id, ChangeRequest(edition="pro", **values))
         return app_id
 
     def close(self) -> None:
@@ -68,18 +69,40 @@ class UiEnv:
             services.close()
 
 
-async def settle(pilot, rounds: int = 4) -> None:
-    """Lets messages, workers and workers started by callbacks of those run to the end."""
+def _busy(app) -> bool:
+    """Whether anything is still to happen: a worker running or a message waiting anywhere."""
+    if any(w.is_running for w in app.workers):
+        return True
+    nodes = [app, *app.screen_stack]
+    for screen in app.screen_stack:
+        nodes.extend(screen.walk_children(with_self=False))
+    return any(not node._message_queue.empty() for node in nodes)
+
+
+async def settle(pilot, most: int = 500) -> None:
+    """Waits until the app is idle: every worker (and those their callbacks start) finished and
+    every message handled. Fails if that never happens."""
     app = pilot.app
-    for _ in range(rounds):
+    for _ in range(most):
         await pilot.pause()
-        while True:
-            try:
-                await app.workers.wait_for_complete()
-                break
-            except WorkerCancelled:
-                continue  # an exclusive worker was superseded by a newer one: wait for that
-    await pilot.pause()
+        try:
+            await app.workers.wait_for_complete()
+        except WorkerCancelled:
+            continue  # an exclusive worker was superseded by a newer one: wait for that
+        if not _busy(app):
+            await pilot.pause()
+            if not _busy(app):
+                return
+    raise AssertionError("the dashboard never became idle")
+
+
+async def wait_for(pilot, condition, most: int = 500) -> None:
+    """Waits until `condition()` holds (the app keeps running meanwhile); fails if it never does."""
+    for _ in range(most):
+        if condition():
+            return
+        await pilot.pause(0.01)
+    raise AssertionError("the condition never held")
 
 
 def notices(app) -> list[str]:

@@ -1,18 +1,22 @@
-"""The rules of operations on an app (domain.md §4): what may change, when, and to what.
+"""Upgrade and modify feature configuration (domain.md §4): what may change, when, and to what.
 
-Each check raises the error whose exit code the contract gives; the order of checks is the one
-domain.md fixes, so the same request always gets the same answer.
+The once-per-month rule lives here (`check_locks`, `unlock_date`): within one calendar month of
+the billing time zone, each item of one app can be changed at most once. Each check raises the
+error whose exit code the contract gives, in the order domain.md fixes, so the same request
+always gets the same answer.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, Mapping
+from datetime import datetime
+from typing import Any
 
-from imtui.domain.calendar import Month, iso_local, local_date, to_utc
+from imtui.domain.calendar import Month, local_date
 from imtui.domain.editions import (
     EDITION,
+    HISTORY_DAYS,
     ITEMS,
     LIVE_GROUPS,
     OFFERED,
@@ -21,7 +25,6 @@ from imtui.domain.editions import (
     TRIAL,
     UNLIMITED,
     VALUE_ITEMS,
-    HISTORY_DAYS,
     Package,
     default_package,
     default_value,
@@ -30,77 +33,10 @@ from imtui.domain.editions import (
     rank,
 )
 from imtui.domain.errors import InvalidInput, Refused
+from imtui.domain.lifecycle import DEACTIVATED, PURGED
 from imtui.domain.prices import PriceList
 
-ACTIVE, DEACTIVATED, PURGED = "active", "deactivated", "purged"
-STATUSES = (ACTIVE, DEACTIVATED, PURGED)
-
-MAX_APPS_PER_ACCOUNT = 300
-"""Apps an account may hold that are not purged."""
-
-PURGE_AFTER = timedelta(days=90)
-"""Decision: a deactivated app becomes unrecoverable exactly 90 × 24 hours after deactivation."""
-
-FIRST_APP_ID = 1_400_000_000
-
-
-# --- status lifecycle -------------------------------------------------------------------------
-
-
-def purge_instant(deactivated_at: datetime) -> datetime:
-    """The exact instant a deactivated app is purged (90 × 24 hours, whatever the time zone)."""
-    return to_utc(deactivated_at) + PURGE_AFTER
-
-
-def is_purge_due(status: str, purge_at: datetime | None, now: datetime) -> bool:
-    """Whether the clock has reached a deactivated app's purge instant."""
-    return status == DEACTIVATED and purge_at is not None and now >= purge_at
-
-
-def check_can_halt(app_id: int, status: str, purge_at: datetime | None, tz: str) -> None:
-    """Only an active app can be deactivated."""
-    if status == DEACTIVATED:
-        raise Refused(
-            f"app {app_id} is already deactivated; it will be purged on {iso_local(purge_at, tz)}"
-        )
-    if status == PURGED:
-        raise Refused(f"app {app_id} was purged; its data and service cannot be recovered")
-
-
-def check_can_reactivate(app_id: int, status: str) -> None:
-    """Only a deactivated app that is not yet purged can be reactivated."""
-    if status == ACTIVE:
-        raise Refused(f"app {app_id} is already active; there is nothing to reactivate")
-    if status == PURGED:
-        raise Refused(
-            f"app {app_id} was purged 90 days after deactivation and cannot be reactivated"
-        )
-
-
-def check_can_create(account: str, apps_not_purged: int) -> None:
-    """An account holds at most 300 apps that are not purged."""
-    if apps_not_purged >= MAX_APPS_PER_ACCOUNT:
-        raise Refused(
-            f"account {account} already has {apps_not_purged} apps that are not purged; "
-            f"the limit is {MAX_APPS_PER_ACCOUNT} (halted apps count until they are purged)"
-        )
-
-
-def check_not_before(now: datetime, latest: datetime | None, tz: str) -> None:
-    """Time only moves forward for a database: nothing may take effect before its latest instant."""
-    if latest is not None and now < latest:
-        raise Refused(
-            f"the clock reads {iso_local(now, tz)}, earlier than {iso_local(latest, tz)} when "
-            "something last took effect in this database; operations cannot be back-dated"
-        )
-
-
-def check_app_id(text: str | int) -> int:
-    """An SDKAppID is a 10-digit integer."""
-    value = str(text).strip()
-    if not (value.isascii() and value.isdigit() and len(value) == 10 and value[0] != "0"):
-        raise InvalidInput(f"{text!r} is not an SDKAppID (a 10-digit number such as 1400000001)")
-    return int(value)
+UPGRADE, MODIFY = "upgrade", "modify"
 
 
 # --- once per month ---------------------------------------------------------------------------
@@ -117,15 +53,12 @@ def locked_items(changes_this_month: Mapping[str, datetime]) -> list[str]:
     return [item for item in ITEMS if item in changes_this_month]
 
 
-def _check_locks(
-    app_id: int, counted: list[str], changes_this_month: Mapping[str, datetime], tz: str
-) -> None:
+def check_locks(app_id: int, counted: list[str], changes_this_month: Mapping[str, datetime], tz: str) -> None:
+    """Once per month: refuses (exit 3) a request that would change an item already changed this
+    month, naming each such item and the date it unlocks."""
     blocked = [item for item in counted if item in changes_this_month]
     if blocked:
-        parts = [
-            f"{item} was already changed on {local_date(changes_this_month[item], tz)}"
-            for item in blocked
-        ]
+        parts = [f"{item} was already changed on {local_date(changes_this_month[item], tz)}" for item in blocked]
         again = unlock_date(changes_this_month[blocked[0]], tz)
         raise Refused(
             f"app {app_id}: {'; '.join(parts)}; "
@@ -195,9 +128,7 @@ def _requested_values(request: ChangeRequest, edition: str) -> dict[str, Any]:
         else:
             limited = [v for v in OFFERED[edition][LIVE_GROUPS] if v is not UNLIMITED]
             if not limited:
-                raise InvalidInput(
-                    f"{edition} includes unlimited live-broadcast groups; it cannot be turned off"
-                )
+                raise InvalidInput(f"{edition} includes unlimited live-broadcast groups; it cannot be turned off")
             values[LIVE_GROUPS] = limited[0]
     for item in ("groups_per_user", "members_per_group", "history_days"):
         value = getattr(request, item)
@@ -212,9 +143,7 @@ def _requested_values(request: ChangeRequest, edition: str) -> dict[str, Any]:
 
 def _check_edition_value(edition: str | None, allowed: tuple[str, ...], verb: str) -> None:
     if edition is not None and edition not in allowed:
-        raise InvalidInput(
-            f"{verb} cannot choose edition {edition!r}; allowed: {', '.join(allowed)}"
-        )
+        raise InvalidInput(f"{verb} cannot choose edition {edition!r}; allowed: {', '.join(allowed)}")
 
 
 def plan_upgrade(
@@ -304,16 +233,27 @@ def plan_modify(
 
     if needs_choice:
         choices = "; ".join(
-            f"{item} ("
-            + ", ".join(f"{label(item, v)}: {p}" for v, p in prices.choices(target, item))
-            + ")"
+            f"{item} (" + ", ".join(f"{label(item, v)}: {p}" for v, p in prices.choices(target, item)) + ")"
             for item in needs_choice
         )
-        raise Refused(
-            f"app {app_id}: changing {current.edition} → {target} needs an explicit choice for "
-            f"{choices}"
-        )
-    _check_locks(app_id, counted, changes_this_month, tz)
+        raise Refused(f"app {app_id}: changing {current.edition} → {target} needs an explicit choice for {choices}")
+    check_locks(app_id, counted, changes_this_month, tz)
     after = Package(**after_values)
     changed = tuple(item for item in ITEMS if after.value(item) != current.value(item))
     return ChangePlan(current, after, tuple(i for i in ITEMS if i in counted), changed)
+
+
+def plan_change(
+    kind: str,
+    app_id: int,
+    status: str,
+    current: Package,
+    request: ChangeRequest,
+    changes_this_month: Mapping[str, datetime],
+    prices: PriceList,
+    tz: str,
+) -> ChangePlan:
+    """The verdict on an upgrade or a modification of one app (raises when refused)."""
+    if kind == UPGRADE:
+        return plan_upgrade(app_id, status, current, request)
+    return plan_modify(app_id, status, current, request, changes_this_month, prices, tz)

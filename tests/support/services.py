@@ -1,4 +1,5 @@
-"""Small helpers shared by the service tests (imported as a plain module)."""
+"""Helpers for tests that call the service layer directly: instants, the audit trail, raw reads,
+and services opened on a test database with a fixed clock."""
 
 from __future__ import annotations
 
@@ -6,8 +7,11 @@ from datetime import datetime
 
 from sqlalchemy import text
 
+from imtui.bootstrap import open_services
+from imtui.config import Settings
 from imtui.domain.calendar import parse_instant
 from imtui.persistence.engine import make_engine
+from imtui.services.face import Services
 
 TZ = "Asia/Shanghai"
 FIRST_ID = 1_400_000_000
@@ -43,3 +47,8 @@ def sql(db_path: str, query: str, **params):
 def money(value) -> str:
     """An amount as the contract prints it; also pins the Decimal's exponent."""
     return f"{value:.2f}"
+
+
+def open_test_services(db: str, clock, cp=None, actor: str = "tester", read_only: bool = False, **settings) -> Services:
+    """Services on `db` at `clock`'s instants, with the in-process control plane `cp`."""
+    return open_services(Settings(db=db, read_only=read_only, **settings), clock, control_plane=cp, actor=actor)

@@ -57,7 +57,6 @@ def drop_db(url: str) -> None:
         return
     dbname = make_url(url).database
     if not dbname or not dbname.startswith(PREFIX):
-        raise ValueError(f"refusing to drop {dbname!r}: not made by tests/dbs.py")
+        raise ValueError(f"refusing to drop {dbname!r}: not made by tests/support/dbs.py")
     with _admin() as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
-

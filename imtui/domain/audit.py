@@ -1,0 +1,33 @@
+"""The audit trail's words: every operation, done or refused, is one entry (cli.md `audit`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+DONE, REFUSED = "done", "refused"
+ACTIONS = (
+    "create",
+    "upgrade",
+    "modify",
+    "halt",
+    "reactivate",
+    "purge",
+    "close_month",
+    "usage_import",
+    "grant",
+    "revoke",
+)
+"""The contract's actions; `demo`, `reconcile` and `recover` are imtui's own beyond them."""
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """Who did what, when, to which app, with what result; `detail` is one human sentence."""
+
+    at: datetime
+    actor: str
+    action: str
+    app_id: int | None
+    result: str
+    detail: str

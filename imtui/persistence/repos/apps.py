@@ -1,0 +1,224 @@
+"""Apps with their current package and status (denormalised from the history for fast listing)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import String, bindparam, func, or_, select
+
+from imtui.domain.apps import App
+from imtui.domain.editions import Package
+from imtui.domain.lifecycle import DEACTIVATED
+from imtui.persistence.mapping import PACKAGE_COLUMNS, app_columns, app_of
+from imtui.persistence.repos import INSERT_CHUNK, Repo, chunks
+from imtui.persistence.tables import Account
+from imtui.persistence.tables import App as AppRow
+
+_APPS = AppRow.__table__
+_ACCOUNTS = Account.__table__
+_WITH_ACCOUNT = select(_APPS, _ACCOUNTS.c.name.label("account")).join(_ACCOUNTS, _ACCOUNTS.c.id == _APPS.c.account_id)
+_PACKAGE = tuple(_APPS.c[name] for name in PACKAGE_COLUMNS)
+
+FLEET_COLUMNS = (
+    "app_id",
+    "name",
+    "account",
+    "edition",
+    "status",
+    "live_groups",
+    "groups_per_user",
+    "members_per_group",
+    "history_days",
+)
+"""The columns of `fleet_rows`, in order."""
+
+
+def _contains(text: str) -> str:
+    """A LIKE pattern matching `text` literally anywhere (`%`, `_` and `\\` are not wildcards;
+    the escape is explicit because PostgreSQL and SQLite differ in their default)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+class AppRepo(Repo):
+    def get(self, app_id: int, lock: bool = False) -> App | None:
+        stmt = _WITH_ACCOUNT.where(_APPS.c.app_id == app_id)
+        if lock and self.postgres:
+            stmt = stmt.with_for_update(of=_APPS)
+        row = self.conn.execute(stmt).mappings().first()
+        return None if row is None else app_of(row, row["account"])
+
+    def many(self, app_ids: Iterable[int]) -> dict[int, App]:
+        out: dict[int, App] = {}
+        for part in chunks(list(app_ids)):
+            for row in self.conn.execute(_WITH_ACCOUNT.where(_APPS.c.app_id.in_(part))).mappings():
+                out[row["app_id"]] = app_of(row, row["account"])
+        return out
+
+    def search(
+        self,
+        status: str | None = None,
+        edition: str | None = None,
+        account_id: int | None = None,
+        text: str | None = None,
+    ) -> list[App]:
+        """Apps by ID, narrowed by status, edition, account and a text found in the ID, the
+        name or the account name (case-insensitive, taken literally)."""
+        stmt = _WITH_ACCOUNT
+        if account_id is not None:
+            stmt = stmt.where(_APPS.c.account_id == account_id)
+        if status:
+            stmt = stmt.where(_APPS.c.status == status)
+        if edition:
+            stmt = stmt.where(_APPS.c.edition == edition)
+        if text:
+            pattern = _contains(text.lower())
+            stmt = stmt.where(
+                or_(
+                    func.lower(_APPS.c.name).like(pattern, escape="\\"),
+                    func.lower(_ACCOUNTS.c.name).like(pattern, escape="\\"),
+                    func.cast(_APPS.c.app_id, String()).like(pattern, escape="\\"),
+                )
+            )
+        rows = self.conn.execute(stmt.order_by(_APPS.c.app_id)).mappings()
+        return [app_of(row, row["account"]) for row in rows]
+
+    def next_id(self, first: int) -> int:
+        top = self.conn.execute(select(func.max(_APPS.c.app_id))).scalar()
+        return first if top is None else max(first, top + 1)
+
+    def add(self, app: App, account_id: int) -> None:
+        self.conn.execute(_APPS.insert().values(**app_columns(app, account_id)))
+
+    def save(self, app: App) -> bool:
+        """Writes a changed app (its version already bumped) if nobody changed it meanwhile;
+        False when the stored version is not the one before."""
+        values = app_columns(app, 0)
+        for fixed in ("app_id", "account_id", "name", "created_at"):
+            del values[fixed]
+        done = self.conn.execute(
+            _APPS.update().where(_APPS.c.app_id == app.app_id, _APPS.c.version == app.version - 1).values(**values)
+        )
+        return done.rowcount == 1
+
+    def save_many(self, apps: list[App]) -> None:
+        """Writes changed apps (versions already bumped) as one statement for the batch; the
+        caller checked their versions in the same transaction."""
+        if not apps:
+            return
+        self.conn.execute(
+            _APPS.update()
+            .where(_APPS.c.app_id == bindparam("b_app_id"), _APPS.c.version == bindparam("b_version"))
+            .values(
+                status=bindparam("status"),
+                deactivated_at=bindparam("deactivated_at"),
+                purge_at=bindparam("purge_at"),
+                halt_reason=bindparam("halt_reason"),
+                version=bindparam("version"),
+                updated_by=bindparam("updated_by"),
+            ),
+            [
+                {
+                    "b_app_id": a.app_id,
+                    "b_version": a.version - 1,
+                    "status": a.status,
+                    "deactivated_at": a.deactivated_at,
+                    "purge_at": a.purge_at,
+                    "halt_reason": a.halt_reason,
+                    "version": a.version,
+                    "updated_by": a.updated_by,
+                }
+                for a in apps
+            ],
+        )
+
+    def insert_many(self, apps: list[tuple[App, int]]) -> None:
+        """Apps (with their account ids) written in bulk (the demo fleet)."""
+        rows = [app_columns(app, account_id) for app, account_id in apps]
+        for part in chunks(rows, INSERT_CHUNK):
+            self.conn.execute(_APPS.insert(), list(part))
+
+    def fleet_rows(self, app_ids: list[int] | None = None) -> list[tuple]:
+        """The applications table's columns (`FLEET_COLUMNS`) as plain tuples, by app ID."""
+        stmt = (
+            select(
+                _APPS.c.app_id,
+                _APPS.c.name,
+                _ACCOUNTS.c.name,
+                _APPS.c.edition,
+                _APPS.c.status,
+                _APPS.c.live_groups,
+                _APPS.c.groups_per_user,
+                _APPS.c.members_per_group,
+                _APPS.c.history_days,
+            )
+            .join(_ACCOUNTS, _ACCOUNTS.c.id == _APPS.c.account_id)
+            .order_by(_APPS.c.app_id)
+        )
+        if app_ids is None:
+            # the whole fleet: plain DB-API tuples, several times faster than Row objects
+            sql = str(stmt.compile(dialect=self.conn.dialect, compile_kwargs={"literal_binds": True}))
+            cursor = self.conn.connection.driver_connection.cursor()
+            try:
+                cursor.execute(sql)
+                return cursor.fetchall()
+            finally:
+                cursor.close()
+        rows: list[tuple] = []
+        for part in chunks(app_ids):
+            rows += [tuple(r) for r in self.conn.execute(stmt.where(_APPS.c.app_id.in_(part)))]
+        return rows
+
+    def packages(self, app_ids: list[int] | None = None) -> list[tuple[int, Package, str]]:
+        """(app_id, current package, status) of the given apps or all; apps with the same
+        package share one `Package`."""
+        stmt = select(_APPS.c.app_id, *_PACKAGE, _APPS.c.status)
+        parts = [None] if app_ids is None else list(chunks(app_ids))
+        shared: dict[tuple, Package] = {}
+        out = []
+        for part in parts:
+            query = stmt if part is None else stmt.where(_APPS.c.app_id.in_(part))
+            for app_id, *pkg, status in self.conn.execute(query):
+                key = tuple(pkg)
+                package = shared.get(key)
+                if package is None:
+                    package = shared[key] = Package(*key)
+                out.append((app_id, package, status))
+        return out
+
+    def due_purges(self, now: datetime) -> list[App]:
+        """Deactivated apps whose purge instant has come, in the order they are due."""
+        rows = self.conn.execute(
+            _WITH_ACCOUNT.where(_APPS.c.status == DEACTIVATED, _APPS.c.purge_at <= now).order_by(
+                _APPS.c.purge_at, _APPS.c.app_id
+            )
+        ).mappings()
+        return [app_of(row, row["account"]) for row in rows]
+
+    def earliest_purge(self) -> datetime | None:
+        return self.conn.execute(select(func.min(_APPS.c.purge_at)).where(_APPS.c.status == DEACTIVATED)).scalar()
+
+    def owners(self) -> dict[int, int]:
+        """Account id of every app."""
+        return dict(self.conn.execute(select(_APPS.c.app_id, _APPS.c.account_id)).all())
+
+    def accounts_of(self, app_ids: list[int] | None = None) -> dict[int, str]:
+        """Account name of the given apps, or of all."""
+        stmt = select(_APPS.c.app_id, _ACCOUNTS.c.name).join(_ACCOUNTS, _ACCOUNTS.c.id == _APPS.c.account_id)
+        if app_ids is None:
+            return dict(self.conn.execute(stmt).all())
+        out: dict[int, str] = {}
+        for part in chunks(app_ids):
+            out.update(self.conn.execute(stmt.where(_APPS.c.app_id.in_(part))).all())
+        return out
+
+    def count(self) -> int:
+        return self.conn.execute(select(func.count()).select_from(_APPS)).scalar_one()
+
+    def ids_starting(self, prefix: str, limit: int = 1000) -> list[int]:
+        """App IDs whose digits start with `prefix` (shell completion)."""
+        stmt = select(_APPS.c.app_id).order_by(_APPS.c.app_id).limit(limit)
+        if prefix:
+            stmt = stmt.where(func.cast(_APPS.c.app_id, String()).startswith(prefix, autoescape=True))
+        return list(self.conn.execute(stmt).scalars())

@@ -1,0 +1,119 @@
+"""Issued bills: one per account and finished month, with their lines, written once."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import NamedTuple
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from imtui.domain.calendar import Month
+from imtui.domain.errors import Conflict
+from imtui.persistence.repos import INSERT_CHUNK, Repo, chunks
+from imtui.persistence.tables import Account, Bill, BillLineRow, MonthClose
+
+_CLOSES = MonthClose.__table__
+_BILLS = Bill.__table__
+_LINES = BillLineRow.__table__
+_ACCOUNTS = Account.__table__
+
+
+class StoredLine(NamedTuple):
+    """One line of an issued bill, amounts in cents."""
+
+    app_id: int
+    item: str
+    setting: str
+    unit_price_cents: int
+    days: int
+    amount_cents: int
+
+
+class StoredBill(NamedTuple):
+    account: str
+    total_cents: int
+    lines: list[StoredLine]
+
+
+class AlreadyClosed(Conflict):
+    """Another process closed the same month at the same moment."""
+
+
+class BillRepo(Repo):
+    def last_closed(self) -> Month | None:
+        key = self.conn.execute(select(func.max(_CLOSES.c.month))).scalar()
+        return Month.parse(key) if key else None
+
+    def issued_at(self, month: Month) -> datetime | None:
+        """When the month's bills were issued, or None while they are not."""
+        return self.conn.execute(select(_CLOSES.c.issued_at).where(_CLOSES.c.month == month.key)).scalar()
+
+    def closed_months(self) -> list[str]:
+        """Months with issued bills, newest first."""
+        stmt = select(_CLOSES.c.month).order_by(_CLOSES.c.month.desc())
+        return list(self.conn.execute(stmt).scalars())
+
+    def issue(
+        self,
+        month: Month,
+        issued_at: datetime,
+        actor: str,
+        totals: dict[int, int],
+        lines: dict[int, list[StoredLine]],
+    ) -> None:
+        """Issues a month's bills once: a bill per account (`totals`, cents by account id) and
+        their lines (by account id). Raises `AlreadyClosed` if another process just did."""
+        try:
+            self.conn.execute(_CLOSES.insert().values(month=month.key, issued_at=issued_at, actor=actor))
+        except IntegrityError:
+            raise AlreadyClosed(f"the bills of {month.key} were issued by another process") from None
+        if not totals:
+            return
+        self.conn.execute(
+            _BILLS.insert(),
+            [
+                {"account_id": a, "month": month.key, "issued_at": issued_at, "total_cents": t}
+                for a, t in totals.items()
+            ],
+        )
+        bill_ids = dict(
+            self.conn.execute(select(_BILLS.c.account_id, _BILLS.c.id).where(_BILLS.c.month == month.key)).all()
+        )
+        rows = [
+            {"bill_id": bill_ids[account_id], **line._asdict()}
+            for account_id, account_lines in lines.items()
+            if account_id in bill_ids
+            for line in account_lines
+        ]
+        for part in chunks(rows, INSERT_CHUNK):
+            self.conn.execute(_LINES.insert(), list(part))
+
+    def of_month(self, month: Month) -> list[StoredBill]:
+        """Every account's issued bill of a month, by account name."""
+        bills = self.conn.execute(
+            select(_BILLS.c.id, _ACCOUNTS.c.name, _BILLS.c.total_cents)
+            .join(_ACCOUNTS, _ACCOUNTS.c.id == _BILLS.c.account_id)
+            .where(_BILLS.c.month == month.key)
+            .order_by(_ACCOUNTS.c.name)
+        ).all()
+        lines: dict[int, list[StoredLine]] = defaultdict(list)
+        columns = [_LINES.c[f] for f in StoredLine._fields]
+        for part in chunks([b.id for b in bills]):
+            rows = self.conn.execute(
+                select(_LINES.c.bill_id, *columns).where(_LINES.c.bill_id.in_(part)).order_by(_LINES.c.id)
+            )
+            for bill_id, *values in rows:
+                lines[bill_id].append(StoredLine(*values))
+        return [StoredBill(name, total, lines.get(bill_id, [])) for bill_id, name, total in bills]
+
+    def cents_by_app(self, month: Month) -> dict[int, int]:
+        """Cents billed per app in an issued month."""
+        rows = self.conn.execute(
+            select(_LINES.c.app_id, func.sum(_LINES.c.amount_cents))
+            .join(_BILLS, _BILLS.c.id == _LINES.c.bill_id)
+            .where(_BILLS.c.month == month.key)
+            .group_by(_LINES.c.app_id)
+        )
+        return {app_id: int(cents) for app_id, cents in rows}

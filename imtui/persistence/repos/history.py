@@ -1,0 +1,142 @@
+"""The append-only history of every app (`events`): what billing is computed from, and the
+once-per-month changes (`item_changes`, whose primary key makes the database enforce the rule)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime, timezone
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from imtui.domain.apps import App, AppEvent
+from imtui.domain.billing import State
+from imtui.domain.calendar import Month
+from imtui.domain.editions import Package
+from imtui.domain.errors import Conflict
+from imtui.domain.lifecycle import ACTIVE
+from imtui.persistence.mapping import PACKAGE_COLUMNS, event_columns, package_of
+from imtui.persistence.repos import INSERT_CHUNK, Repo, chunks
+from imtui.persistence.tables import Event, ItemChange
+
+UTC = timezone.utc
+_EVENTS = Event.__table__
+_CHANGES = ItemChange.__table__
+_STATE = (_EVENTS.c.app_id, _EVENTS.c.at, *(_EVENTS.c[c] for c in PACKAGE_COLUMNS), _EVENTS.c.status)
+
+
+def _aware(value: datetime | str) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class HistoryRepo(Repo):
+    def add(self, app: App, kind: str, at: datetime, actor: str) -> int:
+        """Appends the app's state from `at` on; returns the event's id."""
+        return self.conn.execute(
+            _EVENTS.insert().values(**event_columns(app, kind, at, actor)).returning(_EVENTS.c.id)
+        ).scalar_one()
+
+    def add_many(self, apps: list[App], kind: str, at: datetime, actor: str) -> None:
+        if apps:
+            self.conn.execute(_EVENTS.insert(), [event_columns(a, kind, at, actor) for a in apps])
+
+    def insert_many(self, events: list[tuple[int, App, str, datetime]], actor: str) -> None:
+        """Events (id, the app's state, kind, instant) written in bulk with their ids (the demo)."""
+        rows = [{"id": i, **event_columns(app, kind, at, actor)} for i, app, kind, at in events]
+        for part in chunks(rows, INSERT_CHUNK):
+            self.conn.execute(_EVENTS.insert(), list(part))
+
+    def of_app(self, app_id: int) -> list[AppEvent]:
+        """The app's history, oldest first."""
+        rows = self.conn.execute(
+            select(_EVENTS).where(_EVENTS.c.app_id == app_id).order_by(_EVENTS.c.at, _EVENTS.c.id)
+        ).mappings()
+        return [AppEvent(r["at"], r["kind"], r["actor"], r["status"], package_of(r)) for r in rows]
+
+    def states_between(
+        self, start: datetime, end: datetime, app_ids: list[int] | None = None
+    ) -> dict[int, list[State]]:
+        """Each app's billing states relevant to [start, end): the one in effect at `start`,
+        then every event before `end`, in time order (plain rows, for speed)."""
+        ranked = select(
+            *_STATE,
+            func.row_number()
+            .over(partition_by=_EVENTS.c.app_id, order_by=(_EVENTS.c.at.desc(), _EVENTS.c.id.desc()))
+            .label("rn"),
+        ).where(_EVENTS.c.at <= start)
+        within = select(*_STATE).where(_EVENTS.c.at > start, _EVENTS.c.at < end)
+        if app_ids is not None:
+            ranked = ranked.where(_EVENTS.c.app_id.in_(app_ids))
+            within = within.where(_EVENTS.c.app_id.in_(app_ids))
+        ranked = ranked.subquery()
+        before = select(*(c for c in ranked.c if c.name != "rn")).where(ranked.c.rn == 1)
+        out: dict[int, list[State]] = defaultdict(list)
+        packages: dict[tuple, Package] = {}
+        for stmt in (before, within.order_by(_EVENTS.c.at, _EVENTS.c.id)):
+            for app_id, at, *pkg, status in self.conn.execute(stmt):
+                key = tuple(pkg)
+                package = packages.get(key)
+                if package is None:
+                    package = packages[key] = Package(*key)
+                out[app_id].append(State(_aware(at), package, status == ACTIVE))
+        return out
+
+    def last_id(self) -> int:
+        return self.conn.execute(select(func.max(_EVENTS.c.id))).scalar() or 0
+
+    def apps_after(self, event_id: int) -> set[int]:
+        """Apps with events newer than `event_id`."""
+        stmt = select(_EVENTS.c.app_id).where(_EVENTS.c.id > event_id).distinct()
+        return set(self.conn.execute(stmt).scalars())
+
+    def apps_changed_between(self, start: datetime, end: datetime, app_ids: list[int] | None = None) -> set[int]:
+        """Apps with an event in [start, end)."""
+        stmt = select(_EVENTS.c.app_id).where(_EVENTS.c.at >= start, _EVENTS.c.at < end).distinct()
+        if app_ids is not None:
+            stmt = stmt.where(_EVENTS.c.app_id.in_(app_ids))
+        return set(self.conn.execute(stmt).scalars())
+
+
+class LockRepo(Repo):
+    """The once-per-month changes: an item's change of a month is used once it is recorded."""
+
+    def of_app(self, app_id: int, month: Month) -> dict[str, datetime]:
+        rows = self.conn.execute(
+            select(_CHANGES.c.item, _CHANGES.c.at).where(_CHANGES.c.app_id == app_id, _CHANGES.c.month == month.key)
+        )
+        return dict(rows.all())
+
+    def of_apps(self, app_ids: Iterable[int], month: Month) -> dict[int, dict[str, datetime]]:
+        out: dict[int, dict[str, datetime]] = defaultdict(dict)
+        for part in chunks(list(app_ids)):
+            rows = self.conn.execute(
+                select(_CHANGES.c.app_id, _CHANGES.c.item, _CHANGES.c.at).where(
+                    _CHANGES.c.month == month.key, _CHANGES.c.app_id.in_(part)
+                )
+            )
+            for app_id, item, at in rows:
+                out[app_id][item] = at
+        return out
+
+    def record(self, app_id: int, items: Iterable[str], month: Month, at: datetime, event_id: int) -> None:
+        """Uses the items' change of the month; two operators racing for it cannot both win."""
+        rows = [{"app_id": app_id, "month": month.key, "item": item, "at": at, "event_id": event_id} for item in items]
+        if not rows:
+            return
+        try:
+            self.conn.execute(_CHANGES.insert(), rows)
+        except IntegrityError:
+            raise Conflict(
+                f"app {app_id} was changed by someone else at the same moment; nothing was "
+                "changed; look at it again and retry"
+            ) from None
+
+    def insert_many(self, changes: list[tuple[int, str, str, datetime, int]]) -> None:
+        """Monthly changes (app, month, item, instant, event id) written in bulk (the demo)."""
+        fields = ("app_id", "month", "item", "at", "event_id")
+        rows = [dict(zip(fields, change)) for change in changes]
+        for part in chunks(rows, INSERT_CHUNK):
+            self.conn.execute(_CHANGES.insert(), list(part))

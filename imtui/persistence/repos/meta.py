@@ -1,0 +1,78 @@
+"""Database-wide facts: creation and latest instants, billing time zone, the change counter."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+
+from imtui.persistence.repos import Repo
+from imtui.persistence.tables import Meta
+
+UTC = timezone.utc
+
+CREATED_AT = "created_at"
+LATEST_AT = "latest_at"
+BILLING_TZ = "billing_tz"
+CHANGE_COUNTER = "change_counter"
+SIMULATION = "simulation"
+
+_META = Meta.__table__
+
+
+class MetaRepo(Repo):
+    def get(self, key: str) -> str | None:
+        return self.conn.execute(select(_META.c.value).where(_META.c.key == key)).scalar()
+
+    def set(self, key: str, value: str) -> None:
+        if self.get(key) is None:
+            self.conn.execute(_META.insert().values(key=key, value=value))
+        else:
+            self.conn.execute(_META.update().where(_META.c.key == key).values(value=value))
+
+    def instant(self, key: str) -> datetime | None:
+        value = self.get(key)
+        return datetime.fromisoformat(value) if value else None
+
+    @property
+    def latest(self) -> datetime | None:
+        """The latest instant at which anything took effect in this database."""
+        return self.instant(LATEST_AT)
+
+    @property
+    def created_at(self) -> datetime | None:
+        return self.instant(CREATED_AT)
+
+    @property
+    def billing_tz(self) -> str | None:
+        return self.get(BILLING_TZ)
+
+    @property
+    def simulation(self) -> bool:
+        """Whether the database was created with a simulated clock (`--now`)."""
+        return self.get(SIMULATION) == "1"
+
+    def advance_latest(self, instant: datetime) -> None:
+        """Records that something took effect at `instant` (time only moves forward)."""
+        latest = self.latest
+        if latest is None or instant > latest:
+            self.set(LATEST_AT, instant.astimezone(UTC).isoformat())
+
+    def bump_counter(self) -> None:
+        """Tells other processes (the dashboard's poll) that something changed."""
+        self.set(CHANGE_COUNTER, str(self.counter() + 1))
+
+    def counter(self) -> int:
+        value = self.get(CHANGE_COUNTER)
+        return int(value) if value else 0
+
+    def set_created(self, instant: datetime) -> None:
+        """Moves the database's creation back (a demo fleet's history starts before it)."""
+        self.set(CREATED_AT, instant.astimezone(UTC).isoformat())
+
+    def create(self, tz: str, created_at: datetime, simulation: bool) -> None:
+        """The facts of a new database."""
+        self.set(BILLING_TZ, tz)
+        self.set(CREATED_AT, created_at.astimezone(UTC).isoformat())
+        self.set(SIMULATION, "1" if simulation else "0")
+        self.set(CHANGE_COUNTER, "0")

@@ -1,0 +1,160 @@
+"""Changing apps: create, upgrade, modify feature configuration, and the cost preview of a change.
+
+The rules are the domain's (`domain.changes`, `domain.apps`); this module carries them out, one
+app per transaction, and audits every outcome.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from imtui.domain.apps import FIRST_APP_ID, App, check_can_create, new_app
+from imtui.domain.audit import DONE, AuditEntry
+from imtui.domain.billing import State, live_cost
+from imtui.domain.changes import MODIFY, UPGRADE, ChangePlan, ChangeRequest, plan_change
+from imtui.domain.errors import Conflict, ImtuiError
+from imtui.domain.lifecycle import ACTIVE
+from imtui.domain.prices import ZERO
+from imtui.domain.text import check_name
+from imtui.domain.timeline import check_not_before
+from imtui.persistence.uow import UnitOfWork
+from imtui.services.context import ServiceContext
+from imtui.services.housekeeping import Housekeeping
+from imtui.services.models import AppView, ChangeResult, CostPreview
+from imtui.services.queries import get_app, view_of
+
+
+def check_version(app: App, expected: int | None) -> None:
+    """A stale edit (the form was filled in before someone else changed the app) is refused."""
+    if expected is not None and app.version != expected:
+        raise Conflict(
+            f"app {app.app_id} was changed by {app.updated_by or 'someone'} since you opened it; "
+            "nothing was changed; reload it and try again"
+        )
+
+
+class ChangeService:
+    def __init__(self, ctx: ServiceContext, housekeeping: Housekeeping):
+        self.ctx = ctx
+        self.housekeeping = housekeeping
+
+    # --- create --------------------------------------------------------------------------------
+
+    async def create(self, name: str, account: str) -> AppView:
+        self.ctx.require_writable()
+        await self.housekeeping.catch_up()
+        return await self.ctx.audited("create", None, lambda now: self._create(name, account, now))
+
+    def _create(self, name: str, account: str, now: datetime) -> AppView:
+        name = check_name("app", name)
+        account = check_name("account", account)
+        ctx = self.ctx
+        with ctx.uow(write=True) as uow:
+            ctx.require(uow, "create")
+            check_not_before(now, uow.meta.latest, ctx.tz)
+            account_id = uow.accounts.ensure(account, now)
+            check_can_create(account, uow.accounts.apps_not_purged(account_id))
+            app = new_app(uow.apps.next_id(FIRST_APP_ID), name, account, now, ctx.actor)
+            uow.apps.add(app, account_id)
+            uow.history.add(app, "create", now, ctx.actor)
+            uow.audit.add(
+                AuditEntry(
+                    now, ctx.actor, "create", app.app_id, DONE, f"created trial app {name!r} in account {account}"
+                )
+            )
+            uow.meta.advance_latest(now)
+            uow.meta.bump_counter()
+            view = AppView.of(app, {}, ctx.tz)
+            uow.commit()
+            return view
+
+    # --- upgrade and modify --------------------------------------------------------------------
+
+    async def upgrade(self, app_id: int, request: ChangeRequest, expected_version: int | None = None) -> ChangeResult:
+        return await self._change(UPGRADE, app_id, request, expected_version)
+
+    async def modify(self, app_id: int, request: ChangeRequest, expected_version: int | None = None) -> ChangeResult:
+        return await self._change(MODIFY, app_id, request, expected_version)
+
+    async def _change(
+        self, kind: str, app_id: int, request: ChangeRequest, expected_version: int | None
+    ) -> ChangeResult:
+        self.ctx.require_writable()
+        await self.housekeeping.catch_up()
+        return await self.ctx.audited(
+            kind, app_id, lambda now: self._apply(kind, app_id, request, now, expected_version)
+        )
+
+    def _plan(self, uow: UnitOfWork, kind: str, app: App, request: ChangeRequest, now: datetime) -> ChangePlan:
+        """The domain's verdict on a change of one app (raises when refused)."""
+        locks = uow.locks.of_app(app.app_id, self.ctx.period(now).month) if kind == MODIFY else {}
+        return plan_change(kind, app.app_id, app.status, app.package, request, locks, self.ctx.prices, self.ctx.tz)
+
+    def _apply(
+        self, kind: str, app_id: int, request: ChangeRequest, now: datetime, expected_version: int | None
+    ) -> ChangeResult:
+        ctx = self.ctx
+        with ctx.uow(write=True) as uow:
+            ctx.require(uow, kind)
+            app = get_app(uow, app_id, lock=True)
+            check_not_before(now, uow.meta.latest, ctx.tz)
+            check_version(app, expected_version)
+            plan = self._plan(uow, kind, app, request, now)
+            if plan.nothing_to_change:
+                uow.audit.add(AuditEntry(now, ctx.actor, kind, app_id, DONE, "nothing to change"))
+                uow.meta.bump_counter()
+                view = view_of(uow, ctx, app, now)
+                uow.commit()
+                return ChangeResult(view, plan.describe(), True)
+            changed = app.changed(package=plan.after, updated_by=ctx.actor)
+            if not uow.apps.save(changed):
+                raise Conflict(f"app {app_id} was changed by someone else at the same moment; try again")
+            event = uow.history.add(changed, kind, now, ctx.actor)
+            uow.locks.record(app_id, plan.counted, ctx.period(now).month, now, event)
+            uow.audit.add(AuditEntry(now, ctx.actor, kind, app_id, DONE, f"{kind}: {plan.describe()}"))
+            uow.meta.advance_latest(now)
+            uow.meta.bump_counter()
+            view = view_of(uow, ctx, changed, now)
+            uow.commit()
+            return ChangeResult(view, plan.describe(), False)
+
+    # --- preview -------------------------------------------------------------------------------
+
+    async def preview(self, kind: str, app_ids: list[int], request: ChangeRequest) -> list[CostPreview]:
+        """Before → after and money of a proposed change, per app, without changing anything."""
+        await self.housekeeping.catch_up()
+        return await self.ctx.run(lambda: self._preview(kind, app_ids, request))
+
+    def _preview(self, kind: str, app_ids: list[int], request: ChangeRequest) -> list[CostPreview]:
+        ctx = self.ctx
+        period = ctx.period()
+        out: list[CostPreview] = []
+        with ctx.uow() as uow:
+            apps = uow.apps.many(app_ids)
+            states = uow.history.states_between(period.start, period.end, list(apps))
+            for app_id in app_ids:
+                app = apps.get(app_id)
+                if app is None:
+                    out.append(CostPreview(app_id, "", *([ZERO] * 4), error=f"no app {app_id}"))
+                    continue
+                history = states.get(app_id, [])
+                before = live_cost(history, period, ctx.prices).projected_total
+                monthly_before = ctx.prices.package_price(app.package)
+                try:
+                    plan = self._plan(uow, kind, app, request, period.now)
+                except ImtuiError as exc:
+                    out.append(CostPreview(app_id, "", before, before, monthly_before, monthly_before, exc.message))
+                    continue
+                after_history = history + [State(period.now, plan.after, app.status == ACTIVE)]
+                after = live_cost(after_history, period, ctx.prices).projected_total
+                out.append(
+                    CostPreview(
+                        app_id,
+                        plan.describe(),
+                        before,
+                        after,
+                        monthly_before,
+                        ctx.prices.package_price(plan.after),
+                    )
+                )
+        return out
