@@ -151,6 +151,20 @@ def build_parser() -> Parser:
     revoke = u.add_parser("revoke", parents=[fmt], help="take a user's role away (admin only)")
     revoke.add_argument("user")
 
+    usage = sub.add_parser("usage", help="import and show usage records")
+    us = usage.add_subparsers(dest="usage_command", parser_class=Parser, required=True)
+    imp = us.add_parser("import", parents=[fmt], help="import a usage file (CSV or JSON lines; - for standard input)")
+    imp.add_argument("file", metavar="FILE")
+    imp.add_argument("--input-format", choices=("csv", "jsonl"))
+    ushow = us.add_parser("show", parents=[fmt], help="an app's daily usage of a month and its peaks")
+    _app_ids(ushow)
+    ushow.add_argument("--month", type=_month)
+
+    review = sub.add_parser("review", parents=[fmt], help="headroom and right-sizing suggestions")
+    review.add_argument("--account").completer = _complete_accounts  # type: ignore[attr-defined]
+    review.add_argument("--near", action="store_true", help="only apps near or at a limit or quota")
+    review.add_argument("--suggest", action="store_true", help="only apps with a suggestion")
+
     audit = sub.add_parser("audit", parents=[fmt], help="the audit trail, newest first")
     audit.add_argument("--app", type=_app_id).completer = _complete_apps  # type: ignore[attr-defined]
     audit.add_argument("--limit", type=_positive, default=100)
@@ -208,7 +222,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 async def _run(args: argparse.Namespace, open_services: Callable) -> int:
     services = await asyncio.to_thread(open_services)
     try:
-        sub = getattr(args, "apps_command", None) or getattr(args, "users_command", None)
+        sub = next(
+            (
+                getattr(args, f"{c}_command", None)
+                for c in ("apps", "users", "usage")
+                if getattr(args, f"{c}_command", None)
+            ),
+            None,
+        )
         handler = COMMANDS[(args.command, sub)]
         return await handler(services, args)
     finally:
@@ -349,6 +370,52 @@ async def cmd_bills(sv, args) -> int:
     return 0
 
 
+async def cmd_usage_import(sv, args) -> int:
+    from imtui.services.usage import UsageRefused
+
+    sv.require_writable()
+    try:
+        if args.file == "-":
+            summary = await sv.usage.import_file(sys.stdin.buffer, "standard input", args.input_format)
+        else:
+            try:
+                stream = open(args.file, "rb")  # noqa: SIM115  (closed below)
+            except OSError as exc:
+                raise InvalidInput(f"cannot read {args.file}: {exc.strerror}") from None
+            with stream:
+                summary = await sv.usage.import_file(stream, args.file, args.input_format)
+    except UsageRefused as refused:
+        for line in refused.lines:
+            print(output.printable_line(line), file=sys.stderr)
+        return refused.exit_code
+    if summary.ignored:
+        print(f"note: ignored the column(s) {', '.join(summary.ignored)}", file=sys.stderr)
+    _emit(args, output.import_record(summary), output.IMPORT_FIELDS, single=True)
+    return 0
+
+
+async def cmd_usage_show(sv, args) -> int:
+    view = await sv.usage.month(args.app_id, args.month)
+    if args.format == "json":
+        print(output.to_json(output.usage_record(view)))
+    elif args.format == "csv":
+        print(output.to_csv(output.usage_rows(view), output.USAGE_FIELDS))
+    else:
+        print(output.usage_table(view))
+    return 0
+
+
+async def cmd_review(sv, args) -> int:
+    reviews = await sv.review.review(args.account, args.near, args.suggest)
+    if args.format == "json":
+        print(output.to_json([output.review_record(r) for r in reviews]))
+    elif args.format == "csv":
+        print(output.to_csv(output.review_rows(reviews), output.REVIEW_CSV_FIELDS))
+    else:
+        print(output.review_table(reviews))
+    return 0
+
+
 async def cmd_audit(sv, args) -> int:
     entries = await sv.audit.trail(args.app, args.limit)
     _emit(args, [output.audit_record(e, sv.tz) for e in entries], output.AUDIT_FIELDS)
@@ -398,4 +465,7 @@ COMMANDS = {
     ("apps", "reactivate"): cmd_reactivate,
     ("bills", None): cmd_bills,
     ("audit", None): cmd_audit,
+    ("usage", "import"): cmd_usage_import,
+    ("usage", "show"): cmd_usage_show,
+    ("review", None): cmd_review,
 }

@@ -188,3 +188,133 @@ def bill_table(bill: BillView, tz: str) -> str:
     else:
         foot = f"total {money(bill.total)}"
     return head + body + "\n" + foot
+
+
+# --- usage and review -------------------------------------------------------------------------
+
+IMPORT_FIELDS = ("rows", "apps", "inserted", "replaced", "unchanged")
+USAGE_FIELDS = ("date", "app_id", "dau", "groups", "live_groups", "max_groups_per_user", "max_members_per_group")
+REVIEW_CSV_FIELDS = (
+    "app_id",
+    "name",
+    "account",
+    "edition",
+    "headroom_item",
+    "headroom_kind",
+    "headroom_peak",
+    "headroom_allowance",
+    "headroom_use_pct",
+    "item",
+    "from",
+    "to",
+    "monthly_delta",
+    "reason",
+    "unlocks_on",
+    "note",
+)
+
+
+def import_record(summary) -> dict[str, Any]:
+    return {f: getattr(summary, f) for f in IMPORT_FIELDS}
+
+
+def usage_record(view) -> dict[str, Any]:
+    return {
+        "app_id": view.app_id,
+        "month": view.month,
+        "peaks": dict(view.peaks),
+        "days": [{"date": day.isoformat(), **dict(zip(USAGE_FIELDS[2:], values))} for day, values in view.days],
+    }
+
+
+def usage_rows(view) -> list[dict[str, Any]]:
+    return [
+        {"date": day.isoformat(), "app_id": view.app_id, **dict(zip(USAGE_FIELDS[2:], values))}
+        for day, values in view.days
+    ]
+
+
+def usage_table(view) -> str:
+    head = f"app {view.app_id}, {view.month}: " + (
+        "peaks " + ", ".join(f"{k} {v:,}" for k, v in view.peaks.items()) if view.days else "no usage records"
+    )
+    rows = usage_rows(view)
+    return head + ("\n" + to_table(rows, USAGE_FIELDS[:1] + USAGE_FIELDS[2:]) if rows else "")
+
+
+def _use(use) -> dict[str, Any] | None:
+    if use is None:
+        return None
+    return {"item": use.item, "kind": use.kind, "peak": use.peak, "allowance": use.allowance, "use_pct": use.use_pct}
+
+
+def _suggestion(s) -> dict[str, Any]:
+    return {
+        "item": s.item,
+        "from": s.frm,
+        "to": s.to,
+        "monthly_delta": money(s.monthly_delta),
+        "reason": s.reason,
+        "unlocks_on": s.unlocks_on,
+    }
+
+
+def review_record(app) -> dict[str, Any]:
+    r = app.review
+    return {
+        "app_id": app.app_id,
+        "name": app.name,
+        "account": app.account,
+        "edition": app.edition,
+        "headroom": _use(r.headroom),
+        "uses": [_use(u) for u in r.uses],
+        "suggestions": [_suggestion(s) for s in r.suggestions],
+        "note": r.note,
+    }
+
+
+def review_rows(apps) -> list[dict[str, Any]]:
+    rows = []
+    for app in apps:
+        head = review_record(app)
+        base = {k: head[k] for k in ("app_id", "name", "account", "edition", "note")}
+        for k, v in (head["headroom"] or {}).items():
+            base[f"headroom_{k}"] = v
+        suggestions = head["suggestions"] or [{}]
+        for s in suggestions:
+            row = dict(base)
+            if s:
+                row.update(s)
+                row["from"] = "unlimited" if s["from"] is None else s["from"]
+                row["to"] = "unlimited" if s["to"] is None else s["to"]
+            rows.append(row)
+    return rows
+
+
+def review_table(apps) -> str:
+    if not apps:
+        return "nothing to show"
+    rows = []
+    for app in apps:
+        r = app.review
+        head = r.headroom
+        rows.append(
+            {
+                "app_id": app.app_id,
+                "name": app.name,
+                "account": app.account,
+                "edition": app.edition,
+                "headroom": f"{head.use_pct}% {head.item} ({head.kind})" if head else "no usage",
+                "suggestions": "; ".join(
+                    f"{s.item} {_setting(s.frm)} → {_setting(s.to)} {s.monthly_delta:+.2f}"
+                    + (f" (locked until {s.unlocks_on})" if s.unlocks_on else "")
+                    for s in r.suggestions
+                )
+                or (r.note or "-"),
+            }
+        )
+    return to_table(rows, ("app_id", "name", "account", "edition", "headroom", "suggestions"))
+
+
+def _setting(value) -> str:
+    return "unlimited" if value is None else str(value)

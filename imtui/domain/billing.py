@@ -211,12 +211,24 @@ class LiveCost:
     projected_total: Decimal
 
 
-def live_cost(states: Sequence[State], period: BillingPeriod, prices: PriceList) -> LiveCost:
-    """Month-to-date (days up to and including today) and projected (nothing changes) cost."""
+def live_cost(
+    states: Sequence[State], period: BillingPeriod, prices: PriceList, overage: Sequence[BillLine] = ()
+) -> LiveCost:
+    """Month-to-date (days up to and including today) and projected (nothing changes) cost.
+
+    Usage overage cannot be foreseen: both include the overage of the peaks recorded so far."""
     month, tz = period.month, period.tz
     spans = active_spans(states, period.start, period.end)
-    mtd = month_lines(spans, month, tz, prices, through_day=period.today)
-    projected = month_lines(spans, month, tz, prices)
+    mtd = month_lines(spans, month, tz, prices, through_day=period.today) + list(overage)
+    projected = month_lines(spans, month, tz, prices) + list(overage)
+    return LiveCost(mtd, projected, total(mtd), total(projected))
+
+
+def with_overage(cost: LiveCost, overage: Sequence[BillLine]) -> LiveCost:
+    """An app's live cost with its usage overage added (to both figures)."""
+    if not overage:
+        return cost
+    mtd, projected = cost.month_to_date + list(overage), cost.projected + list(overage)
     return LiveCost(mtd, projected, total(mtd), total(projected))
 
 

@@ -17,11 +17,27 @@ CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
+class Overage:
+    """The price of usage above a quota: `price` per started `block` above `included`."""
+
+    included: int
+    block: int
+    price: Decimal
+
+    def blocks(self, peak: int) -> int:
+        """Started blocks above the included quota (none at or below it)."""
+        return max(0, -(-(peak - self.included) // self.block))
+
+
+@dataclass(frozen=True)
 class PriceList:
-    """Monthly price of every setting, per edition; settings not listed cost nothing."""
+    """Monthly price of every setting, per edition; settings not listed cost nothing; and the
+    price of daily active users and groups above the included quotas."""
 
     currency: str
     monthly: dict[tuple[str, str, str], Decimal]
+    dau: Overage = Overage(10_000, 10_000, Decimal("449.99"))
+    groups: Overage = Overage(100_000, 100_000, Decimal("449.99"))
 
     def price(self, edition: str, item: str, value: Any) -> Decimal:
         """Monthly price of one item's setting under an edition."""
@@ -57,9 +73,20 @@ def parse_price_list(data: dict) -> PriceList:
                     if price < 0 or price != price.quantize(CENT):
                         raise InvalidInput(f"price list: {edition} {item} {setting} has an invalid price {amount!r}")
                     monthly[(edition, item, setting)] = price
-    except (KeyError, TypeError, AttributeError, InvalidOperation) as exc:
+        usage = data["usage"]
+        dau, groups = (_overage(usage, kind) for kind in ("dau", "groups"))
+    except (KeyError, TypeError, AttributeError, InvalidOperation, ValueError) as exc:
         raise InvalidInput(f"price list is not of the expected shape ({exc})") from None
-    return PriceList(currency, monthly)
+    return PriceList(currency, monthly, dau, groups)
+
+
+def _overage(usage: dict, kind: str) -> Overage:
+    """One usage price of the `usage` section: `{kind}_included`, `{kind}_block`, `{kind}_block_price`."""
+    included, block = int(usage[f"{kind}_included"]), int(usage[f"{kind}_block"])
+    price = Decimal(str(usage[f"{kind}_block_price"]))
+    if included < 0 or block < 1 or price < 0 or price != price.quantize(CENT):
+        raise InvalidInput(f"price list: the {kind} overage price is invalid")
+    return Overage(included, block, price)
 
 
 def load_price_list(path: str | Path | None = None) -> PriceList:

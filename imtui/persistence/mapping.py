@@ -46,6 +46,7 @@ def app_columns(app: App, account_id: int) -> dict[str, Any]:
         "halt_reason": app.halt_reason,
         "version": app.version,
         "updated_by": app.updated_by,
+        "paid_since": app.paid_since,
     }
 
 
@@ -63,6 +64,7 @@ def app_of(row: Mapping[str, Any], account: str) -> App:
         halt_reason=row["halt_reason"],
         version=row["version"],
         updated_by=row["updated_by"],
+        paid_since=row["paid_since"],
     )
 
 

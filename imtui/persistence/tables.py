@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, Index, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from imtui.persistence.types import UTCDateTime
@@ -50,6 +50,8 @@ class App(SQLModel, table=True):
     version: int = 1
     """Bumped by every change; a write that expected another version is a conflict."""
     updated_by: str | None = None
+    paid_since: datetime | None = _instant(nullable=True)
+    """When the app left trial (its upgrade): overage counts the days from then on."""
 
 
 class Event(SQLModel, table=True):
@@ -79,6 +81,17 @@ class ItemChange(SQLModel, table=True):
     item: str = Field(primary_key=True, max_length=32)
     at: datetime = _instant()
     event_id: int = Field(foreign_key="events.id")
+
+
+class MonthDraft(SQLModel, table=True):
+    """A finished month whose package lines are final (its draft, from 00:00 on the 1st); usage
+    for its days is still accepted until it is issued. The primary key makes it happen once."""
+
+    __tablename__ = "month_drafts"
+    month: str = Field(primary_key=True, max_length=7)
+    drafted_at: datetime = _instant()
+    """When the draft step was carried out (it takes effect at 00:00 on the 1st)."""
+    actor: str = Field(max_length=200)
 
 
 class MonthClose(SQLModel, table=True):
@@ -135,3 +148,19 @@ class UserRole(SQLModel, table=True):
     role: str = Field(max_length=16)
     granted_at: datetime = _instant()
     granted_by: str = Field(max_length=200)
+
+
+class UsageMonthRow(SQLModel, table=True):
+    """One app's usage records of one month, packed: `days` holds 5 × 31 little-endian int32,
+    figure by figure (dau, groups, live_groups, max_groups_per_user, max_members_per_group), -1
+    where a day has no record. With the month's peaks over the days the app was pro or flagship
+    (what overage is billed from), kept up to date on every write."""
+
+    __tablename__ = "usage_months"
+    __table_args__ = (Index("ix_usage_months_month", "month"),)
+    app_id: int = Field(primary_key=True, foreign_key="apps.app_id", sa_type=BigInteger)
+    month: str = Field(primary_key=True, max_length=7)
+    days: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    paid_peak_dau: int | None = None
+    paid_peak_groups: int | None = None
+    paid_days: int = 0

@@ -24,6 +24,7 @@ from imtui.persistence.repos.audit import AuditRepo
 from imtui.persistence.repos.bills import BillRepo
 from imtui.persistence.repos.history import HistoryRepo, LockRepo
 from imtui.persistence.repos.meta import MetaRepo
+from imtui.persistence.repos.usage import UsageRepo
 from imtui.persistence.repos.users import UserRepo
 
 BUSY = "the database is busy with another imtui process's change; try again in a moment"
@@ -45,6 +46,7 @@ class UnitOfWork:
     bills: BillRepo
     audit: AuditRepo
     users: UserRepo
+    usage: UsageRepo
 
     def __init__(self, engine: Engine, write: bool = False):
         self._postgres = engine.dialect.name == "postgresql"
@@ -74,6 +76,7 @@ class UnitOfWork:
         self.bills = BillRepo(conn)
         self.audit = AuditRepo(conn)
         self.users = UserRepo(conn)
+        self.usage = UsageRepo(conn)
         return self
 
     def commit(self) -> None:

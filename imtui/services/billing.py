@@ -7,11 +7,14 @@ from datetime import datetime
 from decimal import Decimal
 
 from imtui.domain.audit import DONE, AuditEntry
-from imtui.domain.billing import BillLine, active_spans, daily_costs, live_cost, month_lines
+from imtui.domain.billing import BillLine, active_spans, daily_costs, live_cost
+from imtui.domain.billing import month_lines as package_lines
 from imtui.domain.calendar import Month
 from imtui.domain.errors import InvalidInput, NotFound
+from imtui.domain.month_close import DRAFT, ISSUED, OPEN, draft_instant, issue_instant
 from imtui.domain.period import BillingPeriod
 from imtui.domain.prices import ZERO, from_cents, to_cents
+from imtui.domain.usage import overage_lines
 from imtui.persistence.repos.bills import StoredLine
 from imtui.persistence.uow import UnitOfWork
 from imtui.services.context import ServiceContext
@@ -28,27 +31,43 @@ def _views(lines: list[BillLine]) -> list[LineView]:
     return [LineView(ln.item, ln.setting, ln.days, ln.amount) for ln in lines]
 
 
-def close_month(uow: UnitOfWork, ctx: ServiceContext, month: Month, now: datetime) -> bool:
-    """Issues every account's bill for a finished month, once. Returns False if already closed."""
-    if uow.bills.issued_at(month) is not None:
-        return False
-    period = BillingPeriod.for_month(month, now, ctx.tz)
+def month_lines(uow: UnitOfWork, ctx: ServiceContext, period: BillingPeriod) -> dict[int, list[BillLine]]:
+    """Every app's lines of a whole month: its package by day and its usage overage."""
     states = uow.history.states_between(period.start, period.end)
+    peaks = uow.usage.month_peaks(period.month)
+    out: dict[int, list[BillLine]] = {}
+    for app_id in sorted(states.keys() | peaks.keys()):
+        spans = active_spans(states.get(app_id, ()), period.start, period.end)
+        lines = package_lines(spans, period.month, ctx.tz, ctx.prices) + overage_lines(peaks.get(app_id), ctx.prices)
+        if lines:
+            out[app_id] = lines
+    return out
+
+
+def draft_month(uow: UnitOfWork, ctx: ServiceContext, month: Month, now: datetime) -> None:
+    """The first step of a month's close, at 00:00 on the 1st: its package lines are final (time
+    has moved past them); its usage may still change until it is issued."""
+    uow.bills.draft(month, now, ctx.actor)
+    uow.meta.advance_latest(draft_instant(month, ctx.tz))
+
+
+def issue_month(uow: UnitOfWork, ctx: ServiceContext, month: Month, now: datetime) -> None:
+    """The second step, at 00:00 on the 3rd: every account's bill is written, once, for good."""
+    period = BillingPeriod.for_month(month, now, ctx.tz)
     owner = uow.apps.owners()
     lines: dict[int, list[StoredLine]] = defaultdict(list)
-    for app_id in sorted(states):
-        for line in month_lines(active_spans(states[app_id], period.start, period.end), month, ctx.tz, ctx.prices):
-            lines[owner[app_id]].append(
-                StoredLine(app_id, line.item, line.setting, to_cents(line.unit_price), line.days, to_cents(line.amount))
-            )
+    for app_id, app_lines in month_lines(uow, ctx, period).items():
+        lines[owner[app_id]] += [
+            StoredLine(app_id, ln.item, ln.setting, to_cents(ln.unit_price), ln.days, to_cents(ln.amount))
+            for ln in app_lines
+        ]
     accounts = uow.accounts.existing_before(period.end)
     totals = {a: sum(ln.amount_cents for ln in lines.get(a, ())) for a in accounts}
     uow.bills.issue(month, now, ctx.actor, totals, lines)
     uow.audit.add(
         AuditEntry(now, ctx.actor, "close_month", None, DONE, f"issued the bills of {month.key} for every account")
     )
-    uow.meta.advance_latest(period.end)
-    return True
+    uow.meta.advance_latest(issue_instant(month, ctx.tz))
 
 
 class BillingService:
@@ -58,7 +77,8 @@ class BillingService:
         self.ctx = ctx
         self.housekeeping = housekeeping
         self.costing = costing
-        self._issued_per_app: dict[Month, dict[int, int]] = {}
+        self._finished: dict[tuple[Month, bool], dict[int, int]] = {}
+        """Per-app cents of finished months (issued bills and drafts' package lines never change)."""
 
     async def bill(self, month: Month | None = None, account: str | None = None, app_id: int | None = None) -> BillView:
         """The bill of a month: issued for a finished month, month-to-date for the current one."""
@@ -79,6 +99,8 @@ class BillingService:
             issued_at = uow.bills.issued_at(month)
             if issued_at is not None:
                 return self._issued(uow, month, issued_at, account, app_id)
+            if uow.bills.is_drafted(month):
+                return self._computed(uow, BillingPeriod.for_month(month, current.now, ctx.tz), DRAFT, account, app_id)
             created = uow.meta.created_at
             if month > current.month:
                 raise NotFound(f"month {month.key} has not started yet (it is now {current.key})")
@@ -87,7 +109,7 @@ class BillingService:
             if month < current.month:
                 # finished but not yet closed: only possible in a read that raced a close
                 raise NotFound(f"month {month.key} is being closed; try again")
-            return self._open(uow, current, account, app_id)
+            return self._computed(uow, current, OPEN, account, app_id)
 
     def _issued(self, uow: UnitOfWork, month: Month, issued_at, account, app_id) -> BillView:
         accounts: list[AccountBill] = []
@@ -105,25 +127,28 @@ class BillingService:
             if apps:
                 accounts.append(AccountBill(bill.account, total, total, apps))
         grand = sum((a.total for a in accounts), ZERO)
-        return BillView(month.key, self.ctx.prices.currency, "issued", issued_at, grand, grand, accounts)
+        return BillView(month.key, self.ctx.prices.currency, ISSUED, issued_at, grand, grand, accounts)
 
-    def _open(self, uow: UnitOfWork, period: BillingPeriod, account, app_id) -> BillView:
+    def _computed(self, uow: UnitOfWork, period: BillingPeriod, state: str, account, app_id) -> BillView:
+        """A bill computed from the history and usage: the open month's (month-to-date and
+        projected) or a draft's (the whole month; both totals equal)."""
         ctx = self.ctx
         ids = None if app_id is None else [app_id]
         states = uow.history.states_between(period.start, period.end, ids)
+        peaks = uow.usage.month_peaks(period.month, ids)
         owners = uow.apps.accounts_of(ids)
+        if state == DRAFT:
+            period = BillingPeriod.for_month(period.month, period.end, ctx.tz)  # seen from its end
         per_account: dict[str, list[AppBill]] = defaultdict(list)
-        for aid in sorted(states):
+        for aid in sorted(states.keys() | peaks.keys()):
             name = owners.get(aid)
             if name is None or (account is not None and name != account):
                 continue
-            cost = live_cost(states[aid], period, ctx.prices)
+            cost = live_cost(states.get(aid, ()), period, ctx.prices, overage_lines(peaks.get(aid), ctx.prices))
             if cost.projected:
-                per_account[name].append(
-                    AppBill(
-                        aid, cost.mtd_total, cost.projected_total, _views(cost.month_to_date), _views(cost.projected)
-                    )
-                )
+                mtd = cost.month_to_date if state == OPEN else cost.projected
+                total = cost.mtd_total if state == OPEN else cost.projected_total
+                per_account[name].append(AppBill(aid, total, cost.projected_total, _views(mtd), _views(cost.projected)))
         accounts = [
             AccountBill(
                 name,
@@ -136,19 +161,19 @@ class BillingService:
         return BillView(
             period.key,
             ctx.prices.currency,
-            "open",
+            state,
             None,
             sum((a.total for a in accounts), ZERO),
             sum((a.projected_total for a in accounts), ZERO),
             accounts,
         )
 
-    async def issued_months(self) -> list[str]:
-        """Finished months with issued bills, newest first."""
+    async def months(self) -> list[str]:
+        """Finished months with a draft or issued bill, newest first."""
 
         def read() -> list[str]:
             with self.ctx.uow() as uow:
-                return uow.bills.closed_months()
+                return uow.bills.drafted_months()
 
         return await self.ctx.run(read)
 
@@ -182,11 +207,47 @@ class BillingService:
         )
 
     def _last_month_total(self, uow: UnitOfWork, month: Month, app_ids: list[int] | None) -> Decimal | None:
-        """The issued total of `month` for the apps (or all); None before it is issued."""
-        if uow.bills.issued_at(month) is None:
+        """Last month's bill for the apps (or all): issued, or its draft (whose package lines are
+        final, so kept, and whose overage is read afresh); None before its draft."""
+        issued = uow.bills.issued_at(month) is not None
+        if not issued and not uow.bills.is_drafted(month):
             return None
-        per_app = self._issued_per_app.get(month)
-        if per_app is None:  # issued bills never change, so this is kept
-            per_app = self._issued_per_app[month] = uow.bills.cents_by_app(month)
-        ids = per_app if app_ids is None else app_ids
-        return from_cents(sum(per_app.get(a, 0) for a in ids))
+        if not issued and app_ids is not None and len(app_ids) <= DAILY_UP_TO:
+            return from_cents(self._draft_cents(uow, month, app_ids))
+        key = (month, issued)
+        per_app = self._finished.get(key)
+        if per_app is None:
+            per_app = self._finished[key] = (
+                uow.bills.cents_by_app(month) if issued else self._draft_package_cents(uow, month)
+            )
+        cents = sum(per_app.values()) if app_ids is None else sum(per_app.get(a, 0) for a in app_ids)
+        if not issued:  # a draft: its usage may still change
+            peaks = uow.usage.month_peaks(month, app_ids)
+            cents += sum(to_cents(ln.amount) for p in peaks.values() for ln in overage_lines(p, self.ctx.prices))
+        return from_cents(cents)
+
+    def _draft_package_cents(self, uow: UnitOfWork, month: Month) -> dict[int, int]:
+        period = BillingPeriod.for_month(month, month.end(self.ctx.tz), self.ctx.tz)
+        states = uow.history.states_between(period.start, period.end)
+        return {
+            app_id: sum(
+                to_cents(ln.amount)
+                for ln in package_lines(
+                    active_spans(history, period.start, period.end), month, self.ctx.tz, self.ctx.prices
+                )
+            )
+            for app_id, history in states.items()
+        }
+
+    def _draft_cents(self, uow: UnitOfWork, month: Month, app_ids: list[int]) -> int:
+        period = BillingPeriod.for_month(month, month.end(self.ctx.tz), self.ctx.tz)
+        states = uow.history.states_between(period.start, period.end, app_ids)
+        peaks = uow.usage.month_peaks(month, app_ids)
+        cents = 0
+        for app_id in set(states) | set(peaks):
+            spans = active_spans(states.get(app_id, ()), period.start, period.end)
+            lines = package_lines(spans, month, self.ctx.tz, self.ctx.prices) + overage_lines(
+                peaks.get(app_id), self.ctx.prices
+            )
+            cents += sum(to_cents(ln.amount) for ln in lines)
+        return cents

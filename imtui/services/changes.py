@@ -6,12 +6,14 @@ app per transaction, and audits every outcome.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from imtui.domain.apps import FIRST_APP_ID, App, check_can_create, new_app
 from imtui.domain.audit import DONE, AuditEntry
 from imtui.domain.billing import State, live_cost
 from imtui.domain.changes import MODIFY, UPGRADE, ChangePlan, ChangeRequest, plan_change
+from imtui.domain.editions import TRIAL
 from imtui.domain.errors import Conflict, ImtuiError
 from imtui.domain.lifecycle import ACTIVE
 from imtui.domain.prices import ZERO
@@ -107,8 +109,14 @@ class ChangeService:
                 uow.commit()
                 return ChangeResult(view, plan.describe(), True)
             changed = app.changed(package=plan.after, updated_by=ctx.actor)
+            leaves_trial = app.paid_since is None and plan.after.edition != TRIAL
+            if leaves_trial:
+                changed = replace(changed, paid_since=now)
             if not uow.apps.save(changed):
                 raise Conflict(f"app {app_id} was changed by someone else at the same moment; try again")
+            if leaves_trial:  # the days from today on now count toward overage
+                period = ctx.period(now)
+                uow.usage.refresh_paid(app_id, period.key, period.today_date)
             event = uow.history.add(changed, kind, now, ctx.actor)
             uow.locks.record(app_id, plan.counted, ctx.period(now).month, now, event)
             uow.audit.add(AuditEntry(now, ctx.actor, kind, app_id, DONE, f"{kind}: {plan.describe()}"))

@@ -1,4 +1,5 @@
-"""Live cost of the current month for every app, kept in memory and refreshed incrementally.
+"""Live cost of the current month for every app (usage overage included), kept in memory and
+refreshed incrementally.
 
 Most apps did not change this month: their cost depends only on their package and whether they
 are active, so it is computed once per distinct (package, active) and shared. Apps with events
@@ -13,12 +14,13 @@ import threading
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from imtui.domain.billing import LiveCost, State, live_cost
+from imtui.domain.billing import BillLine, LiveCost, State, live_cost, with_overage
 from imtui.domain.calendar import Month
 from imtui.domain.editions import Package
 from imtui.domain.lifecycle import ACTIVE
 from imtui.domain.period import BillingPeriod
 from imtui.domain.prices import ZERO
+from imtui.domain.usage import overage_lines
 from imtui.persistence.repos import IN_CHUNK
 from imtui.persistence.uow import UnitOfWork
 from imtui.services.context import ServiceContext
@@ -52,6 +54,12 @@ class _Table:
     month: Month
     day: int
     last_event: int
+    counter: int
+    """The database's change counter when usage was last read."""
+    base: dict[int, LiveCost]
+    """Each app's cost of its package (shared between apps alike)."""
+    overage: dict[int, list[BillLine]]
+    """The usage overage of the apps above a quota this month."""
     costs: dict[int, LiveCost]
     totals: FleetTotals
 
@@ -77,34 +85,56 @@ class Costing:
     def _sync(self, uow: UnitOfWork, period: BillingPeriod) -> _Table:
         """Brings the table up to date with the database and the clock."""
         last_event = uow.history.last_id()
+        counter = uow.meta.counter()
         table = self._table
         if table is None or table.month != period.month or table.day != period.today:
-            table = self._table = self._build(uow, period, last_event)
-        elif last_event != table.last_event:
+            table = self._table = self._build(uow, period, last_event, counter)
+            return table
+        fresh: dict[int, LiveCost] = {}
+        if last_event != table.last_event:
             changed = uow.history.apps_after(table.last_event)
             fresh = self._compute(uow, period, sorted(changed))
-            for app_id, cost in fresh.items():
-                old = table.costs.get(app_id)
-                if old is not None:
-                    table.totals.add(old, -1)
-                table.costs[app_id] = cost
-                table.totals.add(cost)
             table.last_event = last_event
+        if counter != table.counter:  # usage may have been imported: overage read afresh
+            overage = self._overage(uow, period)
+            for app_id in overage.keys() | table.overage.keys():
+                if overage.get(app_id) != table.overage.get(app_id) and app_id not in fresh and app_id in table.base:
+                    fresh[app_id] = table.base[app_id]
+            table.overage = overage
+            table.counter = counter
+        for app_id, base in fresh.items():
+            old = table.costs.get(app_id)
+            if old is not None:
+                table.totals.add(old, -1)
+            table.base[app_id] = base
+            cost = table.costs[app_id] = with_overage(base, table.overage.get(app_id, ()))
+            table.totals.add(cost)
         return table
 
-    def _build(self, uow: UnitOfWork, period: BillingPeriod, last_event: int) -> _Table:
+    def _overage(self, uow: UnitOfWork, period: BillingPeriod) -> dict[int, list[BillLine]]:
+        """Usage overage of the month so far, of the apps above a quota."""
+        peaks = uow.usage.month_peaks(period.month)
+        found = ((a, overage_lines(p, self.ctx.prices)) for a, p in peaks.items())
+        return {a: lines for a, lines in found if lines}
+
+    def _build(self, uow: UnitOfWork, period: BillingPeriod, last_event: int, counter: int) -> _Table:
         changed = uow.history.apps_changed_between(period.start, period.end)
-        costs = self._compute(uow, period, sorted(changed), all_changed=True)
-        totals = FleetTotals()
+        base = self._compute(uow, period, sorted(changed), all_changed=True)
         for app_id, pkg, status in uow.apps.packages():
             if app_id not in changed:
-                costs[app_id] = self._steady(pkg, status == ACTIVE, period)
+                base[app_id] = self._steady(pkg, status == ACTIVE, period)
+        overage = self._overage(uow, period)
+        costs = dict(base)
+        for app_id, lines in overage.items():
+            if app_id in costs:
+                costs[app_id] = with_overage(costs[app_id], lines)
+        totals = FleetTotals()
         groups: dict[int, list] = {}
         for cost in costs.values():
             groups.setdefault(id(cost), [cost, 0])[1] += 1
         for cost, n in groups.values():
             totals.add(cost, n)
-        return _Table(period.month, period.today, last_event, costs, totals)
+        return _Table(period.month, period.today, last_event, counter, base, overage, costs, totals)
 
     def _compute(
         self, uow: UnitOfWork, period: BillingPeriod, app_ids: list[int], all_changed: bool = False
@@ -144,11 +174,15 @@ class Costing:
         return table is not None and table.month == period.month and table.day == period.today
 
     def _direct(self, uow: UnitOfWork, period: BillingPeriod, app_ids: list[int]) -> dict[int, LiveCost]:
+        """A few apps' costs straight from the database (usage overage included)."""
         changed = uow.history.apps_changed_between(period.start, period.end, app_ids)
         costs = self._compute(uow, period, sorted(changed))
         for app_id, pkg, status in uow.apps.packages(app_ids):
             if app_id not in changed:
                 costs[app_id] = self._steady(pkg, status == ACTIVE, period)
+        for app_id, peaks in uow.usage.month_peaks(period.month, app_ids).items():
+            if app_id in costs:
+                costs[app_id] = with_overage(costs[app_id], overage_lines(peaks, self.ctx.prices))
         return costs
 
     def fleet(self, uow: UnitOfWork, period: BillingPeriod) -> FleetTotals:

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from imtui.domain.apps import FIRST_APP_ID, MAX_APPS_PER_ACCOUNT, App, new_app
 from imtui.domain.audit import DONE, AuditEntry
-from imtui.domain.calendar import Month
+from imtui.domain.calendar import Month, zone
 from imtui.domain.changes import ChangeRequest, plan_modify, plan_upgrade
 from imtui.domain.editions import FLAGSHIP, OFFERED, PRO, Package
 from imtui.domain.errors import ImtuiError, InvalidInput, Refused
 from imtui.domain.lifecycle import ACTIVE, HALT, PURGE_AFTER, REACTIVATE, halted, reactivated
+from imtui.services import demo_usage
 from imtui.services.context import ServiceContext
 
 ACCOUNT_NAMES = (
@@ -120,7 +121,7 @@ def _simulate(tl: _Timeline, rng: random.Random, ctx: ServiceContext, now: datet
                 history_days=rng.choice(offered["history_days"]),
             )
         plan = plan_upgrade(tl.app.app_id, ACTIVE, tl.app.package, request)
-        tl.event("upgrade", at, tl.app.changed(package=plan.after))
+        tl.event("upgrade", at, replace(tl.app.changed(package=plan.after), paid_since=at))
         tl.changes += [(Month.of(at, tz).key, item, at, len(tl.events) - 1) for item in plan.counted]
         month = Month.of(at, tz).next()
         while month.start(tz) < now:
@@ -231,10 +232,31 @@ def _fill(ctx: ServiceContext, n_apps: int, n_accounts: int, seed: int, now: dat
         uow.locks.insert_many(change_rows)
         uow.audit.add_many(audit)
         uow.ids_inserted("accounts", "events")
+        lives = [_life(tl, now) for tl in timelines]
+        today = now.astimezone(zone(tz)).date()
+        months = demo_usage.generate(lives, history_start.astimezone(zone(tz)).date(), today, tz, seed)
+        paid = {life.app_id: life.paid_since.astimezone(zone(tz)).date() for life in lives if life.paid_since}
+        uow.usage.store(months, paid)
         uow.meta.set_created(history_start)
         uow.meta.advance_latest(latest_at)
         uow.meta.bump_counter()
         uow.commit()
+
+
+def _life(tl: _Timeline, now: datetime) -> demo_usage.Life:
+    """What one app's usage depends on: its days, when it left trial, when it was halted."""
+    halted, since = [], None
+    for at, kind, _ in tl.events:
+        if kind == HALT:
+            since = at
+        elif kind == REACTIVATE and since is not None:
+            halted.append((since, at))
+            since = None
+    if since is not None:
+        halted.append((since, None))
+    app = tl.app
+    purged = app.purge_at if app.purge_at is not None and app.purge_at <= now else None
+    return demo_usage.Life(app.app_id, app.created_at, app.paid_since, app.package, tuple(halted), purged)
 
 
 def _detail(kind: str, app: App) -> str:

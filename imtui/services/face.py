@@ -19,6 +19,8 @@ from imtui.services.fleet import FleetService
 from imtui.services.housekeeping import Housekeeping
 from imtui.services.lifecycle import LifecycleService
 from imtui.services.queries import AppQueries
+from imtui.services.review import ReviewService
+from imtui.services.usage import UsageService
 from imtui.services.users import UserService
 
 
@@ -35,6 +37,10 @@ class Services:
     audit: AuditService
     users: UserService
     demo: DemoService
+    usage: UsageService
+    """Importing usage files, reading an app's records."""
+    review: ReviewService
+    """Headroom and right-sizing suggestions."""
     housekeeping: Housekeeping
     _ctx: ServiceContext
 
@@ -42,15 +48,18 @@ class Services:
     def build(cls, ctx: ServiceContext) -> Services:
         housekeeping = Housekeeping(ctx)
         costing = Costing(ctx)
+        review = ReviewService(ctx, housekeeping)
         return cls(
             apps=AppQueries(ctx, housekeeping),
             changes=ChangeService(ctx, housekeeping),
             lifecycle=LifecycleService(ctx, housekeeping),
             billing=BillingService(ctx, housekeeping, costing),
-            fleet=FleetService(ctx, housekeeping, costing),
+            fleet=FleetService(ctx, housekeeping, costing, review),
             audit=AuditService(ctx, housekeeping),
             users=UserService(ctx),
             demo=DemoService(ctx, housekeeping),
+            usage=UsageService(ctx, housekeeping),
+            review=review,
             housekeeping=housekeeping,
             _ctx=ctx,
         )

@@ -12,6 +12,7 @@ from imtui.domain.prices import ZERO
 from imtui.services.context import ServiceContext
 from imtui.services.costing import Costing
 from imtui.services.housekeeping import Housekeeping
+from imtui.services.review import ReviewService
 
 
 class FleetRow(NamedTuple):
@@ -31,6 +32,39 @@ class FleetRow(NamedTuple):
     projected: Decimal | None
     monthly: Decimal
     """Monthly price of the current package (what stops when the app is halted)."""
+    headroom: Headroom | None = None
+    """The app's highest use of a limit or quota (None until read, or without usage)."""
+
+
+class Headroom(NamedTuple):
+    """What the headroom column shows and the usage quick filter looks at."""
+
+    ratio: float
+    """Peak ÷ allowance (what the column sorts by)."""
+    pct: int
+    item: str
+    flags: int
+    """`domain.headroom` NEAR, AT_LIMIT, OVER_QUOTA, SUGGESTS."""
+
+
+def headroom_of(review) -> Headroom | None:
+    """The column's value from an app's review (apps alike share one value)."""
+    use = review.headroom
+    if use is None:
+        return Headroom(-1.0, -1, "", review.flags) if review.flags else None
+    return _shared(Headroom(round(use.ratio, 4), use.use_pct, use.item, review.flags))
+
+
+_SHARED: dict[Headroom, Headroom] = {}
+
+
+def _shared(value: Headroom) -> Headroom:
+    found = _SHARED.get(value)
+    if found is None:
+        if len(_SHARED) > 50_000:
+            _SHARED.clear()
+        found = _SHARED[value] = value
+    return found
 
 
 @dataclass(frozen=True)
@@ -47,10 +81,11 @@ class FleetSnapshot:
 class FleetService:
     """The applications table's data: all rows once, then only the rows that changed."""
 
-    def __init__(self, ctx: ServiceContext, housekeeping: Housekeeping, costing: Costing):
+    def __init__(self, ctx: ServiceContext, housekeeping: Housekeeping, costing: Costing, review: ReviewService):
         self.ctx = ctx
         self.housekeeping = housekeeping
         self.costing = costing
+        self.review = review
 
     async def snapshot(self, app_ids: list[int] | None = None, with_costs: bool = True) -> FleetSnapshot:
         """Every app (or the given ones). Without costs it is fast enough for the first frame;
@@ -99,8 +134,13 @@ class FleetService:
                 fee = monthly[key] = price(Package(*key))
             cost = costs.get(r[0]) if costs else None
             figures = pending if cost is None else (cost.mtd_total, cost.projected_total)
-            rows[i] = make(FleetRow, (*r, *figures, fee))
+            rows[i] = make(FleetRow, (*r, *figures, fee, None))
         return FleetSnapshot(rows, counter, newest, period.now, period.key)
+
+    async def headroom(self) -> dict[int, Headroom | None]:
+        """Every active app's headroom (read after the first frame, like the costs)."""
+        reviews = await self.review.flags()
+        return {app_id: headroom_of(r) for app_id, r in reviews.items()}
 
     async def change_counter(self) -> int:
         def read() -> int:

@@ -1,15 +1,18 @@
-"""What happens by itself when the clock passes an instant: purges and month closes.
+"""What happens by itself when the clock passes an instant: purges and the month close's two
+steps (domain/month_close.py).
 
 Whatever process looks first carries them out, exactly once, each taking effect at its own
-instant (the purge instant; 00:00 on the 1st) however late it runs.
+instant (the purge instant; 00:00 on the 1st; 00:00 on the 3rd) however late it runs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from imtui.domain.calendar import Month
 from imtui.domain.errors import Conflict
+from imtui.domain.month_close import draft_instant, issue_instant
 from imtui.persistence.uow import UnitOfWork
 from imtui.services.context import ServiceContext
 
@@ -42,36 +45,42 @@ class Housekeeping:
         raise Conflict("another imtui process is closing the month; try again")
 
     def _due(self, uow: UnitOfWork, now: datetime) -> bool:
-        first = self._first_open_month(uow)
-        if first is not None and first < self.ctx.period(now).month:
+        tz = self.ctx.tz
+        undrafted = self._first(uow.bills.last_drafted(), uow)
+        if undrafted is not None and draft_instant(undrafted, tz) <= now:
+            return True
+        unissued = self._first(uow.bills.last_closed(), uow)
+        if unissued is not None and issue_instant(unissued, tz) <= now:
             return True
         purge = uow.apps.earliest_purge()
         return purge is not None and purge <= now
 
-    def _first_open_month(self, uow: UnitOfWork) -> Month | None:
-        last = uow.bills.last_closed()
-        if last is not None:
-            return last.next()
+    def _first(self, last_done: Month | None, uow: UnitOfWork) -> Month | None:
+        """The first month a step has not been carried out for (from the database's creation)."""
+        if last_done is not None:
+            return last_done.next()
         created = uow.meta.created_at
         return Month.of(created, self.ctx.tz) if created else None
 
     def run_due(self, uow: UnitOfWork, now: datetime) -> None:
-        """Inside a writing transaction: purges and closes in the order they took effect."""
-        from imtui.services.billing import close_month
+        """Inside a writing transaction: purges and month steps, in the order they took effect."""
+        from imtui.services.billing import draft_month, issue_month
         from imtui.services.lifecycle import purge_due
 
         ctx = self.ctx
-        current = ctx.period(now).month
-        month = self._first_open_month(uow)
-        purges = uow.apps.due_purges(now)
-        changed = bool(purges)
-        while month is not None and month < current:
-            end = month.end(ctx.tz)
-            due = [app for app in purges if app.purge_at < end]
-            purges = purges[len(due) :]
-            purge_due(uow, due, now, ctx.actor, ctx.tz)
-            changed |= close_month(uow, ctx, month, now)
+        steps: list[tuple[datetime, int, Callable[[], object]]] = []
+        month = self._first(uow.bills.last_closed(), uow)
+        drafted_up_to = uow.bills.last_drafted()
+        while month is not None and draft_instant(month, ctx.tz) <= now:
+            m = month
+            if drafted_up_to is None or m > drafted_up_to:
+                steps.append((draft_instant(m, ctx.tz), 0, lambda m=m: draft_month(uow, ctx, m, now)))
+            if issue_instant(m, ctx.tz) <= now:
+                steps.append((issue_instant(m, ctx.tz), 1, lambda m=m: issue_month(uow, ctx, m, now)))
             month = month.next()
-        purge_due(uow, purges, now, ctx.actor, ctx.tz)
-        if changed:
+        for app in uow.apps.due_purges(now):
+            steps.append((app.purge_at, 2, lambda app=app: purge_due(uow, [app], now, ctx.actor, ctx.tz)))
+        for _, _, step in sorted(steps, key=lambda s: (s[0], s[1])):
+            step()
+        if steps:
             uow.meta.bump_counter()

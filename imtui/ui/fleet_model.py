@@ -8,10 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from imtui.domain.headroom import AT_LIMIT, NEAR, OVER_QUOTA, SUGGESTS
 from imtui.services.fleet import FleetRow
 
 STATUS_FILTERS = (None, "active", "deactivated", "purged")
 EDITION_FILTERS = (None, "trial", "pro", "flagship")
+#: The usage quick filter: its name and the headroom flag it keeps.
+USAGE_FILTERS: dict[str | None, int] = {
+    None: 0,
+    "near a limit or quota": NEAR,
+    "at a limit": AT_LIMIT,
+    "over quota": OVER_QUOTA,
+    "has a suggestion": SUGGESTS,
+}
 #: Sortable columns: (title, key of a row).
 SORT_KEYS: dict[str, Callable[[FleetRow], object]] = {
     "app_id": lambda r: r.app_id,
@@ -22,6 +31,7 @@ SORT_KEYS: dict[str, Callable[[FleetRow], object]] = {
     "live_groups": lambda r: float("inf") if r.live_groups is None else r.live_groups,
     "groups_per_user": lambda r: r.groups_per_user,
     "members_per_group": lambda r: r.members_per_group,
+    "headroom": lambda r: -2.0 if r.headroom is None else r.headroom.ratio,
     "month_to_date": lambda r: -1 if r.month_to_date is None else r.month_to_date,
     "projected": lambda r: -1 if r.projected is None else r.projected,
 }
@@ -37,6 +47,8 @@ class FleetModel:
         self.text = ""
         self.status: str | None = None
         self.edition: str | None = None
+        self.usage: str | None = None
+        """The usage quick filter (a key of USAGE_FILTERS)."""
         self.marked_only = False
         self.sort_key = "app_id"
         self.sort_reverse = False
@@ -61,6 +73,8 @@ class FleetModel:
                 self.rows.append(row)
                 self._search.append(key)
             else:
+                if row.headroom is None and row.status == "active":
+                    row = row._replace(headroom=self.rows[i].headroom)  # until read again
                 self.rows[i] = row
                 self._search[i] = key
         self.apply()
@@ -73,6 +87,16 @@ class FleetModel:
             if i is not None:
                 rows[i] = rows[i]._replace(month_to_date=mtd, projected=projected)
         if self.sort_key in ("month_to_date", "projected"):
+            self.apply()
+
+    def set_headroom(self, headroom: dict) -> None:
+        """Fills in each active app's headroom by app ID (apps not listed have none)."""
+        rows = self.rows
+        for i, row in enumerate(rows):
+            value = headroom.get(row.app_id)
+            if value is not row.headroom:
+                rows[i] = row._replace(headroom=value)
+        if self.sort_key == "headroom" or self.usage is not None:
             self.apply()
 
     def row(self, view_index: int) -> FleetRow | None:
@@ -101,14 +125,16 @@ class FleetModel:
         text = self.text.strip().lower()
         rows, search, marked = self.rows, self._search, self.marked
         status, edition, only = self.status, self.edition, self.marked_only
+        flag = USAGE_FILTERS[self.usage]
         keep = [i for i, key in enumerate(search) if text in key] if text else list(range(len(rows)))
-        if status is not None or edition is not None or only:
+        if status is not None or edition is not None or only or flag:
             keep = [
                 i
                 for i in keep
                 if (status is None or rows[i].status == status)
                 and (edition is None or rows[i].edition == edition)
                 and (not only or rows[i].app_id in marked)
+                and (not flag or (rows[i].headroom is not None and rows[i].headroom.flags & flag))
             ]
         key = SORT_KEYS[self.sort_key]
         if self.sort_key != "app_id" or self.sort_reverse:

@@ -46,3 +46,30 @@ def package(pkg) -> str:
         f"{pkg.edition} · live {setting(pkg.live_groups)} · {pkg.groups_per_user} groups/user · "
         f"{pkg.members_per_group} members/group · {pkg.history_days} days history"
     )
+
+
+SHORT_ITEMS = {
+    "live_groups": "live",
+    "groups_per_user": "grp/usr",
+    "members_per_group": "mem/grp",
+    "dau": "dau",
+    "groups": "groups",
+}
+
+
+def headroom(value, status: str, loaded: bool = True) -> str:
+    """`92% mem/grp`: an active app's highest use of a limit or quota; `-` without usage."""
+    if status != "active":
+        return ""
+    if not loaded:
+        return "…"
+    if value is None or value.pct < 0:
+        return "-"
+    return f"{value.pct}% {SHORT_ITEMS.get(value.item, value.item)}"
+
+
+def item_name(item: str) -> str:
+    """A bill line's item as people read it (overage lines say they can only grow)."""
+    if item.endswith("_overage"):
+        return f"{item.removesuffix('_overage')} overage"
+    return item

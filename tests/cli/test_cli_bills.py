@@ -60,9 +60,12 @@ def test_open_month_explicit_equals_default(two_accounts):
 
 
 def test_issued_month(two_accounts):
-    b = bill(two_accounts, "--month", "2026-11", now="2026-12-02T08:00:00+08:00")
+    draft = bill(two_accounts, "--month", "2026-11", now="2026-12-02T08:00:00+08:00")
+    assert (draft["state"], draft["issued_at"]) == ("draft", None)  # until 00:00 on the 3rd
+    assert draft["total"] == draft["projected_total"] == "669.99"
+    b = bill(two_accounts, "--month", "2026-11", now="2026-12-03T08:00:00+08:00")
     assert b["state"] == "issued"
-    assert_instant(b["issued_at"], "2026-12-02T08:00:0")  # records when the close was carried out
+    assert_instant(b["issued_at"], "2026-12-03T08:00:0")  # records when the close was carried out
     assert b["total"] == b["projected_total"] == "669.99"
     for acc in b["accounts"]:
         assert acc["total"] == acc["projected_total"]
@@ -74,7 +77,7 @@ def test_issued_month(two_accounts):
 
 
 def test_issued_month_shown_even_to_an_earlier_clock(two_accounts):
-    issued = bill(two_accounts, "--month", "2026-11", now="2026-12-01T00:00:05+08:00")
+    issued = bill(two_accounts, "--month", "2026-11", now="2026-12-03T00:00:05+08:00")
     earlier = bill(two_accounts, "--month", "2026-11", now="2026-11-25T00:00:00+08:00")
     assert earlier == issued
     assert earlier["state"] == "issued"
@@ -106,7 +109,7 @@ def test_open_month_with_nothing_billed(cli):
 
 
 def test_filters(two_accounts):
-    b = bill(two_accounts, "--month", "2026-11", "--account", "acme", now="2026-12-01T00:00:05+08:00")
+    b = bill(two_accounts, "--month", "2026-11", "--account", "acme", now="2026-12-03T00:00:05+08:00")
     assert [a["account"] for a in b["accounts"]] == ["acme"]
     assert b["total"] == "345.00"
     b = bill(two_accounts, "--month", "2026-11", "--app", B)
@@ -121,7 +124,7 @@ def test_filters(two_accounts):
 
 
 def test_csv_one_row_per_line(two_accounts):
-    r = two_accounts.run("bills", "--month", "2026-11", "--format", "csv", now="2026-12-01T00:00:05+08:00").ok()
+    r = two_accounts.run("bills", "--month", "2026-11", "--format", "csv", now="2026-12-03T00:00:05+08:00").ok()
     rows = list(csv.reader(io.StringIO(r.out)))
     assert rows[0] == ["month", "account", "app_id", "item", "setting", "days", "amount"]
     assert rows[1:] == [
@@ -136,7 +139,7 @@ def test_table(two_accounts):
     r = two_accounts.run("bills", now="2026-11-20T12:00:00+08:00").ok()
     assert "2026-11" in r.out and "open" in r.out
     assert "289.99" in r.out and "669.99" in r.out
-    r = two_accounts.run("bills", "--month", "2026-11", now="2026-12-01T00:00:05+08:00").ok()
+    r = two_accounts.run("bills", "--month", "2026-11", now="2026-12-03T00:00:05+08:00").ok()
     assert "issued" in r.out and "669.99" in r.out
 
 
@@ -169,7 +172,7 @@ def test_unknown_account_or_app_exits_4(two_accounts):
     r = two_accounts.run("bills", "--app", "1400009999")
     assert r.rc == 4
     r.one_line_error()
-    r = two_accounts.run("bills", "--month", "2026-11", "--account", "nobody", now="2026-12-01T00:00:05+08:00")
+    r = two_accounts.run("bills", "--month", "2026-11", "--account", "nobody", now="2026-12-03T00:00:05+08:00")
     assert r.rc == 4
 
 

@@ -45,10 +45,10 @@ def test_upgrade_prints_the_app(pro_app):
 
 
 def test_worked_example_november_bill(pro_app):
-    r = pro_app.run("bills", "--month", "2026-11", "--format", "json", now="2026-12-01T00:00:05+08:00").ok()
+    r = pro_app.run("bills", "--month", "2026-11", "--format", "json", now="2026-12-03T00:00:05+08:00").ok()
     bill = r.json
     assert list(bill) == BILL_KEYS
-    assert_instant(bill["issued_at"], "2026-12-01T00:00:05")
+    assert_instant(bill["issued_at"], "2026-12-03T00:00:05")
     assert bill == {
         "month": "2026-11",
         "currency": "USD",
@@ -83,7 +83,7 @@ def test_worked_example_november_bill(pro_app):
 
 
 def test_worked_example_csv(pro_app):
-    r = pro_app.run("bills", "--month", "2026-11", "--format", "csv", now="2026-12-01T00:00:05+08:00").ok()
+    r = pro_app.run("bills", "--month", "2026-11", "--format", "csv", now="2026-12-03T00:00:05+08:00").ok()
     assert r.out.splitlines() == [
         "month,account,app_id,item,setting,days,amount",
         f"2026-11,acme,{FIRST},edition,pro,15,225.00",
@@ -92,7 +92,7 @@ def test_worked_example_csv(pro_app):
 
 
 def test_worked_example_december_unchanged(pro_app):
-    bill = pro_app.run("bills", "--month", "2026-12", "--format", "json", now="2027-01-01T00:00:05+08:00").ok().json
+    bill = pro_app.run("bills", "--month", "2026-12", "--format", "json", now="2027-01-03T00:00:05+08:00").ok().json
     assert bill["state"] == "issued"
     assert bill["total"] == bill["projected_total"] == "689.98"
     assert bill["accounts"][0]["apps"][0]["lines"] == [
@@ -113,7 +113,7 @@ def test_worked_example_change_to_flagship_in_december(pro_app):
         app["history_days"],
     ) == ("flagship", None, 1000, 2000, 30)
     assert app["locked_items"] == ["edition"]
-    bill = pro_app.run("bills", "--month", "2026-12", "--format", "json", now="2027-01-01T00:00:05+08:00").ok().json
+    bill = pro_app.run("bills", "--month", "2026-12", "--format", "json", now="2027-01-03T00:00:05+08:00").ok().json
     lines = bill["accounts"][0]["apps"][0]["lines"]
     assert {"item": "edition", "setting": "pro", "days": 10, "amount": "145.16"} in lines
     assert {"item": "edition", "setting": "flagship", "days": 21, "amount": "609.67"} in lines
@@ -129,14 +129,14 @@ def test_worked_example_deactivated_in_january(pro_app):
     r.ok()
     app = pro_app.show(FIRST, now="2027-01-10T09:01:00+08:00")
     assert_instant(app["purge_at"], "2027-04-10T09:00:0")
-    bill = pro_app.run("bills", "--month", "2027-01", "--format", "json", now="2027-02-01T00:00:05+08:00").ok().json
+    bill = pro_app.run("bills", "--month", "2027-01", "--format", "json", now="2027-02-03T00:00:05+08:00").ok().json
     assert bill["total"] == "222.58"
     assert bill["accounts"][0]["apps"][0]["lines"] == [
         {"item": "edition", "setting": "pro", "days": 10, "amount": "145.16"},
         {"item": "members_per_group", "setting": "2000", "days": 10, "amount": "77.42"},
     ]
     # a month spent wholly deactivated costs nothing: February's bill is 0.00
-    feb = pro_app.run("bills", "--month", "2027-02", "--format", "json", now="2027-03-01T00:00:05+08:00").ok().json
+    feb = pro_app.run("bills", "--month", "2027-02", "--format", "json", now="2027-03-03T00:00:05+08:00").ok().json
     assert (feb["state"], feb["total"], feb["accounts"]) == ("issued", "0.00", [])
 
 
@@ -375,7 +375,7 @@ def test_now_earlier_than_latest_instant_exits_3(pro_app):
 
 
 def test_month_close_moves_the_latest_instant(pro_app):
-    pro_app.run("bills", "--format", "json", now="2026-12-01T00:00:05+08:00").ok()  # closes November
+    pro_app.run("bills", "--format", "json", now="2026-12-01T00:00:05+08:00").ok()  # November's draft
     r = pro_app.run("apps", "create", "late", "--account", "acme", now="2026-11-30T23:00:00+08:00")
     assert r.rc == 3
     r.one_line_error()

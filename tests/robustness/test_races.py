@@ -154,7 +154,7 @@ def _november_fleet(db: str) -> None:
 def test_month_close_from_many_processes_issues_one_bill_per_account(db, writers):
     _november_fleet(db)
     argvs = [
-        [*_g(db, f"2026-12-0{1 + i % 3}T00:00:{i:02d}+08:00"), "bills", "--month", "2026-11", "--format", "json"]
+        [*_g(db, f"2026-12-0{3 + i % 3}T00:00:{i:02d}+08:00"), "bills", "--month", "2026-11", "--format", "json"]
         for i in range(writers)
     ]
     results = launch_together(argvs)
@@ -194,6 +194,32 @@ def test_month_close_from_many_processes_issues_one_bill_per_account(db, writers
     assert len(per_account) == n_accounts == 3
     assert all(count == 1 for _, count in per_account)
     assert closes_rows == 1
+
+
+@pytest.mark.parametrize("writers", WRITERS)
+def test_month_draft_from_many_processes_drafts_once(db, writers):
+    """Released together on the 1st and the 2nd, every process sees one draft of November."""
+    _november_fleet(db)
+    argvs = [
+        [*_g(db, f"2026-12-0{1 + i % 2}T00:00:{i:02d}+08:00"), "bills", "--month", "2026-11", "--format", "json"]
+        for i in range(writers)
+    ]
+    results = launch_together(argvs)
+    TALLY["concurrent writers: month draft"] += writers
+    _no_lock_noise(results)
+    for r in results:
+        assert r.rc == 0, (r.rc, r.err)
+    bills = [r.json for r in results]
+    assert {(b["state"], b["issued_at"]) for b in bills} == {("draft", None)}
+    assert all(b == bills[0] for b in bills)
+    engine = make_engine(db)
+    try:
+        with engine.connect() as conn:
+            drafts = conn.execute(text("SELECT COUNT(*) FROM month_drafts WHERE month = '2026-11'")).scalar_one()
+            issued = conn.execute(text("SELECT COUNT(*) FROM bills WHERE month = '2026-11'")).scalar_one()
+    finally:
+        engine.dispose()
+    assert (drafts, issued) == (1, 0)
 
 
 # --- time only moves forward, also under concurrent bulk halts of different apps ---------------------

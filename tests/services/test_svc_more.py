@@ -66,10 +66,11 @@ async def test_days_are_days_in_the_billing_zone(services, clock):
     # 07:00 on the 16th in UTC+8 is still the 15th in UTC
     clock.set(at("2026-11-16T07:00:00+08:00"))
     await services.changes.upgrade(app, ChangeRequest(edition="pro", members_per_group=2000))
-    # 07:00 on Dec 1st in UTC+8 is still November in UTC: November is finished
+    # 07:00 on Dec 1st in UTC+8 is still November in UTC: November is finished (a draft until
+    # 00:00 on the 3rd, when it is issued)
     clock.set(at("2026-12-01T07:00:00+08:00"))
     bill = await services.billing.bill(Month(2026, 11))
-    assert bill.state == "issued"
+    assert bill.state == "draft"
     assert app_lines(bill) == [
         LineView("edition", "pro", 15, D("225.00")),
         LineView("members_per_group", "2000", 15, D("120.00")),
@@ -155,8 +156,8 @@ async def test_two_processes_reading_at_the_purge_instant_purge_once(services, m
     assert await count_audit(services, "purge") == 1
     # the months passed on the way were each closed once
     closes = [r for r in await trail(services) if r.action == "close_month"]
-    assert len(closes) == 4  # 2026-11 .. 2027-02 (the clock is in March)
-    assert await services.billing.issued_months() == ["2027-02", "2027-01", "2026-12", "2026-11"]
+    assert len(closes) == 3  # 2026-11 .. 2027-01 issued; the clock is on March 2nd: February is a draft
+    assert await services.billing.months() == ["2027-02", "2027-01", "2026-12", "2026-11"]
 
 
 async def test_the_audit_trail_shows_a_due_purge_and_close(services, clock, pro_app):
@@ -167,7 +168,7 @@ async def test_the_audit_trail_shows_a_due_purge_and_close(services, clock, pro_
     clock.set(purge_at + timedelta(hours=1))
     records = await services.audit.trail()  # the first read after the purge instant
     assert [(r.app_id, r.at) for r in records if r.action == "purge"] == [(pro_app, purge_at)]
-    assert sum(r.action == "close_month" for r in records) == 4
+    assert sum(r.action == "close_month" for r in records) == 3  # February is still a draft
 
 
 # --- a bulk operation racing another operator ----------------------------------------------------
@@ -235,7 +236,7 @@ async def test_accounts_created_after_a_month_have_no_bill_for_it(services, db_p
     await services.changes.create("old", "old-account")
     clock.set(at("2026-12-03T00:00:00"))
     await services.changes.create("new", "new-account")
-    clock.set(at("2027-01-01T00:00:00"))
+    clock.set(at("2027-01-03T00:00:00"))
     await services.billing.bill(DEC)
     rows = sql(
         db_path,

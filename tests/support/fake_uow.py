@@ -139,6 +139,15 @@ class _Audit:
         self.s.audit.extend(entries)
 
 
+class _Usage:
+    def __init__(self, s: FakeStore):
+        self.s = s
+
+    def refresh_paid(self, app_id, month, paid_from):
+        self.s.meta.setdefault("paid_refreshed", "")
+        self.s.meta["paid_refreshed"] += f"{app_id}:{month}:{paid_from};"
+
+
 class _Users:
     def __init__(self, s: FakeStore):
         self.s = s
@@ -160,6 +169,7 @@ class FakeUnitOfWork:
         w = self._work
         self.meta, self.accounts, self.apps = _Meta(w), _Accounts(w), _Apps(w)
         self.history, self.locks, self.audit, self.users = _History(w), _Locks(w), _Audit(w), _Users(w)
+        self.usage = _Usage(w)
         return self
 
     def commit(self) -> None:

@@ -133,11 +133,18 @@ async def test_cost_panel_follows_changes_days_and_month_close(env):
         await settle(pilot)
         figures = panel.figures
         assert figures.cursor.month == "2026-12"
-        issued = await env.services.billing.bill(Month(2026, 11), app_id=trial)
-        assert issued.state == "issued"
-        assert figures.cursor.last_month == issued.total
+        draft = await env.services.billing.bill(Month(2026, 11), app_id=trial)
+        assert draft.state == "draft"  # until 00:00 on the 3rd
+        assert figures.cursor.last_month == draft.total
         assert figures.cursor.last_month > 0
         assert "Cost 2026-12" in _panel_text(panel)
+
+        env.clock.set(at("2026-12-03T00:00:30"))
+        await app.main.poll()
+        await settle(pilot)
+        issued = await env.services.billing.bill(Month(2026, 11), app_id=trial)
+        assert issued.state == "issued" and issued.total == draft.total
+        assert panel.figures.cursor.last_month == issued.total
 
 
 def _panel_text(panel) -> str:

@@ -13,9 +13,11 @@ import pytest
 from textual.widgets import Input, Select
 
 from imtui.ui.screens.change_form import ChangeForm
+from imtui.ui.screens.detail import DetailScreen
 from imtui.ui.screens.halt import HaltDialog
 from imtui.ui.screens.results import ResultsScreen
-from tests.support.ui import settle
+from imtui.ui.screens.review import ReviewScreen
+from tests.support.ui import settle, wait_for
 
 SIZES = {"80x24": (80, 24), "160x50": (160, 50)}
 THEMES = ("default", "no_color")
@@ -146,5 +148,37 @@ def test_results_list(snap_compare, env, fleet, size, theme):
         await pilot.press("f2")
         await settle(pilot)
         assert isinstance(pilot.app.screen, ResultsScreen)
+
+    assert snap_compare(env.make_app(), terminal_size=size, run_before=run_before)
+
+
+def test_review_screen(snap_compare, env, fleet, size, theme):
+    """Right-sizing suggestions of the whole demo fleet: raise what is near a limit, lower what
+    is paid and unused, with each one's monthly price or saving and the lock date."""
+
+    async def run_before(pilot):
+        await settle(pilot)
+        await pilot.press("R")
+        await settle(pilot)
+        review = pilot.app.screen
+        assert isinstance(review, ReviewScreen) and review.rows
+        table = review.query_one("DataTable")
+        await wait_for(
+            pilot, lambda: table.row_count == len(review.rows) and table.virtual_size.height > len(review.rows)
+        )
+        await settle(pilot)
+
+    assert snap_compare(env.make_app(), terminal_size=size, run_before=run_before)
+
+
+def test_detail_with_usage(snap_compare, env, fleet, size, theme):
+    """One demo app's detail: its package, headroom, and the usage charts of the last 30 days
+    (daily active users against the quota; limited items against their limits)."""
+
+    async def run_before(pilot):
+        await go(then=at_app(1400000001))(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, DetailScreen)
 
     assert snap_compare(env.make_app(), terminal_size=size, run_before=run_before)

@@ -213,6 +213,16 @@ class AppRepo(Repo):
             out.update(self.conn.execute(stmt.where(_APPS.c.app_id.in_(part))).all())
         return out
 
+    def lives(self) -> dict[int, tuple[datetime, datetime | None, datetime | None]]:
+        """(created_at, purge_at if purged or due, paid_since) of every app (usage imports)."""
+        rows = self.conn.execute(
+            select(_APPS.c.app_id, _APPS.c.created_at, _APPS.c.status, _APPS.c.purge_at, _APPS.c.paid_since)
+        )
+        return {
+            app_id: (created, purge_at if status != "active" else None, paid)
+            for app_id, created, status, purge_at, paid in rows
+        }
+
     def count(self) -> int:
         return self.conn.execute(select(func.count()).select_from(_APPS)).scalar_one()
 

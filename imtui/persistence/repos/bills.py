@@ -12,9 +12,10 @@ from sqlalchemy.exc import IntegrityError
 from imtui.domain.calendar import Month
 from imtui.domain.errors import Conflict
 from imtui.persistence.repos import INSERT_CHUNK, Repo, chunks
-from imtui.persistence.tables import Account, Bill, BillLineRow, MonthClose
+from imtui.persistence.tables import Account, Bill, BillLineRow, MonthClose, MonthDraft
 
 _CLOSES = MonthClose.__table__
+_DRAFTS = MonthDraft.__table__
 _BILLS = Bill.__table__
 _LINES = BillLineRow.__table__
 _ACCOUNTS = Account.__table__
@@ -42,6 +43,29 @@ class AlreadyClosed(Conflict):
 
 
 class BillRepo(Repo):
+    def last_drafted(self) -> Month | None:
+        key = self.conn.execute(select(func.max(_DRAFTS.c.month))).scalar()
+        return Month.parse(key) if key else None
+
+    def is_drafted(self, month: Month) -> bool:
+        return self.conn.execute(select(_DRAFTS.c.month).where(_DRAFTS.c.month == month.key)).first() is not None
+
+    def draft(self, month: Month, at: datetime, actor: str) -> None:
+        """Records a month's draft step once; raises `AlreadyClosed` if another process just did."""
+        try:
+            self.conn.execute(_DRAFTS.insert().values(month=month.key, drafted_at=at, actor=actor))
+        except IntegrityError:
+            raise AlreadyClosed(f"the draft of {month.key} was made by another process") from None
+
+    def drafted_months(self) -> list[str]:
+        """Months with a draft or issued bill, newest first."""
+        stmt = select(_DRAFTS.c.month).order_by(_DRAFTS.c.month.desc())
+        return list(self.conn.execute(stmt).scalars())
+
+    def issued(self) -> dict[str, datetime]:
+        """Every issued month and when it was issued."""
+        return dict(self.conn.execute(select(_CLOSES.c.month, _CLOSES.c.issued_at)).all())
+
     def last_closed(self) -> Month | None:
         key = self.conn.execute(select(func.max(_CLOSES.c.month))).scalar()
         return Month.parse(key) if key else None

@@ -84,6 +84,27 @@ class HistoryRepo(Repo):
                 out[app_id].append(State(_aware(at), package, status == ACTIVE))
         return out
 
+    def deactivations(self) -> dict[int, list[tuple[datetime, datetime | None]]]:
+        """The spans each app spent deactivated or purged (the last one open-ended), of the apps
+        that ever were."""
+        ever = select(_EVENTS.c.app_id).where(_EVENTS.c.status != ACTIVE).distinct().scalar_subquery()
+        rows = self.conn.execute(
+            select(_EVENTS.c.app_id, _EVENTS.c.at, _EVENTS.c.status)
+            .where(_EVENTS.c.app_id.in_(ever))
+            .order_by(_EVENTS.c.app_id, _EVENTS.c.at, _EVENTS.c.id)
+        )
+        out: dict[int, list[tuple[datetime, datetime | None]]] = {}
+        since: dict[int, datetime] = {}
+        for app_id, at, status in rows:
+            spans = out.setdefault(app_id, [])
+            if status != ACTIVE and app_id not in since:
+                since[app_id] = at
+            elif status == ACTIVE and app_id in since:
+                spans.append((since.pop(app_id), at))
+        for app_id, start in since.items():
+            out[app_id].append((start, None))
+        return out
+
     def last_id(self) -> int:
         return self.conn.execute(select(func.max(_EVENTS.c.id))).scalar() or 0
 
@@ -108,6 +129,16 @@ class LockRepo(Repo):
             select(_CHANGES.c.item, _CHANGES.c.at).where(_CHANGES.c.app_id == app_id, _CHANGES.c.month == month.key)
         )
         return dict(rows.all())
+
+    def of_month(self, month: Month) -> dict[int, dict[str, datetime]]:
+        """Every app's items changed in a month."""
+        out: dict[int, dict[str, datetime]] = defaultdict(dict)
+        rows = self.conn.execute(
+            select(_CHANGES.c.app_id, _CHANGES.c.item, _CHANGES.c.at).where(_CHANGES.c.month == month.key)
+        )
+        for app_id, item, at in rows:
+            out[app_id][item] = at
+        return out
 
     def of_apps(self, app_ids: Iterable[int], month: Month) -> dict[int, dict[str, datetime]]:
         out: dict[int, dict[str, datetime]] = defaultdict(dict)

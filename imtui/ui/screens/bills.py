@@ -39,7 +39,7 @@ class BillsScreen(Screen):
     @work(exclusive=True, group="bills-months")
     async def load_months(self) -> None:
         try:
-            self.months = [None] + await self.app.services.billing.issued_months()
+            self.months = [None] + await self.app.services.billing.months()
         except ImtuiError as exc:
             self.app.notify(exc.message, severity="error")
         self.load()
@@ -63,7 +63,12 @@ class BillsScreen(Screen):
         if bill.state == "open":
             summary = (
                 f"{bill.month} open · month to date {fmt.money(bill.total)} · projected "
-                f"{fmt.money(bill.projected_total)} {bill.currency}"
+                f"{fmt.money(bill.projected_total)} {bill.currency} (usage overage at least)"
+            )
+        elif bill.state == "draft":
+            summary = (
+                f"{bill.month} draft (usage may still arrive until the 3rd) · total "
+                f"{fmt.money(bill.total)} {bill.currency}"
             )
         else:
             summary = (
@@ -71,7 +76,7 @@ class BillsScreen(Screen):
                 f"{fmt.money(bill.total)} {bill.currency}"
             )
         self.query_one("#bills-summary", Static).update(
-            Text(summary + f"   (← or p older · → or n newer; {len(self.months) - 1} issued months)")
+            Text(summary + f"   (← or p older · → or n newer; {len(self.months) - 1} finished months)")
         )
         table = self.query_one(DataTable)
         table.clear()
@@ -79,6 +84,8 @@ class BillsScreen(Screen):
             table.add_row(fmt.plain(acc.account), "", "account total", "", "", fmt.money(acc.total))
             for app in acc.apps:
                 for ln in app.lines:
-                    table.add_row("", str(app.app_id), ln.item, ln.setting, str(ln.days), fmt.money(ln.amount))
+                    table.add_row(
+                        "", str(app.app_id), fmt.item_name(ln.item), ln.setting, str(ln.days), fmt.money(ln.amount)
+                    )
         if not bill.accounts:
             table.add_row("", "", "nothing billed", "", "", "0.00")

@@ -1,4 +1,5 @@
-"""One app: its package with lock dates, change history, bills and the daily-cost chart."""
+"""One app: its package with lock dates, headroom and suggestions, usage charts (30 or 90
+days), the daily-cost chart, change history and bills."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from imtui.domain.calendar import Month
 from imtui.domain.editions import ITEMS
 from imtui.domain.errors import ImtuiError
 from imtui.ui import format as fmt
+from imtui.ui.widgets.usage_charts import UsageCharts, UsageSeries
 
 
 class DetailScreen(Screen):
@@ -21,16 +23,22 @@ class DetailScreen(Screen):
         Binding("h", "halt", "Halt", id="detail.halt"),
         Binding("r", "reactivate", "Reactivate", id="detail.reactivate"),
         Binding("l", "audit", "Audit", id="detail.audit"),
+        Binding("t", "window", "30/90 days", id="detail.usage_window"),
     ]
 
     def __init__(self, app_id: int) -> None:
         super().__init__()
         self.app_id = app_id
+        self.window = 30
+        """Days the usage charts show (30 or 90)."""
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="detail"):
             yield Label(f"App {self.app_id}", classes="dialog-title", id="detail-title", markup=False)
             yield Static("loading…", id="package", markup=False)
+            yield Label("Usage and headroom (t: 30 or 90 days)")
+            yield Static("", id="headroom", markup=False)
+            yield UsageCharts(id="usage-charts")
             yield Label("Daily cost this month")
             yield Sparkline([], id="detail-spark")
             yield Static("", id="detail-cost")
@@ -50,15 +58,54 @@ class DetailScreen(Screen):
             return None
         return True
 
+    def action_window(self) -> None:
+        self.window = 90 if self.window == 30 else 30
+        self.load_usage()
+
+    @work(exclusive=True, group="detail-usage")
+    async def load_usage(self) -> None:
+        sv = self.app.services
+        try:
+            app = await sv.apps.show(self.app_id)
+            days = await sv.usage.series(self.app_id, self.window)
+            reviews = await sv.review.review(app_ids=[self.app_id])
+        except ImtuiError as exc:
+            self.app.notify(exc.message, severity="error")
+            return
+        from imtui.domain.editions import Package
+
+        package = Package(app.edition, app.live_groups, app.groups_per_user, app.members_per_group, app.history_days)
+        self.query_one(UsageCharts).data = UsageSeries(days, package)
+        lines = []
+        if not reviews:
+            lines.append("not active: no headroom")
+        for r in reviews:
+            head = r.review.headroom
+            lines.append(
+                f"headroom: {head.use_pct}% of the {head.item} {head.kind} ({head.peak:,} of {head.allowance:,}, last 7 days)"
+                if head
+                else "headroom: no usage in the last 7 days"
+            )
+            for s in r.review.suggestions:
+                lock = f"; locked until {s.unlocks_on}" if s.unlocks_on else ""
+                lines.append(
+                    f"suggest {s.item} {fmt.setting(s.frm)} → {fmt.setting(s.to)} "
+                    f"({s.monthly_delta:+,.2f}/month): {s.reason}{lock}"
+                )
+            if r.review.note:
+                lines.append(r.review.note)
+        self.query_one("#headroom", Static).update("\n".join(fmt.printable(line) for line in lines))
+
     @work(exclusive=True)
     async def load(self) -> None:
+        self.load_usage()
         sv = self.app.services
         tz = sv.tz
         try:
             app = await sv.apps.show(self.app_id)
             history = await sv.apps.history(self.app_id)
             cost = await sv.billing.cost_summary([self.app_id])
-            months = await sv.billing.issued_months()
+            months = await sv.billing.months()
             bills = [await sv.billing.bill(Month.parse(m), app_id=self.app_id) for m in months[:6]]
             bills.insert(0, await sv.billing.bill(None, app_id=self.app_id))
         except ImtuiError as exc:

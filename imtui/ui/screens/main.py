@@ -13,7 +13,7 @@ from imtui.domain.calendar import local_date
 from imtui.domain.errors import ImtuiError
 from imtui.services.fleet import FleetRow
 from imtui.services.models import BulkResult
-from imtui.ui.fleet_model import EDITION_FILTERS, SORT_KEYS, STATUS_FILTERS, FleetModel
+from imtui.ui.fleet_model import EDITION_FILTERS, SORT_KEYS, STATUS_FILTERS, USAGE_FILTERS, FleetModel
 from imtui.ui.widgets.app_table import AppTable
 from imtui.ui.widgets.cost_panel import CostFigures, CostPanel
 
@@ -44,6 +44,8 @@ class MainScreen(Screen):
         Binding("asterisk", "marked_only", "Marked only", show=False, id="main.marked_only"),
         Binding("s", "cycle_status", "Status", show=False, id="main.status_filter"),
         Binding("e", "cycle_edition", "Edition", show=False, id="main.edition_filter"),
+        Binding("f", "cycle_usage", "Usage", show=False, id="main.usage_filter"),
+        Binding("R", "review", "Review", id="main.review"),
         Binding("o", "cycle_sort", "Sort", show=False, id="main.sort"),
         Binding("O", "reverse_sort", "Reverse sort", show=False, id="main.reverse_sort"),
         Binding("u", "upgrade", "Upgrade", id="main.upgrade"),
@@ -105,6 +107,7 @@ class MainScreen(Screen):
         if snap is not None:
             self._show_rows(snap, self.model.update_rows)
             self.refresh_costs()
+            self.load_headroom()  # changed packages, or usage imported
 
     async def _read(self, call):
         try:
@@ -131,6 +134,18 @@ class MainScreen(Screen):
             table = self.query_one(AppTable)
             table.refresh_rows(keep_app=table.cursor_app)
             self.refresh_costs()
+        self.load_headroom()
+
+    @work(exclusive=True, group="fleet-headroom")
+    async def load_headroom(self) -> None:
+        """Every active app's headroom (its highest use of a limit or quota, last 7 days)."""
+        headroom = await self._read(self.app.services.fleet.headroom())
+        if headroom is not None:
+            self.model.set_headroom(headroom)
+            table = self.query_one(AppTable)
+            table.headroom_loaded = True
+            table.refresh_rows(keep_app=table.cursor_app)
+            self.show_summary()
 
     async def poll(self) -> None:
         """Cheap check for changes by anyone (a change counter) and for a new day."""
@@ -199,6 +214,7 @@ class MainScreen(Screen):
             parts.append(f"filter “{m.text}”")
         parts.append(f"status {m.status or 'any'} [s]")
         parts.append(f"edition {m.edition or 'any'} [e]")
+        parts.append(f"usage {m.usage or 'any'} [f]")
         parts.append(f"sort {m.sort_key}{' ▼' if m.sort_reverse else ' ▲'} [o]")
         if m.marked_only:
             parts.append("marked only [*]")
@@ -285,6 +301,30 @@ class MainScreen(Screen):
     def action_cycle_status(self) -> None:
         self.model.status = self.model.cycle(STATUS_FILTERS, self.model.status)
         self._reapply()
+
+    def action_cycle_usage(self) -> None:
+        self.model.usage = self.model.cycle(tuple(USAGE_FILTERS), self.model.usage)
+        self._reapply()
+
+    def action_review(self) -> None:
+        """Right-sizing suggestions of the marked apps, or else of the apps the filter shows."""
+        from imtui.ui.screens.review import ReviewScreen
+
+        rows = self.model.marked_rows() or [self.model.rows[i] for i in self.model.view]
+        if rows:
+            self.app.push_screen(ReviewScreen([r.app_id for r in rows]), self._review_accepted)
+
+    def _review_accepted(self, accepted) -> None:
+        """Each accepted request opens the modify form filled in, one after the other."""
+        if not accepted:
+            return
+        (request, app_ids), *rest = accepted
+        targets = [row for a in app_ids if (row := self.model.row_of(a)) is not None]
+
+        def next_form(_=None) -> None:
+            self._review_accepted(rest)
+
+        self.open_change_form("modify", targets, request, then=next_form if rest else None)
 
     def action_cycle_edition(self) -> None:
         self.model.edition = self.model.cycle(EDITION_FILTERS, self.model.edition)
@@ -428,25 +468,29 @@ class MainScreen(Screen):
         self.show_results(verb, results)
         return results
 
-    def show_results(self, verb: str, results: list[BulkResult], list_refusals: bool = False) -> None:
+    def show_results(self, verb: str, results: list[BulkResult], list_refusals: bool = False, then=None) -> None:
         """After an operation: reload what changed; list every app's outcome (also one refused
-        app's, with `list_refusals`), or say it in one notice."""
+        app's, with `list_refusals`), or say it in one notice. `then` runs after that."""
         from imtui.ui.screens.results import ResultsScreen
 
         self.load_changes()
         failed = [r for r in results if not r.ok]
         if len(results) > 1 or (failed and list_refusals):
             title = f"{verb}: {len(results) - len(failed)} done, {len(failed)} refused"
-            self.app.push_screen(ResultsScreen(title, results))
+            self.app.push_screen(ResultsScreen(title, results), (lambda _: then()) if then else None)
+            return
         elif failed:
             self.app.notify(failed[0].error or "refused", severity="error", title=f"{verb} refused")
         elif results and list_refusals:  # one app changed: say so (or that nothing changed)
             self.app.notify(f"app {results[0].app_id}: {results[0].error or 'done'}", title=verb.capitalize())
+        if then is not None:
+            then()
 
     # --- upgrade and modify ------------------------------------------------------------------------
 
-    def open_change_form(self, kind: str, targets: list[FleetRow], request=None) -> None:
-        """The upgrade or modify form for the targets (filled in with `request` when given)."""
+    def open_change_form(self, kind: str, targets: list[FleetRow], request=None, then=None) -> None:
+        """The upgrade or modify form for the targets (filled in with `request` when given);
+        `then` runs once it is closed."""
         from imtui.ui.screens.change_form import ChangeForm
 
         if self.app.refuse_unless_allowed(kind) or not targets:
@@ -454,7 +498,9 @@ class MainScreen(Screen):
 
         def done(results: list[BulkResult] | None) -> None:
             if results is not None:
-                self.show_results(kind, results, list_refusals=True)
+                self.show_results(kind, results, list_refusals=True, then=then)
+            elif then is not None:
+                then()
 
         self.app.push_screen(ChangeForm(kind, targets, request), done)
 

@@ -36,6 +36,7 @@ COLUMNS = (
     Column("live_groups", "Live", 9, True),
     Column("groups_per_user", "Grp/usr", 7, True),
     Column("members_per_group", "Mem/grp", 7, True),
+    Column("headroom", "Headroom", 13, True),
     Column("month_to_date", "MTD $", 11, True),
     Column("projected", "Projected $", 11, True),
 )
@@ -68,6 +69,8 @@ class AppTable(ScrollView, can_focus=True):
     }
 
     cursor = reactive(0, always_update=True, init=False)
+    headroom_loaded = False
+    """Whether the headroom figures have been read (until then the column shows "…")."""
     plain = reactive(False)
     """Status without symbols that need a Unicode font (NO_COLOR terminals keep the words)."""
 
@@ -152,6 +155,7 @@ class AppTable(ScrollView, can_focus=True):
             fmt.setting(row.live_groups),
             str(row.groups_per_user),
             str(row.members_per_group),
+            fmt.headroom(row.headroom, row.status, self.headroom_loaded),
             fmt.money(row.month_to_date, "…"),
             fmt.money(row.projected, "…"),
         ]

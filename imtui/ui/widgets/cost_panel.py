@@ -64,7 +64,13 @@ class CostPanel(Vertical):
         cursor = figures.cursor
         if cursor and cursor.lines:
             for line in cursor.lines:
-                table.add_row(f" {line.item} {line.setting} ×{line.days}d", fmt.money(line.amount), "", "")
+                least = " (at least)" if line.item.endswith("_overage") else ""
+                label = (
+                    f" {fmt.item_name(line.item)} {line.setting}{least}"
+                    if least
+                    else f" {line.item} {line.setting} ×{line.days}d"
+                )
+                table.add_row(label, fmt.money(line.amount), "", "")
         elif cursor:
             table.add_row(" nothing billed this month", "", "", "")
         self.query_one("#cost-figures", Static).update(table)

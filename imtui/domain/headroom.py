@@ -1,0 +1,230 @@
+"""Headroom against limits and quotas, and right-sizing suggestions (domain.md §6).
+
+Headroom: over the last 7 days (today included) each active app's peak of each limited figure is
+held against what its package allows. *Limits* are where the platform refuses the excess (error
+codes 10036, 10037, 10038, 10058); *quotas* where the excess costs money. Use is peak ÷ allowance
+in percent; **near** from 80 %, **at** from 100 %.
+
+Decision, suggestions (advice only; applying one is an ordinary modify): *raise* an item at 80 %
+or more of its limit when the edition offers a higher setting; *lower* a paid setting whose peak
+over the last 30 days fits the lower setting with a fifth to spare, when at least 28 of those 30
+days have a record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import NamedTuple
+
+from imtui.domain.changes import unlock_date
+from imtui.domain.editions import (
+    GROUPS_PER_USER,
+    LIVE_GROUPS,
+    MEMBERS_PER_GROUP,
+    OFFERED,
+    TRIAL,
+    UNLIMITED,
+    Package,
+    rank,
+)
+from imtui.domain.prices import PriceList
+
+NEAR_PCT = 80
+"""From this use on an app is near a limit or quota."""
+AT_PCT = 100
+"""From this use on it is at it."""
+LOWER_FITS_PCT = 80
+"""A lowering is suggested when the peak is at most this share of the lower setting's limit."""
+WINDOW_DAYS = 7
+"""Days of usage headroom is judged on (today included)."""
+LOWER_WINDOW_DAYS = 30
+"""Days of usage a lowering is judged on, and how many of them need a record."""
+LOWER_NEEDS_DAYS = 28
+NOT_ENOUGH_DATA = "not enough usage data"
+
+LIMIT, QUOTA = "limit", "quota"
+TRIAL_DAU, TRIAL_GROUPS = 100, 100
+"""Trial's hard caps: daily active users, and groups other than live groups."""
+QUOTA_DAU, QUOTA_GROUPS = 10_000, 100_000
+
+# the figure of a usage record each limited item is measured by
+MEASURED_BY = {
+    LIVE_GROUPS: "live_groups",
+    GROUPS_PER_USER: "max_groups_per_user",
+    MEMBERS_PER_GROUP: "max_members_per_group",
+}
+SUGGESTED_ITEMS = (LIVE_GROUPS, GROUPS_PER_USER, MEMBERS_PER_GROUP)
+
+# flags for quick filters
+NEAR, AT_LIMIT, OVER_QUOTA, SUGGESTS = 1, 2, 4, 8
+
+
+class WindowPeaks(NamedTuple):
+    """An app's peak of each figure over a window of days (None: no record in it), the peak of
+    `groups − live_groups`, and how many days of the window have a record."""
+
+    dau: int | None = None
+    groups: int | None = None
+    live_groups: int | None = None
+    max_groups_per_user: int | None = None
+    max_members_per_group: int | None = None
+    other_groups: int | None = None
+    days: int = 0
+
+    def of(self, figure: str) -> int | None:
+        return getattr(self, figure)
+
+
+class Use(NamedTuple):
+    """One limit or quota held against its peak."""
+
+    item: str
+    kind: str
+    peak: int
+    allowance: int
+
+    @property
+    def use_pct(self) -> int:
+        """Percent, rounded down."""
+        return self.peak * 100 // self.allowance
+
+    @property
+    def ratio(self) -> float:
+        return self.peak / self.allowance
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    item: str
+    frm: int | None
+    to: int | None
+    monthly_delta: Decimal
+    """Negative for a saving."""
+    reason: str
+    unlocks_on: str | None = None
+
+
+class Review(NamedTuple):
+    """An app's headroom (its highest use, or None without usage), every use, and suggestions."""
+
+    headroom: Use | None
+    uses: tuple[Use, ...]
+    suggestions: tuple[Suggestion, ...]
+    note: str | None = None
+
+    @property
+    def flags(self) -> int:
+        """NEAR, AT_LIMIT, OVER_QUOTA and SUGGESTS, for the dashboard's quick filter."""
+        flags = 0
+        for use in self.uses:
+            if use.peak * 100 >= use.allowance * NEAR_PCT:
+                flags |= NEAR
+            if use.kind == LIMIT and use.peak >= use.allowance:
+                flags |= AT_LIMIT
+            if use.kind == QUOTA and use.peak > use.allowance:
+                flags |= OVER_QUOTA
+        return flags | (SUGGESTS if self.suggestions else 0)
+
+
+def uses(package: Package, week: WindowPeaks) -> list[Use]:
+    """Each limit and quota that applies to the package, with the week's peak (none without one)."""
+    trial = package.edition == TRIAL
+    wanted = (
+        (LIVE_GROUPS, LIMIT, week.live_groups, package.live_groups),
+        (GROUPS_PER_USER, LIMIT, week.max_groups_per_user, package.groups_per_user),
+        (MEMBERS_PER_GROUP, LIMIT, week.max_members_per_group, package.members_per_group),
+        ("dau", LIMIT if trial else QUOTA, week.dau, TRIAL_DAU if trial else QUOTA_DAU),
+        (
+            "groups",
+            LIMIT if trial else QUOTA,
+            week.other_groups if trial else week.groups,
+            TRIAL_GROUPS if trial else QUOTA_GROUPS,
+        ),
+    )
+    return [Use(*use) for use in wanted if use[2] is not None and use[3]]
+
+
+def highest(all_uses: list[Use]) -> Use | None:
+    """The app's headroom figure: its highest use (the first in contract order on a tie)."""
+    best = None
+    for use in all_uses:
+        if best is None or use.peak * best.allowance > best.peak * use.allowance:
+            best = use
+    return best
+
+
+_SETTINGS: dict[tuple, tuple] = {}
+
+
+def _settings(prices: PriceList, edition: str, item: str, current) -> tuple:
+    """(its price, the next higher setting and its price, the lower setting and its price) of an
+    item's value on an edition (None where there is none); worked out once per price list."""
+    key = (id(prices), edition, item, current)
+    found = _SETTINGS.get(key)
+    if found is None:
+        values = sorted(OFFERED[edition][item], key=rank)
+        higher = [v for v in values if rank(v) > rank(current)]
+        lower = [v for v in values if rank(v) < rank(current)]
+        up = higher[0] if higher else ...
+        down = lower[-1] if lower else ...
+        found = _SETTINGS[key] = (
+            prices.price(edition, item, current),
+            up,
+            None if up is ... else prices.price(edition, item, up),
+            down,
+            None if down is ... else prices.price(edition, item, down),
+        )
+    return found
+
+
+def review(
+    package: Package,
+    week: WindowPeaks,
+    month: WindowPeaks,
+    locks: Mapping[str, datetime],
+    prices: PriceList,
+    tz: str,
+) -> Review:
+    """Headroom and right-sizing suggestions of one active app."""
+    all_uses = uses(package, week)
+    suggestions: list[Suggestion] = []
+    note = None
+    for item in SUGGESTED_ITEMS:
+        current = package.value(item)
+        price_now, up, up_price, down, down_price = _settings(prices, package.edition, item, current)
+        peak = week.of(MEASURED_BY[item])
+        unlocks = unlock_date(locks[item], tz) if item in locks else None
+        if up is not ... and current is not UNLIMITED and peak is not None and peak * 100 >= current * NEAR_PCT:
+            suggestions.append(
+                Suggestion(
+                    item,
+                    current,
+                    up,
+                    up_price - price_now,
+                    f"peak {peak:,} of {current:,} in the last {WINDOW_DAYS} days ({peak * 100 // current}%)",
+                    unlocks,
+                )
+            )
+            continue
+        if down is ... or price_now <= 0:
+            continue
+        if month.days < LOWER_NEEDS_DAYS:
+            note = NOT_ENOUGH_DATA
+            continue
+        peak30 = month.of(MEASURED_BY[item]) or 0
+        if down is not UNLIMITED and peak30 * 100 <= down * LOWER_FITS_PCT:
+            suggestions.append(
+                Suggestion(
+                    item,
+                    current,
+                    down,
+                    down_price - price_now,
+                    f"peak {peak30:,} in the last {LOWER_WINDOW_DAYS} days fits {down:,} "
+                    f"({peak30 * 100 // down}% of it)",
+                    unlocks,
+                )
+            )
+    return Review(highest(all_uses), tuple(all_uses), tuple(suggestions), note)
