@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import resource
+import os
 import sqlite3
 import statistics
 import subprocess
@@ -41,13 +41,17 @@ def imtui(db: Path, *args: str, now: str = NOW) -> list[str]:
 
 
 def child(cmd: list[str], stdout=subprocess.DEVNULL) -> tuple[float, float]:
-    """Runs a process; returns (seconds, its peak memory in MiB)."""
-    t = time.perf_counter()
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    subprocess.run(cmd, check=True, stdout=stdout, stderr=subprocess.PIPE)
-    seconds = time.perf_counter() - t
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return seconds, (peak if peak > before else float("nan")) / 1024
+    """Runs a process; returns (seconds, its own peak memory in MiB, from wait4)."""
+    with tempfile.TemporaryFile() as err:
+        t = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=stdout, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - t
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode:
+            err.seek(0)
+            raise subprocess.CalledProcessError(proc.returncode, cmd, stderr=err.read())
+    return seconds, usage.ru_maxrss / 1024
 
 
 def build(apps: int, rebuild: bool) -> tuple[Path, float | None]:
@@ -77,19 +81,39 @@ t0 = time.perf_counter()
 from imtui.config import Settings
 from imtui.clock import OffsetClock
 from imtui.domain.calendar import parse_instant
-from imtui.bootstrap import open_services
+from imtui.bootstrap import open_services, tune_dashboard_process
+# as `imtui` does: open the services and read the rows, then load Textual
+tune_dashboard_process()
+settings = Settings(db=sys.argv[1])
+clock = OffsetClock(parse_instant(sys.argv[2], settings.billing_tz))
+if sys.argv[3] == "day":
+    from imtui.clock import FixedClock
+    clock = FixedClock(parse_instant(sys.argv[2], settings.billing_tz))
+services = open_services(settings, clock)
+services.fleet.preload()
 from imtui.ui.app import ImtuiApp
+from imtui.domain.calendar import zone
+from datetime import timedelta, timezone
 from pathlib import Path
 import asyncio
 
+from imtui.ui.fleet_model import FleetModel
 from imtui.ui.widgets.app_table import AppTable
 from imtui.ui.widgets.cost_panel import CostPanel
 marks = {}
+reached = {}  # mark -> asyncio.Event, so the script waits without polling (polling takes the CPU the app needs)
+
+def mark(name):
+    if name not in marks:
+        marks[name] = time.perf_counter() - t0
+        if name in reached:
+            reached[name].set()
+
 _render_line = AppTable.render_line
 
 def render_line(self, y):
     if y > 0 and "rows" not in marks and self.model.row(self.scroll_offset.y + y - 1) is not None:
-        marks["rows"] = time.perf_counter() - t0
+        mark("rows")
     return _render_line(self, y)
 
 AppTable.render_line = render_line
@@ -97,32 +121,54 @@ _watch = CostPanel.watch_figures
 
 def watch_figures(self, figures):
     _watch(self, figures)
-    if figures is not None and figures.fleet is not None and "fleet" not in marks:
-        marks["fleet"] = time.perf_counter() - t0
+    if figures is not None and figures.fleet is not None:
+        mark("fleet")
+        if "new_day" in marks and figures.fleet.as_of >= new_day:
+            mark("fleet_new_day")
 
 CostPanel.watch_figures = watch_figures
+_set_headroom = FleetModel.set_headroom
+
+def set_headroom(self, headroom):
+    _set_headroom(self, headroom)
+    mark("headroom")
+
+FleetModel.set_headroom = set_headroom
+
+new_day = None
 
 async def main():
-    settings = Settings(db=sys.argv[1])
-    services = open_services(settings, OffsetClock(parse_instant(sys.argv[2], settings.billing_tz)))
+    global new_day
+    for name in ("rows", "fleet", "headroom", "fleet_new_day"):
+        reached[name] = asyncio.Event()
+        if name in marks:
+            reached[name].set()
     app = ImtuiApp(services, settings, keymap_file=Path("/nonexistent"))
     async with app.run_test(size=(160, 50)) as pilot:
-        while "rows" not in marks:
-            await pilot.pause(0.005)
+        await reached["rows"].wait()
         if sys.argv[3] == "all":
-            table = app.main.query_one(AppTable)
-            while "fleet" not in marks or not table.headroom_loaded:
-                if table.headroom_loaded and "headroom" not in marks:
-                    marks["headroom"] = time.perf_counter() - t0
-                await pilot.pause(0.005)
-            marks.setdefault("headroom", time.perf_counter() - t0)
+            await reached["fleet"].wait()
+            await reached["headroom"].wait()
+            await pilot.pause()
             while any(w.is_running for w in app.workers):
                 await pilot.pause(0.05)
+        if sys.argv[3] == "day":  # midnight: the clock moves to the next day and the poll sees it
+            await reached["fleet"].wait()
+            await reached["headroom"].wait()
+            while any(w.is_running for w in app.workers):
+                await pilot.pause(0.05)
+            local = clock.now().astimezone(zone(settings.billing_tz))
+            new_day = (local.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)).astimezone(timezone.utc)
+            clock.set(new_day + timedelta(seconds=1))
+            mark("new_day")
+            await app.main.poll()
+            await reached["fleet_new_day"].wait()
     services.close()
     marks["rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(marks))
 
 import json
+import os
 asyncio.run(main())
 """
 
@@ -156,14 +202,26 @@ def run_script(code: str, *args: str) -> str:
     return out.stdout.strip().splitlines()[-1]
 
 
-def startup(db: Path, runs: int) -> dict:
-    """Start → first frame with rows, → fleet cost on screen, → headroom; peak memory; the floor."""
-    bare, rows, full = [], [], []
+DRAFTED = "2026-12-01T10:00:00+08:00"
+"""A morning after the month's draft: November is a draft, December has just begun."""
+BEFORE_MIDNIGHT = "2026-11-27T23:59:00+08:00"
+
+
+def startup(db: Path, runs: int, scenarios: bool = True) -> dict:
+    """Start → first frame with rows, → fleet cost on screen, → headroom; peak memory; the floor.
+    With `scenarios`, the fleet cost also after a month's draft (a copy of the database, opened
+    on the morning of the 1st) and at midnight (the clock crosses it; the poll sees it)."""
+    bare, rows, full, drafted, midnight = [], [], [], [], []
+    copy = Path(tempfile.mkdtemp()) / "drafted.db"
     for _ in range(runs):
         bare.append(float(run_script(STARTUP_BARE, str(db)).split()[0]))
         rows.append(json.loads(run_script(STARTUP_IMTUI, str(db), NOW, "rows"))["rows"])
         full.append(json.loads(run_script(STARTUP_IMTUI, str(db), NOW, "all")))
-    return {
+        if scenarios:
+            subprocess.run(["cp", str(db), str(copy)], check=True)
+            drafted.append(json.loads(run_script(STARTUP_IMTUI, str(copy), DRAFTED, "all")))
+            midnight.append(json.loads(run_script(STARTUP_IMTUI, str(db), BEFORE_MIDNIGHT, "day")))
+    out = {
         "bare": median(bare),
         "imtui": median(rows),
         "ratio": median(rows) / median(bare),
@@ -171,6 +229,10 @@ def startup(db: Path, runs: int) -> dict:
         "headroom_after_first_frame": median([m["headroom"] - m["rows"] for m in full]),
         "peak_rss_mib": median([m["rss"] for m in full]),
     }
+    if scenarios:
+        out["fleet_after_first_frame_drafted"] = median([m["fleet"] - m["rows"] for m in drafted])
+        out["fleet_after_midnight"] = median([m["fleet_new_day"] - m["new_day"] for m in midnight])
+    return out
 
 
 # --- interaction on the loaded dashboard -------------------------------------------------------------
@@ -438,7 +500,7 @@ def curve(sizes: list[int], runs: int, rebuild: bool) -> list[dict]:
     points = []
     for apps in sizes:
         db, demo = build(apps, rebuild)
-        s = startup(db, runs)
+        s = startup(db, runs, scenarios=False)
         r = asyncio.run(interactions(db, max(runs // 2, 1), halt=False))
         points.append(
             {
@@ -497,6 +559,8 @@ def main() -> None:
         f"start → first frame with rows      {s['imtui']:8.2f} s   bare stack + sqlite3 {s['bare']:.2f} s, ratio {s['ratio']:.2f} (target ≤ 1.3)"
     )
     print(f"first frame → fleet cost on screen  {s['fleet_after_first_frame']:8.2f} s   (target ≤ 1 s)")
+    print(f"  … on the 1st, after the draft     {s['fleet_after_first_frame_drafted']:8.2f} s   (target ≤ 1 s)")
+    print(f"  midnight → new day's fleet cost   {s['fleet_after_midnight']:8.2f} s   (target ≤ 1 s)")
     print(f"first frame → headroom figures      {s['headroom_after_first_frame']:8.2f} s   (target ≤ 2 s)")
     print(f"peak memory, costs and headroom in   {s['peak_rss_mib']:8.0f} MiB (target ≤ 200)")
     r = asyncio.run(interactions(db, args.runs))

@@ -29,6 +29,20 @@ def settings_from_env(db: str | None = None, read_only: bool = False, now: datet
     return settings
 
 
+def tune_dashboard_process() -> None:
+    """Memory settings for the dashboard's long-lived process, before any thread starts: glibc
+    otherwise gives each worker thread its own heap, and memory freed in one is not reused by
+    another, so the process grows well past what it holds (measured: 201 → 185 MiB at 100,000
+    apps). A no-op where the C library is not glibc."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-8, 1)  # M_ARENA_MAX: one heap for every thread
+    except (OSError, AttributeError):
+        pass
+
+
 def clock_for(settings: Settings, dashboard: bool) -> Clock:
     """`--now` fixes a subcommand's clock at exactly that instant (successive runs with the same
     `--now` act at the same instant); the dashboard's clock starts there and runs on."""

@@ -191,17 +191,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 2
     try:
-        from imtui.bootstrap import clock_for, open_services, settings_from_env
+        from imtui.bootstrap import clock_for, open_services, settings_from_env, tune_dashboard_process
 
         dashboard = args.command is None
         now = parse_instant(args.now, os.environ.get("IMTUI_BILLING_TZ") or "Asia/Shanghai") if args.now else None
         settings = settings_from_env(args.db, args.read_only, now)
         clock = clock_for(settings, dashboard)
         if dashboard:
-            from imtui.ui.app import run_dashboard  # Textual is loaded only for the dashboard
-
+            tune_dashboard_process()
             services = open_services(settings, clock)
             try:
+                services.fleet.preload()  # the first frame shows rows
+                from imtui.ui.app import run_dashboard  # Textual is loaded only for the dashboard
+
                 return run_dashboard(services, settings)
             finally:
                 services.close()

@@ -104,49 +104,180 @@ def _dearest_by_day(
     return best, history, active_days
 
 
-def _day_counts(
-    spans: list[Span], month: Month, tz: str, prices: PriceList, last_day: int
-) -> tuple[dict[str, dict[tuple[str, Decimal], int]], tuple | None]:
-    """Per daily item, the days each paid setting is the dearest of its day; and history's
-    dearest setting of the month.
+@dataclass(frozen=True, slots=True)
+class PlanLine:
+    """One priced setting of a daily item over runs of days (0-based, both ends included)."""
+
+    item: str
+    setting: str
+    price_cents: int
+    runs: tuple[tuple[int, int], ...]
+
+    def days(self, through: int) -> int:
+        """Its days up to and including day `through`."""
+        return sum(min(last, through) - first + 1 for first, last in self.runs if first <= through)
+
+
+@dataclass(frozen=True, slots=True)
+class MonthPlan:
+    """An app's month as priced runs of days: enough to bill it through any day with no history
+    to read again. `plan_month` derives it from the app's states; it travels as text (`encode`),
+    and the text of apps alike is the same, so a fleet's figures are worked out once per kind.
+
+    `history` lists the history-retention settings in effect while active, in time order, each
+    with the first day it applies; the month is charged at the dearest (the later on a tie)."""
+
+    days: int
+    daily: tuple[PlanLine, ...] = ()
+    history: tuple[tuple[str, int, int], ...] = ()
+
+    def lines(self, through: int | None = None) -> list[BillLine]:
+        """The bill lines up to and including day `through` (the whole month by default)."""
+        last = self.days - 1 if through is None else min(through, self.days - 1)
+        lines = []
+        for pl in self.daily:
+            days = pl.days(last)
+            if days:
+                price = from_cents(pl.price_cents)
+                lines.append(BillLine(pl.item, pl.setting, price, days, prorate(price, days, self.days)))
+        history = self._history(last)
+        if history is not None and history[1] > 0:
+            price = from_cents(history[1])
+            lines.append(BillLine(HISTORY_DAYS, history[0], price, self.days, price))
+        return lines
+
+    def cents(self, through: int) -> tuple[int, int]:
+        """(month-to-date through day `through`, projected) in cents: integer arithmetic only."""
+        mtd = projected = 0
+        dim = self.days
+        for pl in self.daily:
+            mtd += prorate_cents(pl.price_cents, pl.days(through), dim)
+            projected += prorate_cents(pl.price_cents, pl.days(dim - 1), dim)
+        history = self._history(through)
+        if history is not None:
+            mtd += history[1]
+        history = self._history(dim - 1)
+        if history is not None:
+            projected += history[1]
+        return mtd, projected
+
+    def curve(self) -> tuple[int, ...]:
+        """Month-to-date cents through each day of the month (its last is the projected total):
+        every figure of the plan, worked out once and kept with it."""
+        dim = self.days
+        out = [0] * dim
+        for pl in self.daily:
+            covered = bytearray(dim)
+            for first, last in pl.runs:
+                covered[first : last + 1] = b"\x01" * (last - first + 1)
+            held = 0
+            for day in range(dim):
+                held += covered[day]
+                out[day] += prorate_cents(pl.price_cents, held, dim)
+        best = None
+        pending = list(self.history)  # in time order, so by first day
+        for day in range(dim):
+            while pending and pending[0][2] <= day:
+                candidate = pending.pop(0)
+                if best is None or candidate[1] >= best[1]:
+                    best = candidate
+            if best is not None:
+                out[day] += best[1]
+        return tuple(out)
+
+    def _history(self, through: int) -> tuple[str, int, int] | None:
+        best = None
+        for candidate in self.history:
+            if candidate[2] <= through and (best is None or candidate[1] >= best[1]):
+                best = candidate
+        return best
+
+    def encode(self) -> str:
+        """`30|edition:pro:44999:0-14,20-29;…|90:17999:0;…` (labels are digits or words)."""
+        daily = ";".join(
+            f"{pl.item}:{pl.setting}:{pl.price_cents}:" + ",".join(f"{a}-{b}" for a, b in pl.runs) for pl in self.daily
+        )
+        history = ";".join(f"{setting}:{cents}:{first}" for setting, cents, first in self.history)
+        return f"{self.days}|{daily}|{history}"
+
+    @classmethod
+    def decode(cls, text: str) -> MonthPlan:
+        days, daily, history = text.split("|")
+        lines = []
+        for part in daily.split(";") if daily else ():
+            item, setting, cents, runs = part.split(":")
+            pairs = tuple(tuple(int(x) for x in run.split("-")) for run in runs.split(","))
+            lines.append(PlanLine(item, setting, int(cents), pairs))
+        candidates = tuple(
+            (setting, int(cents), int(first))
+            for setting, cents, first in (c.split(":") for c in (history.split(";") if history else ()))
+        )
+        return cls(int(days), tuple(lines), candidates)
+
+
+def prorate_cents(price_cents: int, days: int, days_in_month: int) -> int:
+    """`prorate` in integer cents: price × days / days-in-month, rounded half up."""
+    return (2 * price_cents * days + days_in_month) // (2 * days_in_month)
+
+
+def from_cents(cents: int) -> Decimal:
+    return (Decimal(cents) / 100).quantize(CENT)
+
+
+def plan_month(spans: Iterable[Span], month: Month, tz: str, prices: PriceList) -> MonthPlan:
+    """An app's month from its active spans in it: each day of each daily item goes to the
+    dearest setting of that day (the later one on a tie in price).
 
     Spans are in time order, so in days they overlap only where one ends and the next begins:
-    only those shared days are contested, and each is given to the dearest setting (the later
-    one on a tie). Every other day belongs to the one span that covers it.
-    """
+    only those shared days are contested. Every other day belongs to the one span covering it,
+    so each span owns one run of days per item."""
     bounds = day_bounds(month, tz)
+    last_day = month.days - 1
     ranges: list[tuple[int, int, Package]] = []
     for span in spans:
         first = max(bisect_right(bounds, span.start) - 1, 0)
         last = min(bisect_left(bounds, span.end) - 1, last_day)
         if first <= last:
             ranges.append((first, last, span.package))
+    if not ranges:
+        return MonthPlan(month.days)
     ends = {d for first, last, _ in ranges for d in (first, last)}
     contested = {
         d: members for d in ends if len(members := [i for i, (f, l, _) in enumerate(ranges) if f <= d <= l]) > 1
     }
-    counts: dict[str, dict[tuple[str, Decimal], int]] = {item: {} for item in DAILY_ITEMS}
+    daily: list[PlanLine] = []
     for item in DAILY_ITEMS:
         settings = [
-            (prices.price(pkg.edition, item, pkg.value(item)), label(item, pkg.value(item))) for _, _, pkg in ranges
+            (_cents(prices.price(pkg.edition, item, pkg.value(item))), label(item, pkg.value(item)))
+            for _, _, pkg in ranges
         ]
         winners = {d: max(members, key=lambda i: (settings[i][0], i)) for d, members in contested.items()}
-        item_counts = counts[item]
+        runs: dict[tuple[str, int], list[tuple[int, int]]] = {}
         for i, (first, last, _) in enumerate(ranges):
-            price, setting = settings[i]
-            if price <= ZERO:
+            cents, setting = settings[i]
+            if cents <= 0:
                 continue
-            days = last - first + 1 - sum(1 for d, w in winners.items() if w != i and first <= d <= last)
-            if days > 0:
-                item_counts[(setting, price)] = item_counts.get((setting, price), 0) + days
-    history = None
-    for i, (_, _, pkg) in enumerate(ranges):
-        price = prices.price(pkg.edition, HISTORY_DAYS, pkg.history_days)
-        if history is None or (price, i) >= history[:2]:
-            history = (price, i, label(HISTORY_DAYS, pkg.history_days))
-    if history is not None:
-        history = (history[0], None, history[2])
-    return counts, history
+            if winners.get(first, i) != i:
+                first += 1
+            if last >= first and winners.get(last, i) != i:
+                last -= 1
+            if first <= last:
+                runs.setdefault((setting, cents), []).append((first, last))
+        for (setting, cents), item_runs in sorted(runs.items(), key=lambda kv: -kv[0][1]):
+            daily.append(PlanLine(item, setting, cents, tuple(item_runs)))
+    history = tuple(
+        (
+            label(HISTORY_DAYS, pkg.history_days),
+            _cents(prices.price(pkg.edition, HISTORY_DAYS, pkg.history_days)),
+            first,
+        )
+        for first, _, pkg in ranges
+    )
+    return MonthPlan(month.days, tuple(daily), history)
+
+
+def _cents(amount: Decimal) -> int:
+    return int(amount * 100)
 
 
 def month_lines(
@@ -160,40 +291,7 @@ def month_lines(
 
     `through_day` (0-based, inclusive) limits the bill to the days up to it: month-to-date.
     """
-    dim = month.days
-    last_day = dim - 1 if through_day is None else min(through_day, dim - 1)
-    spans = list(spans)
-    if len(spans) == 1:
-        return _single_span_lines(spans[0], month, tz, prices, last_day)
-    counts_by_item, history = _day_counts(spans, month, tz, prices, last_day)
-    lines: list[BillLine] = []
-    for item in DAILY_ITEMS:
-        counts = counts_by_item[item]
-        for (setting, price), days in sorted(counts.items(), key=lambda kv: -kv[0][1]):
-            lines.append(BillLine(item, setting, price, days, prorate(price, days, dim)))
-    if history is not None and history[0] > ZERO:
-        lines.append(BillLine(HISTORY_DAYS, history[2], history[0], dim, history[0]))
-    return lines
-
-
-def _single_span_lines(span: Span, month: Month, tz: str, prices: PriceList, last_day: int) -> list[BillLine]:
-    """The common case, one package all along: each paid item over the span's days."""
-    bounds = day_bounds(month, tz)
-    first = max(bisect_right(bounds, span.start) - 1, 0)
-    last = min(bisect_left(bounds, span.end) - 1, last_day)
-    if first > last:
-        return []
-    dim = month.days
-    pkg = span.package
-    lines = []
-    for item in ITEMS:
-        value = pkg.value(item)
-        price = prices.price(pkg.edition, item, value)
-        if price > ZERO:
-            days = dim if item == HISTORY_DAYS else last - first + 1
-            amount = price if item == HISTORY_DAYS else prorate(price, days, dim)
-            lines.append(BillLine(item, label(item, value), price, days, amount))
-    return lines
+    return plan_month(spans, month, tz, prices).lines(through_day)
 
 
 def total(lines: Iterable[BillLine]) -> Decimal:

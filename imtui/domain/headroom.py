@@ -129,22 +129,38 @@ class Review(NamedTuple):
         return flags | (SUGGESTS if self.suggestions else 0)
 
 
-def uses(package: Package, week: WindowPeaks) -> list[Use]:
-    """Each limit and quota that applies to the package, with the week's peak (none without one)."""
+USE_ITEMS = (LIVE_GROUPS, GROUPS_PER_USER, MEMBERS_PER_GROUP, "dau", "groups")
+"""The items of `limits`, in its (contract) order."""
+USE_FIGURES = ("dau", "groups", "live_groups", "max_groups_per_user", "max_members_per_group", "other_groups")
+"""The figures of a window's peaks, in `WindowPeaks` order."""
+
+
+def limits(package: Package) -> tuple[tuple[str, str, str, int | None], ...]:
+    """(item, kind, the figure it is measured by, allowance) of every limit and quota that can
+    apply to a package, in contract order (an allowance of None or 0 never applies)."""
     trial = package.edition == TRIAL
-    wanted = (
-        (LIVE_GROUPS, LIMIT, week.live_groups, package.live_groups),
-        (GROUPS_PER_USER, LIMIT, week.max_groups_per_user, package.groups_per_user),
-        (MEMBERS_PER_GROUP, LIMIT, week.max_members_per_group, package.members_per_group),
-        ("dau", LIMIT if trial else QUOTA, week.dau, TRIAL_DAU if trial else QUOTA_DAU),
+    return (
+        (LIVE_GROUPS, LIMIT, "live_groups", package.live_groups),
+        (GROUPS_PER_USER, LIMIT, "max_groups_per_user", package.groups_per_user),
+        (MEMBERS_PER_GROUP, LIMIT, "max_members_per_group", package.members_per_group),
+        ("dau", LIMIT if trial else QUOTA, "dau", TRIAL_DAU if trial else QUOTA_DAU),
         (
             "groups",
             LIMIT if trial else QUOTA,
-            week.other_groups if trial else week.groups,
+            "other_groups" if trial else "groups",
             TRIAL_GROUPS if trial else QUOTA_GROUPS,
         ),
     )
-    return [Use(*use) for use in wanted if use[2] is not None and use[3]]
+
+
+def uses(package: Package, week: WindowPeaks) -> list[Use]:
+    """Each limit and quota that applies to the package, with the week's peak (none without one)."""
+    found = []
+    for item, kind, figure, allowance in limits(package):
+        peak = week.of(figure)
+        if peak is not None and allowance:
+            found.append(Use(item, kind, peak, allowance))
+    return found
 
 
 def highest(all_uses: list[Use]) -> Use | None:
@@ -178,6 +194,19 @@ def _settings(prices: PriceList, edition: str, item: str, current) -> tuple:
             None if down is ... else prices.price(edition, item, down),
         )
     return found
+
+
+def suggestion_rules(package: Package, prices: PriceList) -> tuple[tuple[str, int | None, bool, int | None], ...]:
+    """For each item a suggestion may change: (item, current value, whether a raise can be
+    suggested, the lower setting a lowering would suggest or None), as `review` decides them."""
+    out = []
+    for item in SUGGESTED_ITEMS:
+        current = package.value(item)
+        price_now, up, _, down, _ = _settings(prices, package.edition, item, current)
+        can_raise = up is not ... and current is not UNLIMITED
+        lower = down if down is not ... and price_now > 0 and down is not UNLIMITED else None
+        out.append((item, current, can_raise, lower))
+    return tuple(out)
 
 
 def review(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -42,6 +44,12 @@ class PriceList:
     def price(self, edition: str, item: str, value: Any) -> Decimal:
         """Monthly price of one item's setting under an edition."""
         return self.monthly.get((edition, item, label(item, value)), ZERO)
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """A short digest of every price: what a plan priced with this list is marked with."""
+        text = repr(sorted(self.monthly.items())) + repr((self.dau, self.groups))
+        return hashlib.sha1(text.encode()).hexdigest()[:16]
 
     def package_price(self, package: Package) -> Decimal:
         """Monthly price of a whole package."""

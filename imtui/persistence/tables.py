@@ -157,10 +157,32 @@ class UsageMonthRow(SQLModel, table=True):
     (what overage is billed from), kept up to date on every write."""
 
     __tablename__ = "usage_months"
-    __table_args__ = (Index("ix_usage_months_month", "month"),)
+    __table_args__ = (
+        Index("ix_usage_months_month", "month"),
+        # the bill's overage reads only these: an index holding them spares reading the days
+        Index("ix_usage_months_peaks", "month", "paid_peak_dau", "paid_peak_groups", "paid_days", "app_id"),
+    )
     app_id: int = Field(primary_key=True, foreign_key="apps.app_id", sa_type=BigInteger)
     month: str = Field(primary_key=True, max_length=7)
     days: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     paid_peak_dau: int | None = None
     paid_peak_groups: int | None = None
     paid_days: int = 0
+
+
+class MonthPlanRow(SQLModel, table=True):
+    """An app's month as priced runs of days (`domain.billing.MonthPlan` as text) and its
+    month-to-date cents through each day (`MonthPlan.curve`, packed little-endian int32),
+    written with every event of that month, so the live cost of the whole fleet is read rather
+    than worked out. `event_id` is the app's newest event the plan covers; `priced_with` names
+    the price list and billing time zone it was worked out with: a plan priced otherwise is worked
+    out again."""
+
+    __tablename__ = "month_plans"
+    __table_args__ = (Index("ix_month_plans_month", "month"),)
+    app_id: int = Field(primary_key=True, foreign_key="apps.app_id", sa_type=BigInteger)
+    month: str = Field(primary_key=True, max_length=7)
+    event_id: int
+    priced_with: str = Field(max_length=80)
+    plan: str
+    cents: bytes = Field(sa_column=Column(LargeBinary, nullable=False))

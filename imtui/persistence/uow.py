@@ -24,6 +24,7 @@ from imtui.persistence.repos.audit import AuditRepo
 from imtui.persistence.repos.bills import BillRepo
 from imtui.persistence.repos.history import HistoryRepo, LockRepo
 from imtui.persistence.repos.meta import MetaRepo
+from imtui.persistence.repos.plans import PlanRepo
 from imtui.persistence.repos.usage import UsageRepo
 from imtui.persistence.repos.users import UserRepo
 
@@ -47,6 +48,7 @@ class UnitOfWork:
     audit: AuditRepo
     users: UserRepo
     usage: UsageRepo
+    plans: PlanRepo
 
     def __init__(self, engine: Engine, write: bool = False):
         self._postgres = engine.dialect.name == "postgresql"
@@ -77,6 +79,7 @@ class UnitOfWork:
         self.audit = AuditRepo(conn)
         self.users = UserRepo(conn)
         self.usage = UsageRepo(conn)
+        self.plans = PlanRepo(conn)
         return self
 
     def commit(self) -> None:

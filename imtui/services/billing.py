@@ -7,18 +7,17 @@ from datetime import datetime
 from decimal import Decimal
 
 from imtui.domain.audit import DONE, AuditEntry
-from imtui.domain.billing import BillLine, active_spans, daily_costs, live_cost
-from imtui.domain.billing import month_lines as package_lines
+from imtui.domain.billing import BillLine, MonthPlan, daily_costs, live_cost
 from imtui.domain.calendar import Month
 from imtui.domain.errors import InvalidInput, NotFound
 from imtui.domain.month_close import DRAFT, ISSUED, OPEN, draft_instant, issue_instant
 from imtui.domain.period import BillingPeriod
 from imtui.domain.prices import ZERO, from_cents, to_cents
-from imtui.domain.usage import overage_lines
+from imtui.domain.usage import overage_cost, overage_lines
 from imtui.persistence.repos.bills import StoredLine
 from imtui.persistence.uow import UnitOfWork
 from imtui.services.context import ServiceContext
-from imtui.services.costing import Costing, FleetTotals
+from imtui.services.costing import Costing, FleetTotals, fleet_plans
 from imtui.services.models import AccountBill, AppBill, BillView, CostSummary, LineView
 
 LINES_UP_TO = 200
@@ -32,13 +31,16 @@ def _views(lines: list[BillLine]) -> list[LineView]:
 
 
 def month_lines(uow: UnitOfWork, ctx: ServiceContext, period: BillingPeriod) -> dict[int, list[BillLine]]:
-    """Every app's lines of a whole month: its package by day and its usage overage."""
-    states = uow.history.states_between(period.start, period.end)
+    """Every app's lines of a whole month: its package by day (from its month plan) and its
+    usage overage."""
     peaks = uow.usage.month_peaks(period.month)
+    by_plan: dict[str, list[BillLine]] = {}
     out: dict[int, list[BillLine]] = {}
-    for app_id in sorted(states.keys() | peaks.keys()):
-        spans = active_spans(states.get(app_id, ()), period.start, period.end)
-        lines = package_lines(spans, period.month, ctx.tz, ctx.prices) + overage_lines(peaks.get(app_id), ctx.prices)
+    for app_id, text in sorted(fleet_plans(uow, ctx, period).plan_of.items()):
+        lines = by_plan.get(text)
+        if lines is None:
+            lines = by_plan[text] = MonthPlan.decode(text).lines()
+        lines = lines + overage_lines(peaks.get(app_id), ctx.prices)
         if lines:
             out[app_id] = lines
     return out
@@ -177,12 +179,14 @@ class BillingService:
 
         return await self.ctx.run(read)
 
-    async def cost_summary(self, app_ids: list[int] | None = None) -> CostSummary:
-        """Live cost for the current month of some apps (or the fleet when `None`)."""
+    async def cost_summary(self, app_ids: list[int] | None = None, last_month: bool = True) -> CostSummary:
+        """Live cost for the current month of some apps (or the fleet when `None`); without
+        `last_month`, last month's total is left out (the first figures on screen need not
+        wait for a finished month's draft to be read)."""
         await self.housekeeping.catch_up()
-        return await self.ctx.run(lambda: self._summary(app_ids))
+        return await self.ctx.run(lambda: self._summary(app_ids, last_month))
 
-    def _summary(self, app_ids: list[int] | None) -> CostSummary:
+    def _summary(self, app_ids: list[int] | None, with_last: bool = True) -> CostSummary:
         ctx = self.ctx
         period = ctx.period()
         with ctx.uow() as uow:
@@ -196,14 +200,22 @@ class BillingService:
                 with_lines = len(app_ids) <= LINES_UP_TO
                 for cost, n in shared.values():
                     totals.add(cost, n, with_lines)
-            last = self._last_month_total(uow, period.month.previous(), app_ids)
+            last = self._last_month_total(uow, period.month.previous(), app_ids) if with_last else None
             daily = [ZERO] * period.days
             if app_ids is not None and len(app_ids) <= DAILY_UP_TO:
                 for history in uow.history.states_between(period.start, period.end, app_ids).values():
                     daily = [a + b for a, b in zip(daily, daily_costs(history, period, ctx.prices))]
         lines = [LineView(item, setting, d, amt) for (item, setting), (d, amt) in totals.lines.items() if d]
         return CostSummary(
-            period.key, totals.month_to_date, totals.projected, lines, last, daily, period.now, totals.apps
+            period.key,
+            totals.month_to_date,
+            totals.projected,
+            lines,
+            last,
+            daily,
+            period.now,
+            totals.apps,
+            not with_last,
         )
 
     def _last_month_total(self, uow: UnitOfWork, month: Month, app_ids: list[int] | None) -> Decimal | None:
@@ -212,42 +224,29 @@ class BillingService:
         issued = uow.bills.issued_at(month) is not None
         if not issued and not uow.bills.is_drafted(month):
             return None
-        if not issued and app_ids is not None and len(app_ids) <= DAILY_UP_TO:
-            return from_cents(self._draft_cents(uow, month, app_ids))
+        if issued and app_ids is None:
+            return from_cents(uow.bills.month_cents(month))
         key = (month, issued)
         per_app = self._finished.get(key)
-        if per_app is None:
+        if per_app is None and app_ids is not None and len(app_ids) <= DAILY_UP_TO:  # a few need not wait for all
+            per_app = (
+                uow.bills.cents_by_app(month, app_ids) if issued else self._draft_package_cents(uow, month, app_ids)
+            )
+        elif per_app is None:
             per_app = self._finished[key] = (
                 uow.bills.cents_by_app(month) if issued else self._draft_package_cents(uow, month)
             )
         cents = sum(per_app.values()) if app_ids is None else sum(per_app.get(a, 0) for a in app_ids)
         if not issued:  # a draft: its usage may still change
-            peaks = uow.usage.month_peaks(month, app_ids)
-            cents += sum(to_cents(ln.amount) for p in peaks.values() for ln in overage_lines(p, self.ctx.prices))
+            prices = self.ctx.prices
+            over = uow.usage.over_quota(month, prices.dau.included, prices.groups.included)
+            wanted = over.keys() if app_ids is None else over.keys() & set(app_ids)
+            cents += sum(overage_cost(over[a], prices) for a in wanted)
         return from_cents(cents)
 
-    def _draft_package_cents(self, uow: UnitOfWork, month: Month) -> dict[int, int]:
+    def _draft_package_cents(self, uow: UnitOfWork, month: Month, app_ids: list[int] | None = None) -> dict[int, int]:
+        """Each app's package cents of a finished month, from its month plan."""
         period = BillingPeriod.for_month(month, month.end(self.ctx.tz), self.ctx.tz)
-        states = uow.history.states_between(period.start, period.end)
-        return {
-            app_id: sum(
-                to_cents(ln.amount)
-                for ln in package_lines(
-                    active_spans(history, period.start, period.end), month, self.ctx.tz, self.ctx.prices
-                )
-            )
-            for app_id, history in states.items()
-        }
-
-    def _draft_cents(self, uow: UnitOfWork, month: Month, app_ids: list[int]) -> int:
-        period = BillingPeriod.for_month(month, month.end(self.ctx.tz), self.ctx.tz)
-        states = uow.history.states_between(period.start, period.end, app_ids)
-        peaks = uow.usage.month_peaks(month, app_ids)
-        cents = 0
-        for app_id in set(states) | set(peaks):
-            spans = active_spans(states.get(app_id, ()), period.start, period.end)
-            lines = package_lines(spans, month, self.ctx.tz, self.ctx.prices) + overage_lines(
-                peaks.get(app_id), self.ctx.prices
-            )
-            cents += sum(to_cents(ln.amount) for ln in lines)
-        return cents
+        plans = fleet_plans(uow, self.ctx, period, app_ids) if app_ids else self.costing.plans(uow, period)
+        whole = {text: curve[-1] for text, curve in plans.curves.items()}
+        return {app_id: whole[text] for app_id, text in plans.plan_of.items() if whole[text]}

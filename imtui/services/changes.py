@@ -21,6 +21,7 @@ from imtui.domain.text import check_name
 from imtui.domain.timeline import check_not_before
 from imtui.persistence.uow import UnitOfWork
 from imtui.services.context import ServiceContext
+from imtui.services.costing import record_plans
 from imtui.services.housekeeping import Housekeeping
 from imtui.services.models import AppView, ChangeResult, CostPreview
 from imtui.services.queries import get_app, view_of
@@ -59,6 +60,7 @@ class ChangeService:
             app = new_app(uow.apps.next_id(FIRST_APP_ID), name, account, now, ctx.actor)
             uow.apps.add(app, account_id)
             uow.history.add(app, "create", now, ctx.actor)
+            record_plans(uow, ctx, [app.app_id], ctx.period(now))
             uow.audit.add(
                 AuditEntry(
                     now, ctx.actor, "create", app.app_id, DONE, f"created trial app {name!r} in account {account}"
@@ -119,6 +121,7 @@ class ChangeService:
                 uow.usage.refresh_paid(app_id, period.key, period.today_date)
             event = uow.history.add(changed, kind, now, ctx.actor)
             uow.locks.record(app_id, plan.counted, ctx.period(now).month, now, event)
+            record_plans(uow, ctx, [app_id], ctx.period(now))
             uow.audit.add(AuditEntry(now, ctx.actor, kind, app_id, DONE, f"{kind}: {plan.describe()}"))
             uow.meta.advance_latest(now)
             uow.meta.bump_counter()

@@ -1,34 +1,204 @@
-"""Live cost of the current month for every app (usage overage included), kept in memory and
-refreshed incrementally.
+"""Live cost of a month for every app, with usage overage: month plans written with every event,
+read back for the whole fleet, and summed per kind of plan.
 
-Most apps did not change this month: their cost depends only on their package and whether they
-are active, so it is computed once per distinct (package, active) and shared. Apps with events
-this month go through the day-by-day proration one by one. After the first read, only the apps
-with new events are recomputed, and the fleet's totals are adjusted by the difference, so a
-refresh costs little however large the fleet. A new day or month rebuilds everything.
+An app's month is a `MonthPlan` (priced runs of days) with its curve: its month-to-date cents
+through each day. Every event writes its app's plan and curve of the event's month in the same
+transaction (`record_plans`), so a reader only reads them; an app without an event in the month
+kept one package and status all month and shares one plan per (package, active) with all such.
+The fleet's month-to-date and projected figures are then one lookup per kind of plan (apps alike
+share one text): a new day only looks at another day of the same curves, and after the first
+read only apps with new events (and usage, when imported) are read again.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
+from array import array
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from imtui.domain.billing import BillLine, LiveCost, State, live_cost, with_overage
+from imtui.domain.billing import BillLine, LiveCost, MonthPlan, Span, active_spans, plan_month, total
 from imtui.domain.calendar import Month
 from imtui.domain.editions import Package
 from imtui.domain.lifecycle import ACTIVE
 from imtui.domain.period import BillingPeriod
-from imtui.domain.prices import ZERO
-from imtui.domain.usage import overage_lines
-from imtui.persistence.repos import IN_CHUNK
+from imtui.domain.prices import ZERO, from_cents
+from imtui.domain.usage import Peaks, overage_cost, overage_lines
+from imtui.persistence.repos.plans import StoredPlan
 from imtui.persistence.uow import UnitOfWork
 from imtui.services.context import ServiceContext
+
+MANY = 5_000
+"""From this many apps on, the whole month's history is read at once rather than app by app."""
+DIRECT_UP_TO = 200
+"""Up to this many apps are costed straight from the database while the fleet table is not ready."""
+
+
+def priced_with(ctx: ServiceContext) -> str:
+    """What a stored plan was worked out with: the price list and the billing time zone."""
+    return f"{ctx.prices.fingerprint} {ctx.tz}"
+
+
+def pack(curve: Iterable[int]) -> bytes:
+    data = array("i", curve)
+    if sys.byteorder != "little":
+        data.byteswap()
+    return data.tobytes()
+
+
+def unpack(blob: bytes) -> array:
+    data = array("i", blob)
+    if sys.byteorder != "little":
+        data.byteswap()
+    return data
+
+
+@dataclass
+class MonthPlans:
+    """Every app's plan of one month (as text; apps alike share one string) and each kind of
+    plan's curve (month-to-date cents through each day; the last is the projected cost)."""
+
+    plan_of: dict[int, str] = field(default_factory=dict)
+    curves: dict[str, array] = field(default_factory=dict)
+
+    def put(self, app_id: int, text: str, curve: bytes | None = None) -> None:
+        """Sets an app's plan; `curve` (packed) saves working it out from the text."""
+        text = sys.intern(text)  # one string per kind of plan, however many apps have it
+        if text not in self.curves:
+            self.curves[text] = unpack(curve) if curve is not None else array("i", MonthPlan.decode(text).curve())
+        self.plan_of[app_id] = text
+
+    def put_plan(self, app_id: int, plan: MonthPlan) -> None:
+        text = sys.intern(plan.encode())
+        if text not in self.curves:
+            self.curves[text] = array("i", plan.curve())
+        self.plan_of[app_id] = text
+
+    def update(self, other: MonthPlans) -> None:
+        self.plan_of.update(other.plan_of)
+        for text, curve in other.curves.items():
+            self.curves.setdefault(text, curve)
+
+    def cents(self, app_id: int, day: int) -> int:
+        """The app's month-to-date cents through `day` (the last day: the whole month)."""
+        return self.curves[self.plan_of[app_id]][day]
+
+    def totals(self, day: int) -> tuple[int, int]:
+        """(month-to-date through `day`, projected) of all the apps, in cents."""
+        mtd = projected = 0
+        for text, n in Counter(self.plan_of.values()).items():
+            curve = self.curves[text]
+            mtd += curve[day] * n
+            projected += curve[-1] * n
+        return mtd, projected
+
+
+def plans_of(uow: UnitOfWork, ctx: ServiceContext, app_ids: list[int], period: BillingPeriod) -> dict[int, MonthPlan]:
+    """The month plans of some apps, worked out from their history (apps that did not exist in
+    the month are left out)."""
+    many = len(app_ids) > MANY
+    states = uow.history.states_between(period.start, period.end, None if many else app_ids)
+    wanted = set(app_ids) if many else None
+    return {
+        app_id: plan_month(active_spans(history, period.start, period.end), period.month, ctx.tz, ctx.prices)
+        for app_id, history in states.items()
+        if wanted is None or app_id in wanted
+    }
+
+
+def record_plans(uow: UnitOfWork, ctx: ServiceContext, app_ids: list[int], period: BillingPeriod) -> None:
+    """Writes down the month plans of apps whose history of the period's month just changed
+    (inside the writing transaction, after their events). Every writer of events calls it: the
+    readers rely on it (`fleet_plans`)."""
+    if not app_ids:
+        return
+    newest = uow.history.newest_between(period.start, period.end, app_ids)
+    key = priced_with(ctx)
+    curves: dict[str, bytes] = {}  # apps alike (a bulk halt) share the work
+    stored = {}
+    for app_id, plan in plans_of(uow, ctx, app_ids, period).items():
+        if app_id in newest:
+            text = plan.encode()
+            curve = curves.get(text)
+            if curve is None:
+                curve = curves[text] = pack(plan.curve())
+            stored[app_id] = StoredPlan(newest[app_id], key, text, curve)
+    uow.plans.store(period.key, stored)
+
+
+def fleet_plans(
+    uow: UnitOfWork,
+    ctx: ServiceContext,
+    period: BillingPeriod,
+    app_ids: list[int] | None = None,
+    packages: Iterable[tuple[int, tuple]] | None = None,
+) -> MonthPlans:
+    """Every app's plan of a month (the current one or a past one), or the given apps' plans.
+
+    Plans written with the apps' events are read as they are; an app is worked out from its
+    history only when its plan was priced otherwise, when its events of the month predate
+    stored plans, or (for a past month) when it changed after the month; the apps that kept one
+    package and status all month share one plan. Apps that did not exist in the month are left
+    out. `packages` — (app_id, (edition, status, live groups, groups per user, members per
+    group, history days)) of every app, as the caller just read them — saves reading them again."""
+    key = priced_with(ctx)
+    plans = MonthPlans()
+    priced_otherwise = []
+    for app_id, _event, priced, text, curve in uow.plans.of_month(period.key, app_ids):
+        if priced == key:
+            plans.put(app_id, text, curve)
+        else:
+            priced_otherwise.append(app_id)
+    unplanned = uow.history.newest_between(period.start, period.end, app_ids, up_to=uow.meta.plans_after_event)
+    later = uow.history.apps_changed_since(period.end)  # their package then is not today's
+    if app_ids is not None:
+        later &= set(app_ids)
+    plan_of, curves = plans.plan_of, plans.curves
+    need = sorted({*unplanned, *priced_otherwise, *later} - plan_of.keys())
+    for app_id, plan in (plans_of(uow, ctx, need, period) if need else {}).items():
+        plans.put_plan(app_id, plan)
+    if packages is None:
+        packages = (
+            (a, (p.edition, status, p.live_groups, p.groups_per_user, p.members_per_group, p.history_days))
+            for a, p, status in uow.apps.packages(app_ids)
+        )
+    steady: dict[tuple, str] = {}
+    for app_id, fields in packages:  # most of the fleet: kept lean
+        if app_id in plan_of or app_id in later:
+            continue
+        text = steady.get(fields)
+        if text is None:
+            edition, status, *values = fields
+            text, curve = steady_plan(ctx, Package(edition, *values), status == ACTIVE, period)
+            if text not in curves:
+                curves[text] = unpack(curve)
+            steady[fields] = text
+        plan_of[app_id] = text
+    return plans
+
+
+_STEADY: dict[tuple, tuple[str, bytes]] = {}
+
+
+def steady_plan(ctx: ServiceContext, package: Package, active: bool, period: BillingPeriod) -> tuple[str, bytes]:
+    """The plan (text, packed curve) of an app that kept one package and status all month."""
+    key = (package, active, period.month, ctx.tz, ctx.prices.fingerprint)
+    found = _STEADY.get(key)
+    if found is None:
+        if len(_STEADY) > 50_000:
+            _STEADY.clear()
+        spans = [Span(period.start, period.end, package)] if active else []
+        plan = plan_month(spans, period.month, ctx.tz, ctx.prices)
+        found = _STEADY[key] = (plan.encode(), pack(plan.curve()))
+    return found
 
 
 @dataclass
 class FleetTotals:
-    """The sum of every app's live cost, adjusted app by app."""
+    """The sum of some apps' live costs."""
 
     month_to_date: Decimal = ZERO
     projected: Decimal = ZERO
@@ -37,7 +207,7 @@ class FleetTotals:
     apps: int = 0
 
     def add(self, cost: LiveCost, times: int = 1, lines: bool = True) -> None:
-        """Adds `times` apps of this cost (a negative number takes them out)."""
+        """Adds `times` apps of this cost."""
         self.month_to_date += times * cost.mtd_total
         self.projected += times * cost.projected_total
         self.apps += times
@@ -51,141 +221,140 @@ class FleetTotals:
 
 @dataclass
 class _Table:
+    """The fleet's month: every app's plan and overage, and the fleet's totals for `today`."""
+
     month: Month
-    day: int
+    today: int
     last_event: int
     counter: int
-    """The database's change counter when usage was last read."""
-    base: dict[int, LiveCost]
-    """Each app's cost of its package (shared between apps alike)."""
-    overage: dict[int, list[BillLine]]
-    """The usage overage of the apps above a quota this month."""
-    costs: dict[int, LiveCost]
-    totals: FleetTotals
+    plans: MonthPlans
+    overage: dict[int, int]
+    """Usage overage cents of the apps above a quota this month."""
+    peaks: dict[int, Peaks]
+    mtd: int = 0
+    projected: int = 0
+
+    def figure(self) -> None:
+        mtd, projected = self.plans.totals(self.today)
+        overage = sum(cents for app_id, cents in self.overage.items() if app_id in self.plans.plan_of)
+        self.mtd, self.projected = mtd + overage, projected + overage
 
 
 class Costing:
+    """The fleet's live costs, kept in memory between reads and brought up to date cheaply."""
+
     def __init__(self, ctx: ServiceContext):
         self.ctx = ctx
-        self._memo: dict[tuple, LiveCost] = {}
-        self._table: _Table | None = None
+        self._tables: dict[Month, _Table] = {}
+        """The current month's table, and the previous month's once asked (for its draft)."""
+        self._offered: tuple[Iterable[tuple[int, tuple]], int] | None = None
         self._lock = threading.Lock()
 
-    def _steady(self, pkg: Package, active: bool, period: BillingPeriod) -> LiveCost:
-        """The cost of an app that kept one package and status all month (shared by all such)."""
-        key = (pkg, active, period.month, period.today)
-        cost = self._memo.get(key)
-        if cost is None:
-            if len(self._memo) > 10_000:
-                self._memo.clear()
-            cost = live_cost([State(period.start, pkg, active)], period, self.ctx.prices)
-            self._memo[key] = cost
-        return cost
+    def offer_packages(self, packages: Iterable[tuple[int, tuple]], last_event: int) -> None:
+        """Every app's current package and status, as the caller just read them (as of event
+        `last_event`; see `fleet_plans`): the next table built takes them instead of reading
+        them again."""
+        self._offered = (packages, last_event)
 
     def _sync(self, uow: UnitOfWork, period: BillingPeriod) -> _Table:
-        """Brings the table up to date with the database and the clock."""
+        """Brings the month's table up to date with the database and the clock."""
         last_event = uow.history.last_id()
         counter = uow.meta.counter()
-        table = self._table
-        if table is None or table.month != period.month or table.day != period.today:
-            table = self._table = self._build(uow, period, last_event, counter)
-            return table
-        fresh: dict[int, LiveCost] = {}
+        table = self._tables.get(period.month)
+        if table is None:
+            table = self._build(uow, period, last_event, counter)
+        changed = False
+        if table.today != period.today:
+            table.today = period.today
+            changed = True
         if last_event != table.last_event:
-            changed = uow.history.apps_after(table.last_event)
-            fresh = self._compute(uow, period, sorted(changed))
+            apps = sorted(uow.history.apps_after(table.last_event))
+            table.plans.update(fleet_plans(uow, self.ctx, period, apps))
             table.last_event = last_event
-        if counter != table.counter:  # usage may have been imported: overage read afresh
-            overage = self._overage(uow, period)
-            for app_id in overage.keys() | table.overage.keys():
-                if overage.get(app_id) != table.overage.get(app_id) and app_id not in fresh and app_id in table.base:
-                    fresh[app_id] = table.base[app_id]
-            table.overage = overage
+            changed = True
+        if counter != table.counter:  # usage may have been imported
+            table.overage, table.peaks = self._overage(uow, period)
             table.counter = counter
-        for app_id, base in fresh.items():
-            old = table.costs.get(app_id)
-            if old is not None:
-                table.totals.add(old, -1)
-            table.base[app_id] = base
-            cost = table.costs[app_id] = with_overage(base, table.overage.get(app_id, ()))
-            table.totals.add(cost)
+            changed = True
+        if changed:
+            table.figure()
         return table
 
-    def _overage(self, uow: UnitOfWork, period: BillingPeriod) -> dict[int, list[BillLine]]:
-        """Usage overage of the month so far, of the apps above a quota."""
-        peaks = uow.usage.month_peaks(period.month)
-        found = ((a, overage_lines(p, self.ctx.prices)) for a, p in peaks.items())
-        return {a: lines for a, lines in found if lines}
-
     def _build(self, uow: UnitOfWork, period: BillingPeriod, last_event: int, counter: int) -> _Table:
-        changed = uow.history.apps_changed_between(period.start, period.end)
-        base = self._compute(uow, period, sorted(changed), all_changed=True)
-        for app_id, pkg, status in uow.apps.packages():
-            if app_id not in changed:
-                base[app_id] = self._steady(pkg, status == ACTIVE, period)
-        overage = self._overage(uow, period)
-        costs = dict(base)
-        for app_id, lines in overage.items():
-            if app_id in costs:
-                costs[app_id] = with_overage(costs[app_id], lines)
-        totals = FleetTotals()
-        groups: dict[int, list] = {}
-        for cost in costs.values():
-            groups.setdefault(id(cost), [cost, 0])[1] += 1
-        for cost, n in groups.values():
-            totals.add(cost, n)
-        return _Table(period.month, period.today, last_event, counter, base, overage, costs, totals)
+        packages, as_of = None, last_event
+        if self._offered is not None:
+            (packages, as_of), self._offered = self._offered, None
+        overage, peaks = self._overage(uow, period)
+        plans = fleet_plans(uow, self.ctx, period, packages=packages)
+        table = _Table(period.month, period.today, as_of, counter, plans, overage, peaks)
+        table.figure()
+        # the current month's and the previous one's (for its draft) are kept; older ones dropped
+        current = self.ctx.period().month
+        self._tables = {m: t for m, t in self._tables.items() if m in (current, current.previous())}
+        self._tables[period.month] = table
+        return table
 
-    def _compute(
-        self, uow: UnitOfWork, period: BillingPeriod, app_ids: list[int], all_changed: bool = False
-    ) -> dict[int, LiveCost]:
-        """Live cost of each app from its history this month."""
-        if not app_ids:
-            return {}
-        some = None if all_changed or len(app_ids) > IN_CHUNK else app_ids
-        states = uow.history.states_between(period.start, period.end, some)
-        return {a: live_cost(states.get(a, []), period, self.ctx.prices) for a in app_ids}
+    def _overage(self, uow: UnitOfWork, period: BillingPeriod) -> tuple[dict[int, int], dict[int, Peaks]]:
+        prices = self.ctx.prices
+        peaks = uow.usage.over_quota(period.month, prices.dau.included, prices.groups.included)
+        return {app_id: overage_cost(p, prices) for app_id, p in peaks.items()}, peaks
 
-    def per_app(self, uow: UnitOfWork, period: BillingPeriod, app_ids: list[int] | None = None) -> dict[int, LiveCost]:
-        """Each app's month-to-date and projected cost for the period."""
-        if app_ids is not None and len(app_ids) <= 200 and not self._current(period):
-            return self._direct(uow, period, app_ids)  # a few apps need not wait for the whole table
+    # --- what the services ask ---------------------------------------------------------------------
+
+    def fleet(self, uow: UnitOfWork, period: BillingPeriod) -> FleetTotals:
+        """The whole fleet's live cost."""
         with self._lock:
-            costs = self._sync(uow, period).costs
-            if app_ids is None:
-                return dict(costs)
-            return {a: costs[a] for a in app_ids if a in costs}
+            table = self._sync(uow, period)
+            return FleetTotals(from_cents(table.mtd), from_cents(table.projected), {}, len(table.plans.plan_of))
 
     def figures(self, uow: UnitOfWork, period: BillingPeriod) -> dict[int, tuple[Decimal, Decimal]]:
-        """(month-to-date, projected) of every app; apps with the same cost share one pair."""
+        """(month-to-date, projected) of every app; apps alike share one pair."""
         with self._lock:
-            costs = self._sync(uow, period).costs
-            pairs: dict[int, tuple[Decimal, Decimal]] = {}
+            table = self._sync(uow, period)
+            plans, today, overage = table.plans, table.today, table.overage
+            pairs: dict[tuple[int, int], tuple[Decimal, Decimal]] = {}
             out = {}
-            for app_id, cost in costs.items():
-                pair = pairs.get(id(cost))
+            for app_id, text in plans.plan_of.items():
+                curve = plans.curves[text]
+                extra = overage.get(app_id, 0)
+                cents = (curve[today] + extra, curve[-1] + extra)
+                pair = pairs.get(cents)
                 if pair is None:
-                    pair = pairs[id(cost)] = (cost.mtd_total, cost.projected_total)
+                    pair = pairs[cents] = (from_cents(cents[0]), from_cents(cents[1]))
                 out[app_id] = pair
             return out
 
-    def _current(self, period: BillingPeriod) -> bool:
-        table = self._table
-        return table is not None and table.month == period.month and table.day == period.today
-
-    def _direct(self, uow: UnitOfWork, period: BillingPeriod, app_ids: list[int]) -> dict[int, LiveCost]:
-        """A few apps' costs straight from the database (usage overage included)."""
-        changed = uow.history.apps_changed_between(period.start, period.end, app_ids)
-        costs = self._compute(uow, period, sorted(changed))
-        for app_id, pkg, status in uow.apps.packages(app_ids):
-            if app_id not in changed:
-                costs[app_id] = self._steady(pkg, status == ACTIVE, period)
-        for app_id, peaks in uow.usage.month_peaks(period.month, app_ids).items():
-            if app_id in costs:
-                costs[app_id] = with_overage(costs[app_id], overage_lines(peaks, self.ctx.prices))
-        return costs
-
-    def fleet(self, uow: UnitOfWork, period: BillingPeriod) -> FleetTotals:
-        """The whole fleet's live cost (an aggregate kept up to date, not a sum over rows)."""
+    def plans(self, uow: UnitOfWork, period: BillingPeriod) -> MonthPlans:
+        """Every app's plan of a month (kept: a finished month's draft reads it again)."""
         with self._lock:
-            return self._sync(uow, period).totals
+            return self._sync(uow, period).plans
+
+    def per_app(self, uow: UnitOfWork, period: BillingPeriod, app_ids: list[int]) -> dict[int, LiveCost]:
+        """Each app's month-to-date and projected lines (usage overage included)."""
+        with self._lock:
+            table = self._tables.get(period.month)
+            current = table is not None and table.today == period.today
+            if current or len(app_ids) > DIRECT_UP_TO:
+                table = self._sync(uow, period)
+                plan_of = table.plans.plan_of
+                plans = {a: plan_of[a] for a in app_ids if a in plan_of}
+                peaks = {a: table.peaks[a] for a in app_ids if a in table.peaks}
+            else:  # a few apps need not wait for the whole table
+                plans = fleet_plans(uow, self.ctx, period, app_ids).plan_of
+                peaks = uow.usage.month_peaks(period.month, app_ids)
+        out: dict[int, LiveCost] = {}
+        shared: dict[tuple[str, int | None], LiveCost] = {}
+        for app_id, text in plans.items():
+            peak = peaks.get(app_id)
+            key = (text, id(peak) if peak is not None else None)
+            cost = shared.get(key)
+            if cost is None:
+                cost = shared[key] = _live(MonthPlan.decode(text), period.today, overage_lines(peak, self.ctx.prices))
+            out[app_id] = cost
+        return out
+
+
+def _live(plan: MonthPlan, today: int, overage: list[BillLine]) -> LiveCost:
+    mtd = plan.lines(today) + overage
+    projected = plan.lines() + overage
+    return LiveCost(mtd, projected, total(mtd), total(projected))

@@ -19,8 +19,10 @@ from imtui.domain.changes import ChangeRequest, plan_modify, plan_upgrade
 from imtui.domain.editions import FLAGSHIP, OFFERED, PRO, Package
 from imtui.domain.errors import ImtuiError, InvalidInput, Refused
 from imtui.domain.lifecycle import ACTIVE, HALT, PURGE_AFTER, REACTIVATE, halted, reactivated
+from imtui.domain.period import BillingPeriod
 from imtui.services import demo_usage
 from imtui.services.context import ServiceContext
+from imtui.services.costing import record_plans
 
 ACCOUNT_NAMES = (
     "acme",
@@ -237,6 +239,12 @@ def _fill(ctx: ServiceContext, n_apps: int, n_accounts: int, seed: int, now: dat
         months = demo_usage.generate(lives, history_start.astimezone(zone(tz)).date(), today, tz, seed)
         paid = {life.app_id: life.paid_since.astimezone(zone(tz)).date() for life in lives if life.paid_since}
         uow.usage.store(months, paid)
+        # every event comes with its month's plan (the readers rely on it): the history's months too
+        month = ctx.period(history_start).month
+        while month <= ctx.period(now).month:
+            period = BillingPeriod.for_month(month, now, tz)
+            record_plans(uow, ctx, sorted(uow.history.newest_between(period.start, period.end)), period)
+            month = month.next()
         uow.meta.set_created(history_start)
         uow.meta.advance_latest(latest_at)
         uow.meta.bump_counter()

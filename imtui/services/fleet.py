@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from imtui.domain.editions import Package
+from imtui.domain.errors import ImtuiError
 from imtui.domain.prices import ZERO
 from imtui.services.context import ServiceContext
 from imtui.services.costing import Costing
@@ -47,14 +48,6 @@ class Headroom(NamedTuple):
     """`domain.headroom` NEAR, AT_LIMIT, OVER_QUOTA, SUGGESTS."""
 
 
-def headroom_of(review) -> Headroom | None:
-    """The column's value from an app's review (apps alike share one value)."""
-    use = review.headroom
-    if use is None:
-        return Headroom(-1.0, -1, "", review.flags) if review.flags else None
-    return _shared(Headroom(round(use.ratio, 4), use.use_pct, use.item, review.flags))
-
-
 _SHARED: dict[Headroom, Headroom] = {}
 
 
@@ -86,6 +79,23 @@ class FleetService:
         self.housekeeping = housekeeping
         self.costing = costing
         self.review = review
+        self._preloaded: FleetSnapshot | None = None
+
+    def preload(self) -> None:
+        """Reads every row now, before the dashboard's UI is loaded (as a bare script would read
+        them, with nothing else running), so its first frame can show them (`take_preloaded`).
+        A failure is left for the dashboard's own read to report."""
+        try:
+            self.housekeeping.catch_up_now()
+            self._preloaded = self._snapshot(None, False)
+        except ImtuiError:
+            self._preloaded = None
+
+    def take_preloaded(self) -> FleetSnapshot | None:
+        """The rows `preload` read (once). Its `counter` tells the dashboard's poll whether
+        anything changed since."""
+        snap, self._preloaded = self._preloaded, None
+        return snap
 
     async def snapshot(self, app_ids: list[int] | None = None, with_costs: bool = True) -> FleetSnapshot:
         """Every app (or the given ones). Without costs it is fast enough for the first frame;
@@ -119,28 +129,57 @@ class FleetService:
         ctx = self.ctx
         period = ctx.period()
         price = ctx.prices.package_price
-        monthly: dict[tuple, Decimal] = {}
-        make = tuple.__new__  # skips NamedTuple's Python-level __new__: this loop runs per app
         pending = (ZERO, ZERO) if with_costs else (None, None)
+        # This loop runs per app, so it is kept lean: apps alike share one tuple of their package,
+        # status and fee (and one account name string), which saves time here and memory for as long as
+        # the rows are held; `tuple.__new__` skips NamedTuple's Python-level __new__. The whole
+        # fleet is read a batch at a time, so its raw rows are never all held at once.
+        make = tuple.__new__
+        alike: dict[tuple, tuple] = {}
+        accounts: dict[str, str] = {}
+        rows: list[FleetRow] = []
+        add = rows.append
         with ctx.uow() as uow:
             counter = uow.meta.counter()
             newest = uow.history.last_id() if last_event is None else last_event
             costs = self.costing.per_app(uow, period, app_ids) if with_costs and app_ids != [] else {}
-            rows = uow.apps.fleet_rows(app_ids) if app_ids != [] else []
-        for i, r in enumerate(rows):  # replaced in place, so the fleet is never held twice
-            key = (r[3], r[5], r[6], r[7], r[8])
-            fee = monthly.get(key)
-            if fee is None:
-                fee = monthly[key] = price(Package(*key))
-            cost = costs.get(r[0]) if costs else None
-            figures = pending if cost is None else (cost.mtd_total, cost.projected_total)
-            rows[i] = make(FleetRow, (*r, *figures, fee, None))
+            if app_ids is None:
+                batches = uow.apps.fleet_row_batches()
+                account_of = uow.accounts.names().__getitem__  # these rows carry the account's ID
+            else:
+                batches = [uow.apps.fleet_rows(app_ids)] if app_ids else []
+                account_of = lambda name: accounts.setdefault(name, name)  # noqa: E731
+            for batch in batches:
+                for r in batch:
+                    key = r[3:9]  # edition, status, live groups, groups per user, members per group, history days
+                    rest = alike.get(key)
+                    if rest is None:
+                        fee = price(Package(r[3], r[5], r[6], r[7], r[8]))
+                        rest = alike[key] = (*key, *pending, fee, None)
+                    account = account_of(r[2])
+                    cost = costs.get(r[0]) if costs else None
+                    if cost is None:
+                        add(make(FleetRow, (r[0], r[1], account, *rest)))
+                    else:
+                        figures = (cost.mtd_total, cost.projected_total)
+                        add(make(FleetRow, (r[0], r[1], account, *key, *figures, *rest[-2:])))
+        if app_ids is None:  # the costs that follow need not read every package again
+            self.costing.offer_packages(((r[0], r[3:9]) for r in rows), newest)
         return FleetSnapshot(rows, counter, newest, period.now, period.key)
 
     async def headroom(self) -> dict[int, Headroom | None]:
         """Every active app's headroom (read after the first frame, like the costs)."""
-        reviews = await self.review.flags()
-        return {app_id: headroom_of(r) for app_id, r in reviews.items()}
+        app_ids, fleet = await self.review.fleet_headroom()
+        out: dict[int, Headroom | None] = {}
+        items = fleet.items
+        for app_id, ratio, pct, item, flags in zip(
+            app_ids.tolist(), fleet.ratio.tolist(), fleet.pct.tolist(), fleet.item.tolist(), fleet.flags.tolist()
+        ):
+            if item >= 0:
+                out[app_id] = _shared(Headroom(round(ratio, 4), pct, items[item], flags))
+            else:
+                out[app_id] = _shared(Headroom(-1.0, -1, "", flags)) if flags else None
+        return out
 
     async def change_counter(self) -> int:
         def read() -> int:

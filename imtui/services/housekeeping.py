@@ -79,7 +79,7 @@ class Housekeeping:
                 steps.append((issue_instant(m, ctx.tz), 1, lambda m=m: issue_month(uow, ctx, m, now)))
             month = month.next()
         for app in uow.apps.due_purges(now):
-            steps.append((app.purge_at, 2, lambda app=app: purge_due(uow, [app], now, ctx.actor, ctx.tz)))
+            steps.append((app.purge_at, 2, lambda app=app: purge_due(uow, ctx, [app], now)))
         for _, _, step in sorted(steps, key=lambda s: (s[0], s[1])):
             step()
         if steps:

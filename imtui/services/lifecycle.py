@@ -35,6 +35,7 @@ from imtui.domain.timeline import check_not_before
 from imtui.persistence.uow import UnitOfWork
 from imtui.services.context import ServiceContext
 from imtui.services.control_plane import ControlPlaneError
+from imtui.services.costing import record_plans
 from imtui.services.housekeeping import Housekeeping
 from imtui.services.models import AppView, BulkResult
 
@@ -189,6 +190,7 @@ class LifecycleService:
         actor = self.ctx.actor
         uow.apps.save_many(apps)
         uow.history.add_many(apps, action, at, actor)
+        record_plans(uow, self.ctx, [a.app_id for a in apps], self.ctx.period(at))
         uow.audit.add_many(
             [AuditEntry(at, actor, action, a.app_id, DONE, describe(action, a, self.ctx.tz)) for a in apps]
         )
@@ -217,14 +219,16 @@ class LifecycleService:
         await asyncio.gather(*(revert(a) for a in app_ids if statuses.get(a) not in (target_status(action), PURGED)))
 
 
-def purge_due(uow: UnitOfWork, apps: list[App], now: datetime, actor: str, tz: str) -> None:
+def purge_due(uow: UnitOfWork, ctx: ServiceContext, apps: list[App], now: datetime) -> None:
     """Purges deactivated apps whose instant has come, each at its own purge instant however
     late this runs (inside the caller's writing transaction, in the order they fell due)."""
+    actor, tz = ctx.actor, ctx.tz
     for app in apps:
         at = app.purge_at
         gone = purged(app, actor)
         uow.apps.save(gone)
         uow.history.add(gone, PURGE, at, actor)
+        record_plans(uow, ctx, [app.app_id], ctx.period(at))
         uow.audit.add(
             AuditEntry(
                 at,

@@ -163,3 +163,5 @@ class CostSummary:
     daily: list[Decimal]
     as_of: datetime
     apps: int
+    last_month_pending: bool = False
+    """Last month's total was not asked for yet (it follows)."""

@@ -3,6 +3,7 @@ not use (the rules are `domain.headroom`'s)."""
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass
 
 from imtui.domain.editions import Package
@@ -12,6 +13,8 @@ from imtui.domain.lifecycle import ACTIVE
 from imtui.services.context import ServiceContext
 from imtui.services.housekeeping import Housekeeping
 
+BLOCK = 10_000
+"""Apps whose headroom is worked out at once (bounds the memory it takes)."""
 NO_USAGE = WindowPeaks()
 NO_USAGE_WINDOWS = (NO_USAGE, NO_USAGE)
 
@@ -54,8 +57,7 @@ class ReviewService:
                 raise NotFound(f"no account named {account!r}")
             rows = uow.apps.fleet_rows(app_ids)
             active = [r for r in rows if r[4] == ACTIVE and (account is None or r[2] == account)]
-            ids = [r[0] for r in active] if app_ids is not None or account is not None else None
-            windows = uow.usage.windows(period.today_date, ids)
+            windows = uow.usage.windows(period.today_date, [r[0] for r in active])
             packages: dict[tuple, Package] = {}
             found: list[tuple[tuple, Package, Review]] = []
             for row in active:
@@ -80,11 +82,38 @@ class ReviewService:
             out.append(AppReview(app_id, name, account_name, edition, r))
         return out
 
-    async def flags(self) -> dict[int, Review]:
-        """Every active app's review, for the dashboard's headroom column and quick filter."""
+    async def fleet_headroom(self):
+        """Every active app's headroom and flags, worked out for the whole fleet at once
+        (`domain.fleet_headroom`): (app ids, `FleetHeadroom`), row for row."""
         await self.housekeeping.catch_up()
+        return await self.ctx.run_detached(self._fleet_headroom)
 
-        def read() -> dict[int, Review]:
-            return {r.app_id: r.review for r in self._review(None, False, False, None)}
+    def _fleet_headroom(self):
+        import numpy as np
 
-        return await self.ctx.run_detached(read)
+        from imtui.domain.fleet_headroom import FleetHeadroom, FleetUsage, fleet_headroom
+
+        ctx = self.ctx
+        packages: list[Package] = []
+        index: dict[tuple, int] = {}
+        ids, kinds = array("q"), array("q")
+        with ctx.uow() as uow:
+            for batch in uow.apps.active_package_batches():
+                for row in batch:
+                    key = row[1:]
+                    kind = index.get(key)
+                    if kind is None:
+                        kind = index[key] = len(packages)
+                        packages.append(Package(*key))
+                    ids.append(row[0])
+                    kinds.append(kind)
+            active = np.frombuffer(ids, dtype=np.int64)
+            usage = uow.usage.recent(ctx.period().today_date, active)
+        kind_of = np.frombuffer(kinds, dtype=np.int64)[np.searchsorted(active, usage.app_ids)]
+        # a block of apps at a time: the rules' intermediate arrays stay small
+        blocks = [
+            fleet_headroom(packages, kind_of[i : i + BLOCK], FleetUsage(*(c[i : i + BLOCK] for c in usage)), ctx.prices)
+            for i in range(0, max(len(kind_of), 1), BLOCK)
+        ]
+        joined = FleetHeadroom(*(np.concatenate(column) for column in list(zip(*blocks))[:4]), blocks[0].items)
+        return usage.app_ids, joined

@@ -23,9 +23,10 @@ from imtui.persistence.uow import UnitOfWork
 from imtui.services.context import ServiceContext
 from imtui.services.housekeeping import Housekeeping
 from imtui.services.queries import get_app
-from imtui.services.usage_import import SHOWN_BAD_ROWS, UNTOUCHED, Gathered, read_csv, read_jsonl
 
 CSV, JSONL = "csv", "jsonl"
+SHOWN_BAD_ROWS = 20
+"""A refused file lists this many bad rows, then how many more."""
 MERGE_CHUNK = 4_096
 """Packed months read, merged and written at once (bounds the memory an import takes)."""
 
@@ -86,6 +87,8 @@ class UsageService:
         return await self.ctx.audited("usage_import", None, lambda now: self._import(stream, name, fmt, now))
 
     def _import(self, stream: BinaryIO, name: str, fmt: str, now: datetime) -> ImportSummary:
+        from imtui.services.usage_import import Gathered, read_csv, read_jsonl  # NumPy: loaded when needed
+
         ctx = self.ctx
         today = ctx.period(now).today_date
         with ctx.uow(write=True) as uow:
@@ -126,10 +129,12 @@ class UsageService:
         paid = {a: p.astimezone(tz).date() for a, (_, _, p) in raw.items() if p is not None}
         return _Lives(raw, spans, tz), paid
 
-    def _merge(self, uow: UnitOfWork, gathered: Gathered, paid: dict, ignored: tuple[str, ...]) -> ImportSummary:
-        """Merges the gathered months into what is stored, a chunk at a time, counting new,
-        replaced and unchanged records, and writes the months that changed."""
+    def _merge(self, uow: UnitOfWork, gathered, paid: dict, ignored: tuple[str, ...]) -> ImportSummary:
+        """Merges the gathered months (`usage_import.Gathered`) into what is stored, a chunk at a
+        time, counting new, replaced and unchanged records, and writes the months that changed."""
         import numpy as np
+
+        from imtui.services.usage_import import UNTOUCHED
 
         counts = np.zeros(3, dtype="i8")
         keys = list(gathered.keys)

@@ -32,6 +32,7 @@ from imtui.domain.usage import (
     parse_count,
     parse_counts,
 )
+from imtui.services.usage import SHOWN_BAD_ROWS
 
 SLOTS = 31
 """Days a packed month has room for (see `persistence.repos.usage`)."""
@@ -42,7 +43,6 @@ CHUNK = 25_000
 """Rows checked at once (bounds the memory rows take while they are read)."""
 BLOCK = 4_096
 """Packed months a block of the gathered matrix holds (grown a block at a time, never copied)."""
-SHOWN_BAD_ROWS = 20
 
 
 class Gathered:

@@ -22,8 +22,9 @@ class AppCommands(Provider):
         model = main.model
         matcher = self.matcher(query)
         found = 0
+        index = model.index()
         for i, row in enumerate(model.rows):
-            if query not in model._search[i]:
+            if query not in index[i]:
                 continue
             found += 1
             label = f"{row.app_id} {row.name} ({row.account}, {row.edition}, {row.status})"

@@ -52,50 +52,60 @@ class FleetModel:
         self.marked_only = False
         self.sort_key = "app_id"
         self.sort_reverse = False
-        self._search: list[str] = []
+        self._search: list[str] | None = None
 
     # --- data -----------------------------------------------------------------------------------
 
     def set_rows(self, rows: list[FleetRow]) -> None:
         self.rows = rows
         self.position = {r.app_id: i for i, r in enumerate(rows)}
-        self._search = [f"{r.app_id}\x00{r.name.lower()}\x00{r.account.lower()}" for r in rows]
+        self._search = None  # built when first filtered by text (or when idle: `index`)
         self.marked &= self.position.keys()
         self.apply()
 
     def update_rows(self, rows: Iterable[FleetRow]) -> None:
         """Replaces changed rows in place, appends new apps, and re-applies filter and sort."""
+        search = self._search
         for row in rows:
             i = self.position.get(row.app_id)
-            key = f"{row.app_id}\x00{row.name.lower()}\x00{row.account.lower()}"
+            key = _search_key(row) if search is not None else None
             if i is None:
                 self.position[row.app_id] = len(self.rows)
                 self.rows.append(row)
-                self._search.append(key)
+                if search is not None:
+                    search.append(key)
             else:
                 if row.headroom is None and row.status == "active":
                     row = row._replace(headroom=self.rows[i].headroom)  # until read again
                 self.rows[i] = row
-                self._search[i] = key
+                if search is not None:
+                    search[i] = key
         self.apply()
+
+    def index(self) -> list[str]:
+        """What a text filter looks in, row by row (ID, name, account), built once."""
+        if self._search is None:
+            self._search = [_search_key(r) for r in self.rows]
+        return self._search
 
     def set_costs(self, costs: dict) -> None:
         """Fills in month-to-date and projected cost by app ID (rows are replaced, not mutated)."""
-        rows, position = self.rows, self.position
-        for app_id, (mtd, projected) in costs.items():
+        rows, position, make = self.rows, self.position, tuple.__new__  # per app: kept lean
+        for app_id, figures in costs.items():
             i = position.get(app_id)
             if i is not None:
-                rows[i] = rows[i]._replace(month_to_date=mtd, projected=projected)
+                row = rows[i]
+                rows[i] = make(FleetRow, (*row[:9], *figures, *row[11:]))
         if self.sort_key in ("month_to_date", "projected"):
             self.apply()
 
     def set_headroom(self, headroom: dict) -> None:
         """Fills in each active app's headroom by app ID (apps not listed have none)."""
-        rows = self.rows
+        rows, make, get = self.rows, tuple.__new__, headroom.get
         for i, row in enumerate(rows):
-            value = headroom.get(row.app_id)
-            if value is not row.headroom:
-                rows[i] = row._replace(headroom=value)
+            value = get(row[0])
+            if value is not row[12]:
+                rows[i] = make(FleetRow, (*row[:12], value))
         if self.sort_key == "headroom" or self.usage is not None:
             self.apply()
 
@@ -123,10 +133,10 @@ class FleetModel:
 
     def apply(self) -> None:
         text = self.text.strip().lower()
-        rows, search, marked = self.rows, self._search, self.marked
+        rows, marked = self.rows, self.marked
         status, edition, only = self.status, self.edition, self.marked_only
         flag = USAGE_FILTERS[self.usage]
-        keep = [i for i, key in enumerate(search) if text in key] if text else list(range(len(rows)))
+        keep = [i for i, key in enumerate(self.index()) if text in key] if text else list(range(len(rows)))
         if status is not None or edition is not None or only or flag:
             keep = [
                 i
@@ -170,3 +180,7 @@ class FleetModel:
 
     def marked_rows(self) -> list[FleetRow]:
         return [self.rows[self.position[a]] for a in sorted(self.marked) if a in self.position]
+
+
+def _search_key(row: FleetRow) -> str:
+    return f"{row.app_id}\x00{row.name.lower()}\x00{row.account.lower()}"

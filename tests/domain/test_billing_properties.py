@@ -22,10 +22,10 @@ from imtui.domain.editions import (
     PAID_EDITIONS,
     VALUE_ITEMS,
     Package,
-    label,
 )
 from imtui.domain.period import BillingPeriod
 from imtui.domain.prices import load_price_list
+from tests.support.billing import recount
 
 TZ = "Asia/Shanghai"
 PRICES = load_price_list()
@@ -137,36 +137,7 @@ def test_month_to_date_never_decreases_and_ends_at_the_month_total(history, data
 
 
 def _recount(states, month: Month) -> Decimal:
-    """An independent day-by-day recount of the month, straight from domain.md §5."""
-    bounds = day_bounds(month, TZ)
-    amounts = Decimal("0.00")
-    days_by_setting: dict[tuple[str, str, Decimal], int] = {}
-    history_best = None
-    for day in range(month.days):
-        lo, hi = bounds[day], bounds[day + 1]
-        in_effect = []  # (start, package) of active states overlapping the day, in time order
-        for i, state in enumerate(states):
-            until = states[i + 1].at if i + 1 < len(states) else bounds[-1]
-            if state.active and max(state.at, lo) < min(until, hi):
-                in_effect.append(state.package)
-        for item in ITEMS:
-            if item == HISTORY_DAYS:
-                continue
-            best = None
-            for pkg in in_effect:  # later wins a tie: >=
-                price = PRICES.price(pkg.edition, item, pkg.value(item))
-                if best is None or price >= best[0]:
-                    best = (price, label(item, pkg.value(item)))
-            if best and best[0] > 0:
-                key = (item, best[1], best[0])
-                days_by_setting[key] = days_by_setting.get(key, 0) + 1
-        for pkg in in_effect:
-            price = PRICES.price(pkg.edition, HISTORY_DAYS, pkg.history_days)
-            if history_best is None or price >= history_best:
-                history_best = price
-    for (_, _, price), days in days_by_setting.items():
-        amounts += prorate(price, days, month.days)
-    return amounts + (history_best or Decimal("0.00"))
+    return recount(states, month, TZ, PRICES)
 
 
 @settings(max_examples=300, deadline=None)
@@ -184,3 +155,31 @@ def test_inactive_all_month_costs_nothing(history):
     month, states = history
     states = [State(s.at, s.package, False) for s in states]
     assert bill(states, month) == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(history=histories(), today=st.integers(0, 30))
+def test_a_month_plan_gives_the_bill_in_cents_and_survives_its_text(history, today):
+    """The plan kept for the dashboard bills to the cent what the lines say, on any day, and
+    reads back from its text unchanged."""
+    from imtui.domain.billing import MonthPlan, plan_month
+
+    month, states = history
+    today = min(today, month.days - 1)
+    spans = active_spans(states, month.start(TZ), month.end(TZ))
+    plan = plan_month(spans, month, TZ, PRICES)
+    assert MonthPlan.decode(plan.encode()) == plan
+    mtd, projected = plan.cents(today)
+    assert Decimal(mtd) / 100 == total(bill(states, month, today))
+    assert Decimal(projected) / 100 == total(bill(states, month))
+    curve = plan.curve()  # what is kept with the plan: the figures of every day
+    assert len(curve) == month.days
+    assert curve[today] == mtd and curve[-1] == projected
+    assert list(curve) == [plan.cents(day)[0] for day in range(month.days)]
+
+
+@given(st.integers(0, 10**7), st.integers(0, 31), st.sampled_from([28, 29, 30, 31]))
+def test_prorating_in_cents_is_prorating_in_decimals(cents, days, dim):
+    from imtui.domain.billing import prorate_cents
+
+    assert Decimal(prorate_cents(cents, days, dim)) / 100 == prorate(Decimal(cents) / 100, days, dim)

@@ -106,6 +106,22 @@ class _History:
     def of_app(self, app_id):
         return [AppEvent(at, k, actor, a.status, a.package) for i, k, at, a, actor in self.s.events if i == app_id]
 
+    def newest_between(self, start, end, app_ids=None, up_to=None):
+        return {
+            i: n
+            for n, (i, _, at, _, _) in enumerate(self.s.events, 1)
+            if start <= at < end and (app_ids is None or i in app_ids) and (up_to is None or n <= up_to)
+        }
+
+    def states_between(self, start, end, app_ids=None):
+        from imtui.domain.billing import State
+
+        out = defaultdict(list)
+        for i, _, at, app, _ in self.s.events:
+            if at < end and (app_ids is None or i in app_ids):
+                out[i].append(State(at, app.package, app.status == "active"))
+        return out
+
 
 class _Locks:
     def __init__(self, s: FakeStore):
@@ -148,6 +164,14 @@ class _Usage:
         self.s.meta["paid_refreshed"] += f"{app_id}:{month}:{paid_from};"
 
 
+class _Plans:
+    def __init__(self, s: FakeStore):
+        self.s = s
+
+    def store(self, month, plans):
+        self.s.meta[f"plans:{month}"] = str(sorted(plans))
+
+
 class _Users:
     def __init__(self, s: FakeStore):
         self.s = s
@@ -170,6 +194,7 @@ class FakeUnitOfWork:
         self.meta, self.accounts, self.apps = _Meta(w), _Accounts(w), _Apps(w)
         self.history, self.locks, self.audit, self.users = _History(w), _Locks(w), _Audit(w), _Users(w)
         self.usage = _Usage(w)
+        self.plans = _Plans(w)
         return self
 
     def commit(self) -> None:

@@ -31,5 +31,40 @@ class Repo:
         self.conn = conn
 
     @property
+    def mark(self) -> str:
+        """The driver's placeholder for a bound value in hand-written SQL."""
+        return "?" if self.conn.dialect.paramstyle == "qmark" else "%s"
+
+    def marks(self, n: int) -> str:
+        return ", ".join([self.mark] * n)
+
+    def driver_rows(self, sql: str, params: Sequence = ()) -> list[tuple]:
+        """The rows of hand-written SQL as the driver's plain tuples: for reads of the whole
+        fleet, several times faster than SQLAlchemy's row objects (failures still go through
+        SQLAlchemy, so the unit of work explains them)."""
+        result = self.conn.exec_driver_sql(sql, tuple(params))
+        try:
+            return result.cursor.fetchall()
+        finally:
+            result.close()
+
+    def driver_batches(self, sql: str, params: Sequence = (), size: int = 1_000) -> Iterator[list[tuple]]:
+        """`driver_rows` a batch at a time: a reader that turns rows into something smaller as
+        it goes never holds all of them at once (a small batch keeps the memory peak small)."""
+        result = self.conn.exec_driver_sql(sql, tuple(params))
+        try:
+            while rows := result.cursor.fetchmany(size):
+                yield rows
+        finally:
+            result.close()
+
+    def driver_rows_in(self, sql: str, params: Sequence, column: str, values: Sequence) -> list[tuple]:
+        """`driver_rows` of `sql AND column IN (values)`, in chunks."""
+        rows: list[tuple] = []
+        for part in chunks(values):
+            rows += self.driver_rows(f"{sql} AND {column} IN ({self.marks(len(part))})", (*params, *part))
+        return rows
+
+    @property
     def postgres(self) -> bool:
         return self.conn.dialect.name == "postgresql"

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 from sqlalchemy import String, bindparam, func, or_, select
 
 from imtui.domain.apps import App
 from imtui.domain.editions import Package
-from imtui.domain.lifecycle import DEACTIVATED
+from imtui.domain.lifecycle import ACTIVE, DEACTIVATED
 from imtui.persistence.mapping import PACKAGE_COLUMNS, app_columns, app_of
 from imtui.persistence.repos import INSERT_CHUNK, Repo, chunks
 from imtui.persistence.tables import Account
@@ -141,7 +141,23 @@ class AppRepo(Repo):
 
     def fleet_rows(self, app_ids: list[int] | None = None) -> list[tuple]:
         """The applications table's columns (`FLEET_COLUMNS`) as plain tuples, by app ID."""
-        stmt = (
+        stmt = self._fleet_select()
+        if app_ids is None:
+            return self.driver_rows(str(stmt.compile(dialect=self.conn.dialect)))
+        rows: list[tuple] = []
+        for part in chunks(app_ids):
+            rows += [tuple(r) for r in self.conn.execute(stmt.where(_APPS.c.app_id.in_(part)))]
+        return rows
+
+    def fleet_row_batches(self) -> Iterator[list[tuple]]:
+        """The whole fleet's `fleet_rows()`, a batch at a time (see `driver_batches`), with the
+        account's ID where its name would be (`AccountRepo.names` has them: the fleet is read
+        without a join, which is the larger part of reading it)."""
+        columns = ("app_id", "name", "account_id", "edition", "status", *PACKAGE_COLUMNS[1:])
+        return self.driver_batches(f"SELECT {', '.join(columns)} FROM apps ORDER BY app_id")
+
+    def _fleet_select(self):
+        return (
             select(
                 _APPS.c.app_id,
                 _APPS.c.name,
@@ -156,35 +172,27 @@ class AppRepo(Repo):
             .join(_ACCOUNTS, _ACCOUNTS.c.id == _APPS.c.account_id)
             .order_by(_APPS.c.app_id)
         )
-        if app_ids is None:
-            # the whole fleet: plain DB-API tuples, several times faster than Row objects
-            sql = str(stmt.compile(dialect=self.conn.dialect, compile_kwargs={"literal_binds": True}))
-            cursor = self.conn.connection.driver_connection.cursor()
-            try:
-                cursor.execute(sql)
-                return cursor.fetchall()
-            finally:
-                cursor.close()
-        rows: list[tuple] = []
-        for part in chunks(app_ids):
-            rows += [tuple(r) for r in self.conn.execute(stmt.where(_APPS.c.app_id.in_(part)))]
-        return rows
+
+    def active_package_batches(self) -> Iterator[list[tuple]]:
+        """(app_id, *PACKAGE_COLUMNS) of every active app by app ID, a batch at a time."""
+        return self.driver_batches(
+            f"SELECT app_id, {', '.join(PACKAGE_COLUMNS)} FROM apps WHERE status = {self.mark} ORDER BY app_id",
+            (ACTIVE,),
+        )
 
     def packages(self, app_ids: list[int] | None = None) -> list[tuple[int, Package, str]]:
         """(app_id, current package, status) of the given apps or all; apps with the same
         package share one `Package`."""
-        stmt = select(_APPS.c.app_id, *_PACKAGE, _APPS.c.status)
-        parts = [None] if app_ids is None else list(chunks(app_ids))
+        sql = f"SELECT app_id, {', '.join(PACKAGE_COLUMNS)}, status FROM apps WHERE 1 = 1"
+        rows = self.driver_rows(sql) if app_ids is None else self.driver_rows_in(sql, (), "app_id", app_ids)
         shared: dict[tuple, Package] = {}
         out = []
-        for part in parts:
-            query = stmt if part is None else stmt.where(_APPS.c.app_id.in_(part))
-            for app_id, *pkg, status in self.conn.execute(query):
-                key = tuple(pkg)
-                package = shared.get(key)
-                if package is None:
-                    package = shared[key] = Package(*key)
-                out.append((app_id, package, status))
+        for app_id, *pkg, status in rows:
+            key = tuple(pkg)
+            package = shared.get(key)
+            if package is None:
+                package = shared[key] = Package(*key)
+            out.append((app_id, package, status))
         return out
 
     def due_purges(self, now: datetime) -> list[App]:

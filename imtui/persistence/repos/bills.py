@@ -132,12 +132,23 @@ class BillRepo(Repo):
                 lines[bill_id].append(StoredLine(*values))
         return [StoredBill(name, total, lines.get(bill_id, [])) for bill_id, name, total in bills]
 
-    def cents_by_app(self, month: Month) -> dict[int, int]:
-        """Cents billed per app in an issued month."""
-        rows = self.conn.execute(
+    def month_cents(self, month: Month) -> int:
+        """Cents billed to every account in an issued month."""
+        return int(
+            self.conn.execute(select(func.sum(_BILLS.c.total_cents)).where(_BILLS.c.month == month.key)).scalar() or 0
+        )
+
+    def cents_by_app(self, month: Month, app_ids: list[int] | None = None) -> dict[int, int]:
+        """Cents billed per app (of all, or the given ones) in an issued month."""
+        stmt = (
             select(_LINES.c.app_id, func.sum(_LINES.c.amount_cents))
             .join(_BILLS, _BILLS.c.id == _LINES.c.bill_id)
             .where(_BILLS.c.month == month.key)
             .group_by(_LINES.c.app_id)
         )
-        return {app_id: int(cents) for app_id, cents in rows}
+        parts = [None] if app_ids is None else list(chunks(app_ids))
+        out: dict[int, int] = {}
+        for part in parts:
+            query = stmt if part is None else stmt.where(_LINES.c.app_id.in_(part))
+            out.update((app_id, int(cents)) for app_id, cents in self.conn.execute(query))
+        return out

@@ -17,7 +17,7 @@ from imtui.domain.editions import Package
 from imtui.domain.errors import Conflict
 from imtui.domain.lifecycle import ACTIVE
 from imtui.persistence.mapping import PACKAGE_COLUMNS, event_columns, package_of
-from imtui.persistence.repos import INSERT_CHUNK, Repo, chunks
+from imtui.persistence.repos import IN_CHUNK, INSERT_CHUNK, Repo, chunks
 from imtui.persistence.tables import Event, ItemChange
 
 UTC = timezone.utc
@@ -61,6 +61,11 @@ class HistoryRepo(Repo):
     ) -> dict[int, list[State]]:
         """Each app's billing states relevant to [start, end): the one in effect at `start`,
         then every event before `end`, in time order (plain rows, for speed)."""
+        if app_ids is not None and len(app_ids) > IN_CHUNK:
+            out: dict[int, list[State]] = {}
+            for part in chunks(app_ids):
+                out.update(self.states_between(start, end, list(part)))
+            return out
         ranked = select(
             *_STATE,
             func.row_number()
@@ -104,6 +109,30 @@ class HistoryRepo(Repo):
         for app_id, start in since.items():
             out[app_id].append((start, None))
         return out
+
+    def newest_between(
+        self, start: datetime, end: datetime, app_ids: list[int] | None = None, up_to: int | None = None
+    ) -> dict[int, int]:
+        """The newest event id of each app (of all, or the given ones) with events in [start, end)
+        (only events with ids up to `up_to`, when given)."""
+        stmt = (
+            select(_EVENTS.c.app_id, func.max(_EVENTS.c.id))
+            .where(_EVENTS.c.at >= start, _EVENTS.c.at < end)
+            .group_by(_EVENTS.c.app_id)
+        )
+        if up_to is not None:
+            stmt = stmt.where(_EVENTS.c.id <= up_to)
+        if app_ids is None:
+            return dict(self.conn.execute(stmt).all())
+        out: dict[int, int] = {}
+        for part in chunks(app_ids):
+            out.update(self.conn.execute(stmt.where(_EVENTS.c.app_id.in_(part))).all())
+        return out
+
+    def apps_changed_since(self, instant: datetime) -> set[int]:
+        """Apps with an event at or after an instant."""
+        stmt = select(_EVENTS.c.app_id).where(_EVENTS.c.at >= instant)  # no DISTINCT: it would scan every app
+        return set(self.conn.execute(stmt).scalars())
 
     def last_id(self) -> int:
         return self.conn.execute(select(func.max(_EVENTS.c.id))).scalar() or 0

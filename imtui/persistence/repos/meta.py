@@ -16,6 +16,8 @@ LATEST_AT = "latest_at"
 BILLING_TZ = "billing_tz"
 CHANGE_COUNTER = "change_counter"
 SIMULATION = "simulation"
+PLANS_AFTER_EVENT = "plans_after_event"
+"""Every event after this id was written with its app's month plan (set by migration 0004)."""
 
 _META = Meta.__table__
 
@@ -51,6 +53,11 @@ class MetaRepo(Repo):
     def simulation(self) -> bool:
         """Whether the database was created with a simulated clock (`--now`)."""
         return self.get(SIMULATION) == "1"
+
+    @property
+    def plans_after_event(self) -> int:
+        value = self.get(PLANS_AFTER_EVENT)
+        return int(value) if value else 0
 
     def advance_latest(self, instant: datetime) -> None:
         """Records that something took effect at `instant` (time only moves forward)."""

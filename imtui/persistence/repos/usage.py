@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 
 from sqlalchemy import select
@@ -16,10 +16,12 @@ from sqlalchemy import select
 from imtui.domain.calendar import Month
 from imtui.domain.headroom import WindowPeaks
 from imtui.domain.usage import FIELDS, Peaks
-from imtui.persistence.repos import IN_CHUNK, Repo, chunks
+from imtui.persistence.repos import Repo, chunks
 from imtui.persistence.tables import UsageMonthRow
 
 _USAGE = UsageMonthRow.__table__
+MANY_APPS = 5_000
+"""From this many apps on, a month's usage is read whole (and the other apps' rows skipped)."""
 SLOTS = 31
 """Days a packed month has room for."""
 SIZE = SLOTS * len(FIELDS)
@@ -152,10 +154,9 @@ class UsageRepo(Repo):
             for i, (app_id, month) in enumerate(keys)
         ]
         # the one statement a million records may go through: sent to the driver as it is
-        mark = "?" if self.conn.dialect.paramstyle == "qmark" else "%s"
         sql = (
             "INSERT INTO usage_months (app_id, month, days, paid_peak_dau, paid_peak_groups, paid_days) "
-            f"VALUES ({', '.join([mark] * 6)}) ON CONFLICT (app_id, month) DO UPDATE SET days = excluded.days, "
+            f"VALUES ({self.marks(6)}) ON CONFLICT (app_id, month) DO UPDATE SET days = excluded.days, "
             "paid_peak_dau = excluded.paid_peak_dau, paid_peak_groups = excluded.paid_peak_groups, "
             "paid_days = excluded.paid_days"
         )
@@ -199,67 +200,95 @@ class UsageRepo(Repo):
                 out[app_id] = Peaks(dau, groups, days)
         return out
 
-    def _month_rows(self, month: str, app_ids: list[int] | None) -> list[tuple[int, bytes]]:
-        """(app_id, packed days) of a month, as the driver hands them (the fleet's read path)."""
-        mark = "?" if self.conn.dialect.paramstyle == "qmark" else "%s"
-        sql = f"SELECT app_id, days FROM usage_months WHERE month = {mark}"
+    def over_quota(self, month: Month, dau_included: int, groups_included: int) -> dict[int, Peaks]:
+        """The peaks of the apps whose paid days of `month` went above an included quota."""
+        rows = self.driver_rows(
+            "SELECT app_id, paid_peak_dau, paid_peak_groups, paid_days FROM usage_months "
+            f"WHERE month = {self.mark} AND (paid_peak_dau > {self.mark} OR paid_peak_groups > {self.mark})",
+            (month.key, dau_included, groups_included),
+        )
+        return {app_id: Peaks(dau, groups, days) for app_id, dau, groups, days in rows}
+
+    def _month_chunks(self, month: str, app_ids: list[int] | None):
+        """(app ids, their packed days joined) of a month, a batch of rows at a time, so the
+        whole fleet's usage is never held at once."""
+        sql = f"SELECT app_id, days FROM usage_months WHERE month = {self.mark}"
+        queries = (
+            [(sql, (month,))]
+            if app_ids is None
+            else [(f"{sql} AND app_id IN ({self.marks(len(p))})", (month, *p)) for p in chunks(app_ids)]
+        )
+        for query, params in queries:
+            for rows in self.driver_batches(query, params):
+                yield [r[0] for r in rows], b"".join(bytes(r[1]) for r in rows)
+
+    def recent(self, today: date, app_ids: Sequence[int] | None = None, week: int = 7, month: int = 30):
+        """The peaks of apps (ascending IDs; all with usage by default) over the last `week` and
+        the last `month` days (today included), as a `domain.fleet_headroom.FleetUsage` (apps
+        without a record in them left out). The months are read a batch of rows at a time, each
+        batch reduced at once into one row per app: memory stays small at any size."""
+        import numpy as np
+
+        from imtui.domain.fleet_headroom import FleetUsage
+
+        spans = _spans(today - timedelta(days=month - 1), today)
         if app_ids is None:
-            rows = self.conn.exec_driver_sql(sql, (month,)).fetchall()
-        else:
-            rows = []
-            for part in chunks(app_ids, IN_CHUNK):
-                query = f"{sql} AND app_id IN ({', '.join([mark] * len(part))})"
-                rows += self.conn.exec_driver_sql(query, (month, *part)).fetchall()
-        return [(app_id, bytes(blob)) for app_id, blob in rows]
+            app_ids = sorted(
+                {
+                    row[0]
+                    for key, _, _ in spans
+                    for row in self.driver_rows(f"SELECT app_id FROM usage_months WHERE month = {self.mark}", (key,))
+                }
+            )
+        wanted = np.asarray(app_ids, dtype=np.int64)
+        n = len(wanted)
+        week_peaks = np.full((n, len(FIELDS) + 1), MISSING, dtype=np.int32)
+        week_days = np.zeros(n, dtype=np.int32)
+        month_peaks = np.full((n, 3), MISSING, dtype=np.int32)
+        month_days = np.zeros(n, dtype=np.int32)
+        week_first = today - timedelta(days=week - 1)
+        few = None if n > MANY_APPS else [int(a) for a in wanted]
+        for key, lo, hi in spans:
+            first_day = date(int(key[:4]), int(key[5:]), 1)
+            w_lo = max((week_first - first_day).days, lo)  # the week's part of this month: [w_lo, hi)
+            for ids, blob in self._month_chunks(key, few) if n else ():
+                ids = np.array(ids, dtype=np.int64)
+                at = np.minimum(np.searchsorted(wanted, ids), n - 1)
+                keep = wanted[at] == ids
+                at = at[keep]
+                days = np.frombuffer(blob, dtype="<i4").reshape(-1, len(FIELDS), SLOTS)[keep]
+                month_peaks[at] = np.maximum(month_peaks[at], days[:, 2:, lo:hi].max(axis=2))
+                month_days[at] += (days[:, 0, lo:hi] != MISSING).sum(axis=1, dtype=np.int32)
+                if w_lo < hi:
+                    recent = days[:, :, w_lo:hi]
+                    present = recent[:, 0, :] != MISSING
+                    other = np.where(present, np.maximum(recent[:, 1, :] - recent[:, 2, :], 0), MISSING)
+                    peaks = np.column_stack([recent.max(axis=2), other.max(axis=1)])
+                    week_peaks[at] = np.maximum(week_peaks[at], peaks)
+                    week_days[at] += present.sum(axis=1, dtype=np.int32)
+        keep = month_days > 0
+        return FleetUsage(
+            wanted[keep],
+            *(column[keep].astype(np.int64) for column in (week_peaks, week_days, month_peaks, month_days)),
+        )
 
     def windows(
         self, today: date, app_ids: list[int] | None = None, week: int = 7, month: int = 30
     ) -> dict[int, tuple[WindowPeaks, WindowPeaks]]:
         """Each app's peaks over the last `week` and the last `month` days (today included), the
-        apps without a record in them left out. Every app's days are laid side by side in one
-        NumPy matrix, so the peaks of the whole fleet are a few array operations."""
-        import numpy as np
-
-        spans = _spans(today - timedelta(days=month - 1), today)
-        width = sum(hi - lo for _, lo, hi in spans)
-        ids: list[int] = []
-        where: dict[int, int] = {}
-        blocks: list[tuple[int, list[int], bytes, int, int]] = []
-        offset = 0
-        for key, lo, hi in spans:
-            found_ids, blobs = [], []
-            for app_id, blob in self._month_rows(key, app_ids):
-                found_ids.append(app_id)
-                blobs.append(blob)
-                if app_id not in where:
-                    where[app_id] = len(ids)
-                    ids.append(app_id)
-            blocks.append((offset, found_ids, b"".join(blobs), lo, hi))
-            offset += hi - lo
-        days = np.full((len(ids), len(FIELDS), width), MISSING, dtype="<i4")
-        for at, found_ids, blob, lo, hi in blocks:
-            if found_ids:
-                rows = np.array([where[a] for a in found_ids])
-                days[rows, :, at : at + hi - lo] = np.frombuffer(blob, dtype="<i4").reshape(-1, len(FIELDS), SLOTS)[
-                    :, :, lo:hi
-                ]
-        recent = days[:, :, width - week :]
-        present7 = recent[:, 0, :] != MISSING
-        present30 = days[:, 0, :] != MISSING
-        peaks7 = recent.max(axis=2)
-        other7 = np.where(present7, recent[:, 1, :] - recent[:, 2, :], MISSING).max(axis=1)
-        peaks30 = days[:, 2:, :].max(axis=2)
-        count7, count30 = present7.sum(axis=1), present30.sum(axis=1)
+        apps without a record in them left out (`recent`, one app at a time)."""
+        usage = self.recent(today, app_ids, week, month)
         out: dict[int, tuple[WindowPeaks, WindowPeaks]] = {}
         empty = WindowPeaks()
-        for app_id, p7, o7, p30, c7, c30 in zip(
-            ids, peaks7.tolist(), other7.tolist(), peaks30.tolist(), count7.tolist(), count30.tolist()
+        for app_id, p7, c7, p30, c30 in zip(
+            usage.app_ids.tolist(),
+            usage.week.tolist(),
+            usage.week_days.tolist(),
+            usage.month.tolist(),
+            usage.month_days.tolist(),
         ):
-            if not c30:
-                continue
-            week_peaks = WindowPeaks(*p7, o7, c7) if c7 else empty
-            month_peaks = WindowPeaks(None, None, *p30, None, c30)
-            out[app_id] = (week_peaks, month_peaks)
+            week_peaks = WindowPeaks(*p7, c7) if c7 else empty
+            out[app_id] = (week_peaks, WindowPeaks(None, None, *p30, None, c30))
         return out
 
 

@@ -86,7 +86,12 @@ class MainScreen(Screen):
         self.query_one("#progress").display = False
         self.query_one(AppTable).focus()
         self.query_one(AppTable).plain = self.app.no_color
-        self.reload()
+        early = self.app.services.fleet.take_preloaded()
+        if early is None:
+            self.reload()
+        else:  # read just before the UI loaded: the first frame shows the rows
+            self._show_rows(early, self.model.set_rows)
+            self.call_after_refresh(self.load_costs)
         self.set_interval(self.app.settings.refresh_seconds, self.poll)
         self.set_interval(1.0, self.tick)
 
@@ -128,12 +133,16 @@ class MainScreen(Screen):
 
     @work(exclusive=True, group="fleet-costs")
     async def load_costs(self) -> None:
+        """The fleet's month-to-date and projected cost first (the panel this product is named
+        for), then every row's, then headroom: one after the other, so each comes as early as it
+        can."""
+        await self._costs_fleet_now()
         costs = await self._read(self.app.services.fleet.costs())
         if costs is not None:
             self.model.set_costs(costs)
             table = self.query_one(AppTable)
             table.refresh_rows(keep_app=table.cursor_app)
-            self.refresh_costs()
+            self.refresh_costs("cursor", "marked")
         self.load_headroom()
 
     @work(exclusive=True, group="fleet-headroom")
@@ -146,6 +155,7 @@ class MainScreen(Screen):
             table.headroom_loaded = True
             table.refresh_rows(keep_app=table.cursor_app)
             self.show_summary()
+        self.call_after_refresh(self.model.index)  # the text filter's index, while nothing else runs
 
     async def poll(self) -> None:
         """Cheap check for changes by anyone (a change counter) and for a new day."""
@@ -153,9 +163,12 @@ class MainScreen(Screen):
             counter = await self.app.services.fleet.change_counter()
         except ImtuiError:
             return
-        now = self.app.services.now()
-        if local_date(now, self.app.services.tz) != self.day:
-            self.reload()  # a new day (or month): every month-to-date figure moves
+        today = local_date(self.app.services.now(), self.app.services.tz)
+        if today != self.day:  # a new day (or month): every month-to-date figure moves, not the rows
+            self.day = today
+            self.load_costs()
+            if counter != self.counter:
+                self.load_changes()
         elif counter != self.counter:
             self.load_changes()
         else:
@@ -182,11 +195,20 @@ class MainScreen(Screen):
 
     @work(exclusive=True, group="costs-fleet")
     async def _costs_fleet(self) -> None:
+        await self._costs_fleet_now()
+
+    async def _costs_fleet_now(self) -> None:
+        shown = self._cost_parts.get("fleet")
+        if shown is None or shown.month != (self.day or "")[:7]:
+            # a new month (or the first figures): this month's come before last month's
+            quick = await self._summary(None, last_month=False)
+            if quick is not None:
+                self._show_costs(fleet=quick)
         self._show_costs(fleet=await self._summary(None))
 
-    async def _summary(self, app_ids):
+    async def _summary(self, app_ids, last_month: bool = True):
         try:
-            return await self.app.services.billing.cost_summary(app_ids)
+            return await self.app.services.billing.cost_summary(app_ids, last_month)
         except ImtuiError as exc:
             self.app.notify(exc.message, severity="error", title="Could not compute costs")
             return None

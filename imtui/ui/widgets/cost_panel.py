@@ -59,7 +59,12 @@ class CostPanel(Vertical):
         ):
             table.add_row(
                 label,
-                *(fmt.money(getattr(s, attr)) if s else "-" for s in (figures.cursor, figures.marked, figures.fleet)),
+                *(
+                    ("…" if attr == "last_month" and s.last_month_pending else fmt.money(getattr(s, attr)))
+                    if s
+                    else "-"
+                    for s in (figures.cursor, figures.marked, figures.fleet)
+                ),
             )
         cursor = figures.cursor
         if cursor and cursor.lines:
