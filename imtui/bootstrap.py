@@ -8,7 +8,8 @@ from dataclasses import replace
 from datetime import datetime
 
 from imtui.clock import Clock, FixedClock, OffsetClock, SystemClock
-from imtui.config import Settings
+from imtui.config import Settings, data_dir
+from imtui.domain.errors import InvalidInput
 from imtui.domain.prices import load_price_list
 from imtui.persistence.database import Database
 from imtui.services.context import ServiceContext
@@ -16,11 +17,17 @@ from imtui.services.control_plane import ControlPlane, SimulatedControlPlane
 from imtui.services.face import Services
 from imtui.services.identity import actor_of
 from imtui.services.opening import make_first_user_admin, open_database
+from imtui.token import TOKEN_ENV, TokenError, create_token_file, token_from_env
+
+TOKEN_FILE = "control-plane.token"
+"""Where the simulator keeps its token by default, beside imtui's database (mode 600)."""
 
 
-def settings_from_env(db: str | None = None, read_only: bool = False, now: datetime | None = None) -> Settings:
+def settings_from_env(
+    db: str | None = None, read_only: bool = False, now: datetime | None = None, control_plane: str | None = None
+) -> Settings:
     """Settings from options (already parsed) and the environment."""
-    settings = Settings(read_only=read_only, now=now)
+    settings = Settings(read_only=read_only, now=now, control_plane_url=control_plane or None)
     if db:
         settings = replace(settings, db=db)
     tz = os.environ.get("IMTUI_BILLING_TZ")
@@ -51,6 +58,65 @@ def clock_for(settings: Settings, dashboard: bool) -> Clock:
     return OffsetClock(settings.now) if dashboard else FixedClock(settings.now)
 
 
+def control_plane_of(settings: Settings) -> ControlPlane:
+    """The platform over HTTP when a URL is set (token from the environment or the token file
+    the simulator writes by default), else the embedded simulator."""
+    url = settings.control_plane_url
+    if not url:
+        return SimulatedControlPlane(settings.control_plane_latency)
+    if not url.startswith(("http://", "https://", "unix:///")):
+        raise InvalidInput(f"--control-plane must be an http://, https:// or unix:/// URL, not {url!r}")
+    from imtui.services.control_plane_http import HttpControlPlane
+
+    try:
+        token = token_from_env(data_dir() / TOKEN_FILE)
+    except TokenError as exc:
+        raise InvalidInput(f"{exc} (or set IMTUI_CONTROL_PLANE_TOKEN)") from None
+    seconds = os.environ.get("IMTUI_CONTROL_PLANE_TIMEOUT", "").strip()
+    try:
+        attempt_seconds = float(seconds) if seconds else None
+    except ValueError:
+        raise InvalidInput(f"IMTUI_CONTROL_PLANE_TIMEOUT must be a number of seconds, not {seconds!r}") from None
+    if attempt_seconds is not None and not 0 < attempt_seconds <= 600:
+        raise InvalidInput("IMTUI_CONTROL_PLANE_TIMEOUT must be between 0 and 600 seconds")
+    return HttpControlPlane(url, token, attempt_seconds) if attempt_seconds else HttpControlPlane(url, token)
+
+
+def serve_control_plane(args) -> int:
+    """`imtui control-plane serve`: the platform simulator in this process until interrupted."""
+    import asyncio
+    import sys
+    from pathlib import Path
+
+    from imtui.simulator.server import Fault, Faults, serve
+    from imtui.simulator.store import Store
+
+    try:
+        faults = Faults(args.latency, [Fault.parse(f) for f in args.fault], args.seed)
+        host, _, port = args.listen.rpartition(":")
+        if not host or not port.isdigit():
+            raise ValueError("--listen must be HOST:PORT")
+        store_path = Path(args.store or data_dir() / "control-plane.sqlite").expanduser()
+        store_path.parent.mkdir(parents=True, exist_ok=True)
+        if os.environ.get(TOKEN_ENV, "").strip() and not args.token_file:
+            token = os.environ[TOKEN_ENV].strip()
+        else:
+            token_path = Path(args.token_file or data_dir() / TOKEN_FILE).expanduser()
+            token = create_token_file(token_path)
+        store = Store(store_path)
+    except (ValueError, TokenError, OSError) as exc:
+        print(f"control plane: {exc}", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(serve(store, token, faults, host.strip("[]"), int(port), args.socket))
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:
+        print(f"control plane: cannot listen on {args.socket or args.listen}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def open_services(
     settings: Settings,
     clock: Clock,
@@ -68,7 +134,7 @@ def open_services(
             prices=load_price_list(settings.price_list),
             tz=tz,
             actor=actor,
-            control_plane=control_plane or SimulatedControlPlane(settings.control_plane_latency),
+            control_plane=control_plane or control_plane_of(settings),
             read_only=settings.read_only,
             bulk_concurrency=settings.bulk_concurrency,
         )

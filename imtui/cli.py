@@ -98,6 +98,12 @@ def build_parser() -> Parser:
     p.add_argument("--now", default=os.environ.get("IMTUI_NOW"), help="act at exactly this ISO 8601 instant")
     p.add_argument("--read-only", action="store_true", help="change nothing in this run")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
+    p.add_argument(
+        "--control-plane",
+        default=os.environ.get("IMTUI_CONTROL_PLANE"),
+        metavar="URL",
+        help="the platform's control plane (http://host:port or unix:///path); embedded simulator by default",
+    )
     sub = p.add_subparsers(dest="command", parser_class=Parser)
 
     demo = sub.add_parser("demo", help="fill the database with a demo fleet")
@@ -165,6 +171,26 @@ def build_parser() -> Parser:
     review.add_argument("--near", action="store_true", help="only apps near or at a limit or quota")
     review.add_argument("--suggest", action="store_true", help="only apps with a suggestion")
 
+    rec = sub.add_parser("reconcile", parents=[fmt], help="compare every app's status with the platform's")
+    rec.add_argument("--fix", action="store_true", help="make the platform match imtui (audited)")
+
+    cp = sub.add_parser("control-plane", help="the platform simulator, as its own process")
+    cps = cp.add_subparsers(dest="control_plane_command", required=True, parser_class=Parser)
+    serve = cps.add_parser("serve", help="serve the simulated platform over HTTP until interrupted")
+    serve.add_argument("--listen", default="127.0.0.1:8765", metavar="HOST:PORT", help="default 127.0.0.1:8765")
+    serve.add_argument("--socket", metavar="PATH", help="serve on this Unix socket instead (mode 600)")
+    serve.add_argument("--store", metavar="PATH", help="the platform's own SQLite store")
+    serve.add_argument("--token-file", metavar="PATH", help="file holding the token (mode 600; made if missing)")
+    serve.add_argument("--latency", type=float, default=0.05, help="seconds each stop or start takes")
+    serve.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="MODE[:RATE][:after]",
+        help="inject faults at random: fail, hang, drop, reset or slow (repeatable)",
+    )
+    serve.add_argument("--seed", type=int, help="seed of the random faults")
+
     audit = sub.add_parser("audit", parents=[fmt], help="the audit trail, newest first")
     audit.add_argument("--app", type=_app_id).completer = _complete_apps  # type: ignore[attr-defined]
     audit.add_argument("--limit", type=_positive, default=100)
@@ -190,12 +216,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(exc, file=sys.stderr)
         return 2
+    if args.command == "control-plane":
+        from imtui.bootstrap import serve_control_plane
+
+        return serve_control_plane(args)
     try:
         from imtui.bootstrap import clock_for, open_services, settings_from_env, tune_dashboard_process
 
         dashboard = args.command is None
         now = parse_instant(args.now, os.environ.get("IMTUI_BILLING_TZ") or "Asia/Shanghai") if args.now else None
-        settings = settings_from_env(args.db, args.read_only, now)
+        settings = settings_from_env(args.db, args.read_only, now, args.control_plane)
         clock = clock_for(settings, dashboard)
         if dashboard:
             tune_dashboard_process()
@@ -233,6 +263,8 @@ async def _run(args: argparse.Namespace, open_services: Callable) -> int:
             None,
         )
         handler = COMMANDS[(args.command, sub)]
+        if not services.read_only and args.command not in ("demo", "reconcile"):
+            await services.intents.recover()  # whatever a killed run left unsettled, settled first
         return await handler(services, args)
     finally:
         services.close()
@@ -424,6 +456,23 @@ async def cmd_audit(sv, args) -> int:
     return 0
 
 
+async def cmd_reconcile(sv, args) -> int:
+    found = await (sv.reconcile.fix() if args.fix else sv.reconcile.check())
+    records = [output.drift_record(d, found.fixed, args.fix) for d in found.drift]
+    if args.format == "table":
+        print(f"{found.checked} apps checked, {len(found.drift)} drifted")
+        if records:
+            print(output.to_table(records, output.DRIFT_FIELDS + (("fixed",) if args.fix else ())))
+    elif args.format == "json":
+        print(output.to_json({"checked": found.checked, "drift": records}))
+    else:
+        print(output.to_csv(records, output.DRIFT_FIELDS + (("fixed",) if args.fix else ())))
+    failed = [r for r in records if args.fix and r.get("error")]
+    for r in failed:
+        print(f"app {r['app_id']}: {r['error']}", file=sys.stderr)
+    return 1 if failed else 0
+
+
 USER_FIELDS = ("name", "role", "granted_at", "granted_by")
 
 
@@ -470,4 +519,5 @@ COMMANDS = {
     ("usage", "import"): cmd_usage_import,
     ("usage", "show"): cmd_usage_show,
     ("review", None): cmd_review,
+    ("reconcile", None): cmd_reconcile,
 }

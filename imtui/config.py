@@ -36,6 +36,9 @@ class Settings:
     """`--now`: the instant this run acts at (simulation, drills, tests); None for the real clock."""
     price_list: str | None = None
     """A replacement price list file of the shape of the shipped `prices.json`."""
+    control_plane_url: str | None = None
+    """The platform's control plane over HTTP (`http://host:port`, `unix:///path`); None for the
+    embedded simulator."""
     control_plane_latency: float = 0.1
     """Seconds the simulated control plane takes per activation or deactivation."""
     bulk_concurrency: int = 16

@@ -71,6 +71,23 @@ def bulk_record(result: BulkResult) -> dict[str, Any]:
     return {"app_id": result.app_id, "ok": result.ok, "error": result.error}
 
 
+DRIFT_FIELDS = ("app_id", "status", "platform", "fix")
+
+
+def drift_record(drift, fixed: dict[int, str | None], fixing: bool) -> dict[str, Any]:
+    """One drifted app (`domain.drift.Drift`); with `--fix`, whether it was fixed and why not."""
+    record: dict[str, Any] = {
+        "app_id": drift.app_id,
+        "status": drift.status,
+        "platform": "serving" if drift.serving else "stopped",
+        "fix": drift.fix,
+    }
+    if fixing:
+        record["fixed"] = fixed.get(drift.app_id, "not tried") is None
+        record["error"] = fixed.get(drift.app_id, "not tried")
+    return record
+
+
 def bill_record(bill: BillView, tz: str) -> dict[str, Any]:
     return {
         "month": bill.month,

@@ -186,3 +186,19 @@ class MonthPlanRow(SQLModel, table=True):
     priced_with: str = Field(max_length=80)
     plan: str
     cents: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class IntentRow(SQLModel, table=True):
+    """A halt or reactivation written down before the control plane is asked (`domain.intents`)."""
+
+    __tablename__ = "intents"
+    key: str = Field(primary_key=True, max_length=64)
+    app_id: int = Field(sa_type=BigInteger, index=True)
+    action: str = Field(max_length=16)
+    actor: str = Field(max_length=200)
+    reason: str | None = None
+    requested_at: datetime = _instant()
+    state: str = Field(max_length=16, index=True)
+    owner: str = Field(max_length=300)
+    lease_until: datetime | None = _instant(nullable=True)
+    settled_at: datetime | None = _instant(nullable=True)

@@ -23,6 +23,7 @@ from imtui.persistence.repos.apps import AppRepo
 from imtui.persistence.repos.audit import AuditRepo
 from imtui.persistence.repos.bills import BillRepo
 from imtui.persistence.repos.history import HistoryRepo, LockRepo
+from imtui.persistence.repos.intents import IntentRepo
 from imtui.persistence.repos.meta import MetaRepo
 from imtui.persistence.repos.plans import PlanRepo
 from imtui.persistence.repos.usage import UsageRepo
@@ -49,6 +50,7 @@ class UnitOfWork:
     users: UserRepo
     usage: UsageRepo
     plans: PlanRepo
+    intents: IntentRepo
 
     def __init__(self, engine: Engine, write: bool = False):
         self._postgres = engine.dialect.name == "postgresql"
@@ -80,6 +82,7 @@ class UnitOfWork:
         self.users = UserRepo(conn)
         self.usage = UsageRepo(conn)
         self.plans = PlanRepo(conn)
+        self.intents = IntentRepo(conn)
         return self
 
     def commit(self) -> None:

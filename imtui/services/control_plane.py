@@ -1,40 +1,69 @@
 """The control plane that really starts and stops an app's service, behind an async interface.
 
-`SimulatedControlPlane` stands in for the cloud's API: it takes a configurable latency and can
-be told to fail or hang for chosen apps, so the services' all-or-nothing handling is testable.
+Every call carries an idempotency key (the intent's): the platform acts once per key however
+often the call is repeated. `resolve(key)` asks what became of a key whose answer was lost; a key
+the platform never received is fenced there, so a late request cannot act after imtui gave up.
+
+`SimulatedControlPlane` is the embedded default (in this process, no separate state, injectable
+faults); `control_plane_http.HttpControlPlane` talks to the platform simulator over the network.
 """
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
+
+DONE, CANCELLED = "done", "cancelled"
 
 
 class ControlPlaneError(Exception):
-    """The control plane refused or failed; the app was not changed there."""
+    """The control plane refused: the app was not changed there."""
+
+
+class ControlPlaneUnreachable(ControlPlaneError):
+    """No answer (timeouts, refused or reset connections, server errors, after the retries):
+    whether the platform acted is unknown until `resolve` says."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of a key: `done` (acted, at the platform's instant) or `cancelled` (never will)."""
+
+    state: str
+    at: datetime | None = None
 
 
 class ControlPlane(Protocol):
-    async def deactivate(self, app_id: int) -> None: ...
+    async def deactivate(self, app_id: int, key: str) -> datetime | None:
+        """Stops the app's service; returns the platform's instant of it, when it says."""
 
-    async def activate(self, app_id: int) -> None: ...
+    async def activate(self, app_id: int, key: str) -> datetime | None: ...
+
+    async def resolve(self, key: str) -> Outcome: ...
+
+    async def stopped(self) -> set[int] | None:
+        """Every app the platform is not serving; None when it keeps no state apart from imtui."""
 
 
 class SimulatedControlPlane:
-    """In-process control plane with latency and injectable faults."""
+    """In-process control plane with latency and injectable faults; it acts at once and keeps no
+    state beyond this process, so it never drifts from the database."""
 
     def __init__(self, latency: float = 0.1, timeout: float = 5.0):
         self.latency = latency
         self.timeout = timeout
-        """Seconds after which a call counts as failed (the app stays as it was)."""
+        """Seconds after which a call counts as unanswered (the app stays as it was)."""
         self.fail: set[int] = set()
         """Apps whose calls fail."""
         self.hang: set[int] = set()
         """Apps whose calls never answer (they time out)."""
         self.fail_all = False
         self.calls: list[tuple[str, int]] = []
+        self.keys: dict[str, str] = {}
 
-    async def _call(self, action: str, app_id: int) -> None:
+    async def _call(self, action: str, app_id: int, key: str) -> None:
         async def work() -> None:
             if app_id in self.hang:
                 await asyncio.Event().wait()
@@ -43,16 +72,29 @@ class SimulatedControlPlane:
             if self.fail_all or app_id in self.fail:
                 raise ControlPlaneError(f"the control plane failed to {action} app {app_id}")
 
+        if self.keys.get(key) == CANCELLED:
+            raise ControlPlaneError(f"the control plane had cancelled the request to {action} app {app_id}")
+        if key in self.keys:
+            return
         try:
             await asyncio.wait_for(work(), self.timeout)
         except TimeoutError:
-            raise ControlPlaneError(
+            raise ControlPlaneUnreachable(
                 f"the control plane did not answer within {self.timeout:g} s to {action} app {app_id}"
             ) from None
+        self.keys[key] = DONE
         self.calls.append((action, app_id))
 
-    async def deactivate(self, app_id: int) -> None:
-        await self._call("deactivate", app_id)
+    async def deactivate(self, app_id: int, key: str) -> datetime | None:
+        await self._call("deactivate", app_id, key)
+        return None
 
-    async def activate(self, app_id: int) -> None:
-        await self._call("activate", app_id)
+    async def activate(self, app_id: int, key: str) -> datetime | None:
+        await self._call("activate", app_id, key)
+        return None
+
+    async def resolve(self, key: str) -> Outcome:
+        return Outcome(self.keys.setdefault(key, CANCELLED))
+
+    async def stopped(self) -> set[int] | None:
+        return None

@@ -17,8 +17,10 @@ from imtui.services.costing import Costing
 from imtui.services.demo import DemoService
 from imtui.services.fleet import FleetService
 from imtui.services.housekeeping import Housekeeping
+from imtui.services.intents import IntentKeeper
 from imtui.services.lifecycle import LifecycleService
 from imtui.services.queries import AppQueries
+from imtui.services.reconcile import ReconcileService
 from imtui.services.review import ReviewService
 from imtui.services.usage import UsageService
 from imtui.services.users import UserService
@@ -42,17 +44,24 @@ class Services:
     review: ReviewService
     """Headroom and right-sizing suggestions."""
     housekeeping: Housekeeping
+    intents: IntentKeeper
+    """Intents of halts and reactivations; settling those a dead process left behind."""
+    reconcile: ReconcileService
+    """Drift between imtui and the platform, and its repair."""
     _ctx: ServiceContext
 
     @classmethod
     def build(cls, ctx: ServiceContext) -> Services:
         housekeeping = Housekeeping(ctx)
+        intents = IntentKeeper(ctx)
         costing = Costing(ctx)
         review = ReviewService(ctx, housekeeping)
         return cls(
             apps=AppQueries(ctx, housekeeping),
             changes=ChangeService(ctx, housekeeping),
-            lifecycle=LifecycleService(ctx, housekeeping),
+            lifecycle=LifecycleService(ctx, housekeeping, intents),
+            intents=intents,
+            reconcile=ReconcileService(ctx, intents),
             billing=BillingService(ctx, housekeeping, costing),
             fleet=FleetService(ctx, housekeeping, costing, review),
             audit=AuditService(ctx, housekeeping),

@@ -1,9 +1,10 @@
 """Halt, reactivate and purge: the one service that carries out an app's status changes.
 
-The rules are `domain.lifecycle`'s. Halt and reactivate go through the control plane first and
-only what it confirmed is written; each app is changed fully (with its event and audit record)
-or not at all. Confirmations are written in small groups as they arrive, so a bulk operation
-shows its progress in the database and an interruption loses at most the calls in flight.
+The rules are `domain.lifecycle`'s. Halt and reactivate write their intents first
+(`services.intents`), then go through the control plane, and only what it confirmed is written,
+each app with its intent's completion, fully or not at all. Confirmations are written in small
+groups as they arrive, so a bulk operation shows its progress in the database and a crash loses
+at most the calls in flight, whose intents the next process settles.
 Purges need no operator: `purge_due` carries them out whenever any process looks first.
 """
 
@@ -18,6 +19,8 @@ from imtui.domain.apps import App
 from imtui.domain.audit import DONE, AuditEntry
 from imtui.domain.calendar import iso_local
 from imtui.domain.errors import Conflict, ImtuiError, NotFound, Unavailable
+from imtui.domain.intents import ABANDONED, FAILED, Intent, effective_instant
+from imtui.domain.intents import DONE as INTENT_DONE
 from imtui.domain.lifecycle import (
     HALT,
     PURGE,
@@ -34,9 +37,12 @@ from imtui.domain.lifecycle import (
 from imtui.domain.timeline import check_not_before
 from imtui.persistence.uow import UnitOfWork
 from imtui.services.context import ServiceContext
-from imtui.services.control_plane import ControlPlaneError
+from imtui.services.control_plane import DONE as PLATFORM_DONE
+from imtui.services.control_plane import ControlPlaneError, ControlPlaneUnreachable
 from imtui.services.costing import record_plans
+from imtui.services.crashpoints import AFTER_CONFIRM, BEFORE_CALL, DURING_WRITE, crashpoint
 from imtui.services.housekeeping import Housekeeping
+from imtui.services.intents import IntentKeeper, new_key
 from imtui.services.models import AppView, BulkResult
 
 RECORD_GROUP = 500
@@ -44,11 +50,19 @@ RECORD_GROUP = 500
 
 Progress = Callable[[int, int], None]
 
+NOT_CHANGED = "the control plane never acted on it; the app was left as it was"
+PENDING_NOTE = (
+    "whether it acted is not known yet; the app is shown as it was until the control plane answers, "
+    "and the next imtui run settles it"
+)
+_NOT_CONFIRMED = object()
+
 
 class LifecycleService:
-    def __init__(self, ctx: ServiceContext, housekeeping: Housekeeping):
+    def __init__(self, ctx: ServiceContext, housekeeping: Housekeeping, intents: IntentKeeper):
         self.ctx = ctx
         self.housekeeping = housekeeping
+        self.intents = intents
 
     async def halt(self, app_ids: list[int], reason: str, progress: Progress | None = None) -> list[BulkResult]:
         """Deactivates apps now; each app is halted fully (with its audit record) or not at all."""
@@ -64,28 +78,50 @@ class LifecycleService:
     async def _bulk(
         self, action: str, app_ids: list[int], reason: str | None, progress: Progress | None
     ) -> list[BulkResult]:
+        """Intents first (one transaction), then the calls; each confirmation is written with its
+        intent's completion as it arrives (in small groups), so a crash loses at most the calls
+        in flight, and those are settled by whichever process looks next."""
         ctx = self.ctx
         await self.housekeeping.catch_up()
+        await self.intents.recover()
         now = ctx.now()
         ids = list(dict.fromkeys(app_ids))
         refused, ready = await ctx.run(lambda: self._check(action, ids, now))
+        intents = await self.intents.open(action, list(ready), reason, now)
+        crashpoint(BEFORE_CALL)
         applied: dict[int, AppView] = {}
-        confirmed: list[int] = []
+        confirmed: list[tuple[int, datetime | None]] = []
         arrived = asyncio.Event()
         calls_done = False
         gate = asyncio.Semaphore(ctx.bulk_concurrency)
         plane = ctx.control_plane.deactivate if action == HALT else ctx.control_plane.activate
+        unsettled: dict[str, str] = {}
         answered = 0
 
         async def call(app_id: int) -> None:
             nonlocal answered
+            key = intents[app_id].key
             async with gate:
                 try:
-                    await plane(app_id)
-                    confirmed.append(app_id)
-                    arrived.set()
+                    at = await plane(app_id, key)
+                except ControlPlaneUnreachable as exc:
+                    outcome = await self.intents.ask(key)
+                    if outcome is not None and outcome.state == PLATFORM_DONE:
+                        at = outcome.at
+                    else:
+                        settled = outcome is not None
+                        refused[app_id] = Unavailable(f"{exc}; {NOT_CHANGED if settled else PENDING_NOTE}")
+                        if settled:
+                            unsettled[key] = ABANDONED
+                        at = _NOT_CONFIRMED
                 except ControlPlaneError as exc:
                     refused[app_id] = Unavailable(f"{exc}; the app was left as it was")
+                    unsettled[key] = FAILED
+                    at = _NOT_CONFIRMED
+                if at is not _NOT_CONFIRMED:
+                    crashpoint(AFTER_CONFIRM)
+                    confirmed.append((app_id, at))
+                    arrived.set()
             answered += 1
             if progress is not None:
                 progress(answered, len(ready))
@@ -100,23 +136,26 @@ class LifecycleService:
                     continue
                 group = confirmed[:RECORD_GROUP]
                 del confirmed[: len(group)]
-                versions = {a: ready[a] for a in group}
-                done, late = await ctx.run(partial(self._record, action, versions, reason, now))
+                done, late = await ctx.run(partial(self._record, action, group, intents, ready, reason, now))
                 applied.update(done)
                 refused.update(late)
                 if late:
                     await self._undo(action, list(late), gate)
+                    unsettled.update((intents[a].key, FAILED) for a in late)
 
         writer = asyncio.create_task(record())
         try:
-            await asyncio.gather(*(call(a) for a in ready))
-        finally:
-            calls_done = True
-            arrived.set()
-            await writer
-        if refused:
+            try:
+                async with self.intents.held():
+                    await asyncio.gather(*(call(a) for a in ready))
+            finally:
+                calls_done = True
+                arrived.set()
+                await writer
             entries = [ctx.refusal(action, a, err, now) for a, err in refused.items()]
-            await ctx.run(lambda: ctx.audit_refusals(entries))
+            await ctx.run(lambda: self.intents.close_unconfirmed(unsettled, entries, now))
+        finally:
+            self.intents.release(list(intents.values()))
         results = []
         for app_id in app_ids:
             if app_id in refused:
@@ -138,6 +177,7 @@ class LifecycleService:
                 return {app_id: exc for app_id in ids}, {}
             apps = uow.apps.many(ids)
             latest = uow.meta.latest
+            busy = uow.intents.pending_apps()
         for app_id in ids:
             app = apps.get(app_id)
             try:
@@ -145,55 +185,52 @@ class LifecycleService:
                     raise NotFound(f"no app {app_id}")
                 check_not_before(now, latest, ctx.tz)
                 check_can(action, app, ctx.tz)
+                if app_id in busy:
+                    raise Conflict(f"app {app_id} has a halt or reactivation still being settled; try again shortly")
                 ready[app_id] = app.version
             except ImtuiError as exc:
                 refused[app_id] = exc
         return refused, ready
 
     def _record(
-        self, action: str, versions: dict[int, int], reason: str | None, now: datetime
+        self,
+        action: str,
+        group: list[tuple[int, datetime | None]],
+        intents: dict[int, Intent],
+        versions: dict[int, int],
+        reason: str | None,
+        now: datetime,
     ) -> tuple[dict[int, AppView], dict[int, ImtuiError]]:
-        """Writes what the control plane confirmed, set-based, in one transaction.
+        """Writes what the control plane confirmed, with the intents' completion, in one
+        transaction; each app takes effect at the instant its confirmation gives (never before
+        what the database already holds).
 
         An app whose version moved since it was checked (someone else changed it meanwhile) is
-        left as it is and reported as a conflict; a group whose instant another process has
-        already passed is refused, as time only moves forward."""
+        left as it is and reported as a conflict."""
         ctx = self.ctx
         applied: dict[int, AppView] = {}
         refused: dict[int, ImtuiError] = {}
         with ctx.uow(write=True) as uow:
-            try:  # another process may have recorded a later instant while we waited
-                check_not_before(now, uow.meta.latest, ctx.tz)
-            except ImtuiError as exc:
-                return {}, {app_id: exc for app_id in versions}
-            apps = uow.apps.many(list(versions))
-            changed: list[App] = []
-            for app_id, version in versions.items():
+            latest = uow.meta.latest
+            apps = uow.apps.many([a for a, _ in group])
+            clock_now = ctx.now()
+            changed: list[tuple[App, datetime]] = []
+            for app_id, confirmed_at in group:
                 app = apps.get(app_id)
-                if app is None or app.version != version or app.status != status_before(action):
+                if app is None or app.version != versions[app_id] or app.status != status_before(action):
                     refused[app_id] = Conflict(
                         f"app {app_id} was changed by someone else at the same moment; nothing was changed"
                     )
                     continue
-                changed.append(after(action, app, now, reason, ctx.actor))
-            self._write(uow, action, changed, now)
-            if changed:
-                uow.meta.advance_latest(now)
+                at = effective_instant(now, confirmed_at, clock_now, latest)
+                changed.append((after(action, app, at, reason, ctx.actor), at))
+            apply_confirmed(uow, ctx, action, changed, {a.app_id: intents[a.app_id].key for a, _ in changed})
             uow.meta.bump_counter()
+            crashpoint(DURING_WRITE)
             uow.commit()
-        for app in changed:
+        for app, _ in changed:
             applied[app.app_id] = AppView.of(app, {}, ctx.tz)
         return applied, refused
-
-    def _write(self, uow: UnitOfWork, action: str, apps: list[App], at: datetime) -> None:
-        """The apps' new status, their events and their audit records: three statements."""
-        actor = self.ctx.actor
-        uow.apps.save_many(apps)
-        uow.history.add_many(apps, action, at, actor)
-        record_plans(uow, self.ctx, [a.app_id for a in apps], self.ctx.period(at))
-        uow.audit.add_many(
-            [AuditEntry(at, actor, action, a.app_id, DONE, describe(action, a, self.ctx.tz)) for a in apps]
-        )
 
     async def _undo(self, action: str, app_ids: list[int], gate: asyncio.Semaphore) -> None:
         """Puts the control plane back in line with the database for apps whose change it made
@@ -212,11 +249,38 @@ class LifecycleService:
         async def revert(app_id: int) -> None:
             async with gate:
                 try:
-                    await undo(app_id)
+                    await undo(app_id, new_key())
                 except ControlPlaneError:
                     pass  # it stays as the control plane has it; reconcile finds it
 
         await asyncio.gather(*(revert(a) for a in app_ids if statuses.get(a) not in (target_status(action), PURGED)))
+
+
+def apply_confirmed(
+    uow: UnitOfWork,
+    ctx: ServiceContext,
+    action: str,
+    changes: list[tuple[App, datetime]],
+    keys: dict[int, str],
+    actor: str | None = None,
+) -> None:
+    """Inside a writing transaction: the apps' new status, their events, plans and audit records,
+    and the completion of their intents (`keys` by app), so the two are never apart."""
+    if not changes:
+        return
+    actor = actor or ctx.actor
+    uow.apps.save_many([a for a, _ in changes])
+    uow.history.add_many(changes, action, actor)
+    months: dict[str, list[tuple[int, datetime]]] = {}
+    for app, at in changes:
+        months.setdefault(ctx.period(at).month.key, []).append((app.app_id, at))
+    for group in months.values():
+        record_plans(uow, ctx, [a for a, _ in group], ctx.period(group[0][1]))
+    uow.audit.add_many(
+        [AuditEntry(at, actor, action, a.app_id, DONE, describe(action, a, ctx.tz)) for a, at in changes]
+    )
+    uow.intents.settle([keys[a.app_id] for a, _ in changes], INTENT_DONE, max(at for _, at in changes))
+    uow.meta.advance_latest(max(at for _, at in changes))
 
 
 def purge_due(uow: UnitOfWork, ctx: ServiceContext, apps: list[App], now: datetime) -> None:

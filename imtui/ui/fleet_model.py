@@ -50,6 +50,9 @@ class FleetModel:
         self.usage: str | None = None
         """The usage quick filter (a key of USAGE_FILTERS)."""
         self.marked_only = False
+        self.drifted: set[int] | None = None
+        """Apps the platform runs otherwise than their status says (None: not known)."""
+        self.drift_only = False
         self.sort_key = "app_id"
         self.sort_reverse = False
         self._search: list[str] | None = None
@@ -136,8 +139,9 @@ class FleetModel:
         rows, marked = self.rows, self.marked
         status, edition, only = self.status, self.edition, self.marked_only
         flag = USAGE_FILTERS[self.usage]
+        drifted = (self.drifted or set()) if self.drift_only else None
         keep = [i for i, key in enumerate(self.index()) if text in key] if text else list(range(len(rows)))
-        if status is not None or edition is not None or only or flag:
+        if status is not None or edition is not None or only or flag or drifted is not None:
             keep = [
                 i
                 for i in keep
@@ -145,6 +149,7 @@ class FleetModel:
                 and (edition is None or rows[i].edition == edition)
                 and (not only or rows[i].app_id in marked)
                 and (not flag or (rows[i].headroom is not None and rows[i].headroom.flags & flag))
+                and (drifted is None or rows[i].app_id in drifted)
             ]
         key = SORT_KEYS[self.sort_key]
         if self.sort_key != "app_id" or self.sort_reverse:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.cli import Cli
-from tests.support.dbs import drop_db, fresh_db_url
+from tests.support.dbs import drop_db, migrated_db_url
 
 
 @pytest.fixture(autouse=True)
@@ -16,7 +16,7 @@ def _no_env_defaults(monkeypatch):
 
 @pytest.fixture
 def db(tmp_path):
-    url = fresh_db_url(tmp_path)
+    url = migrated_db_url(tmp_path)
     yield url
     drop_db(url)
 

@@ -16,7 +16,7 @@ from imtui.domain.errors import Conflict
 from imtui.domain.lifecycle import halted
 from imtui.persistence.database import Database
 from imtui.persistence.repos.bills import AlreadyClosed, StoredLine
-from tests.support.dbs import drop_db, fresh_db_url
+from tests.support.dbs import drop_db, migrated_db_url
 from tests.support.services import at
 
 NOV = Month(2026, 11)
@@ -24,7 +24,7 @@ NOV = Month(2026, 11)
 
 @pytest.fixture
 def db(tmp_path):
-    url = fresh_db_url(tmp_path)
+    url = migrated_db_url(tmp_path)
     database = Database(url)
     database.migrate()
     yield database

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from tests.robustness.harness import TALLY
-from tests.support.dbs import ON_POSTGRES, drop_db, fresh_db_url
+from tests.support.dbs import ON_POSTGRES, drop_db, migrated_db_url
 
 
 @pytest.fixture(autouse=True)
@@ -15,7 +15,7 @@ def _no_env_defaults(monkeypatch):
 
 @pytest.fixture
 def db(tmp_path):
-    url = fresh_db_url(tmp_path)
+    url = migrated_db_url(tmp_path)
     yield url
     drop_db(url)
 

@@ -9,7 +9,7 @@ import pytest
 from imtui.clock import FixedClock
 from imtui.domain.calendar import parse_instant
 from imtui.services.control_plane import SimulatedControlPlane
-from tests.support.dbs import drop_db, fresh_db_url
+from tests.support.dbs import drop_db, migrated_db_url
 from tests.support.services import open_test_services
 
 TZ = "Asia/Shanghai"
@@ -30,7 +30,7 @@ def clock(start_at: str) -> FixedClock:
 @pytest.fixture
 def db_path(tmp_path):
     """A SQLite file, or a fresh PostgreSQL database when IMTUI_TEST_DB_URL is set."""
-    url = fresh_db_url(tmp_path)
+    url = migrated_db_url(tmp_path)
     yield url
     drop_db(url)
 

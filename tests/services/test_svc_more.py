@@ -184,10 +184,10 @@ async def test_app_changed_during_a_bulk_halt_is_a_conflict_and_left_active(make
 
         target: int
 
-        async def deactivate(self, app_id: int) -> None:
+        async def deactivate(self, app_id: int, key: str):
             if app_id == self.target:
                 await other.changes.modify(app_id, ChangeRequest(history_days=30))
-            await super().deactivate(app_id)
+            return await super().deactivate(app_id, key)
 
     plane = Meddling(latency=0)
     services = make_services(cp_=plane)

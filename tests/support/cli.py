@@ -62,7 +62,16 @@ ACTIONS = {
 
 ISO_LOCAL = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?\+08:00$")
 MONEY = re.compile(r"^-?\d+\.\d{2}$")
-ENV_KEYS = ("IMTUI_DB", "IMTUI_NOW", "IMTUI_BILLING_TZ", "IMTUI_CONTROL_PLANE", "IMTUI_CONTROL_PLANE_TOKEN")
+ENV_KEYS = (
+    "IMTUI_DB",
+    "IMTUI_NOW",
+    "IMTUI_BILLING_TZ",
+    "IMTUI_CONTROL_PLANE",
+    "IMTUI_CONTROL_PLANE_TOKEN",
+    "IMTUI_CONTROL_PLANE_TOKEN_FILE",
+    "IMTUI_CONTROL_PLANE_TIMEOUT",
+    "IMTUI_CRASH_AT",
+)
 
 
 @dataclass

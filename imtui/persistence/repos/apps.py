@@ -234,6 +234,16 @@ class AppRepo(Repo):
     def count(self) -> int:
         return self.conn.execute(select(func.count()).select_from(_APPS)).scalar_one()
 
+    def not_active(self) -> dict[int, str]:
+        """The status of every app that is deactivated or purged (their service must be stopped)."""
+        return dict(self.conn.execute(select(_APPS.c.app_id, _APPS.c.status).where(_APPS.c.status != "active")).all())
+
+    def existing(self, app_ids: Iterable[int]) -> set[int]:
+        out: set[int] = set()
+        for part in chunks(list(app_ids)):
+            out.update(self.conn.execute(select(_APPS.c.app_id).where(_APPS.c.app_id.in_(part))).scalars())
+        return out
+
     def ids_starting(self, prefix: str, limit: int = 1000) -> list[int]:
         """App IDs whose digits start with `prefix` (shell completion)."""
         stmt = select(_APPS.c.app_id).order_by(_APPS.c.app_id).limit(limit)

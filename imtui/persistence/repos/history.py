@@ -39,9 +39,10 @@ class HistoryRepo(Repo):
             _EVENTS.insert().values(**event_columns(app, kind, at, actor)).returning(_EVENTS.c.id)
         ).scalar_one()
 
-    def add_many(self, apps: list[App], kind: str, at: datetime, actor: str) -> None:
-        if apps:
-            self.conn.execute(_EVENTS.insert(), [event_columns(a, kind, at, actor) for a in apps])
+    def add_many(self, changes: list[tuple[App, datetime]], kind: str, actor: str) -> None:
+        """Appends each app's state from its own instant on."""
+        if changes:
+            self.conn.execute(_EVENTS.insert(), [event_columns(a, kind, at, actor) for a, at in changes])
 
     def insert_many(self, events: list[tuple[int, App, str, datetime]], actor: str) -> None:
         """Events (id, the app's state, kind, instant) written in bulk with their ids (the demo)."""

@@ -17,6 +17,9 @@ from imtui.ui.fleet_model import EDITION_FILTERS, SORT_KEYS, STATUS_FILTERS, USA
 from imtui.ui.widgets.app_table import AppTable
 from imtui.ui.widgets.cost_panel import CostFigures, CostPanel
 
+DRIFT_SECONDS = 15.0
+"""How often the dashboard compares the fleet with the platform (when there is one)."""
+
 WIDE = 170
 """From this width on, the cost panel sits beside the table instead of below it."""
 
@@ -45,6 +48,7 @@ class MainScreen(Screen):
         Binding("s", "cycle_status", "Status", show=False, id="main.status_filter"),
         Binding("e", "cycle_edition", "Edition", show=False, id="main.edition_filter"),
         Binding("f", "cycle_usage", "Usage", show=False, id="main.usage_filter"),
+        Binding("D", "drift_only", "Drift only", show=False, id="main.drift_only"),
         Binding("R", "review", "Review", id="main.review"),
         Binding("o", "cycle_sort", "Sort", show=False, id="main.sort"),
         Binding("O", "reverse_sort", "Reverse sort", show=False, id="main.reverse_sort"),
@@ -94,6 +98,8 @@ class MainScreen(Screen):
             self.call_after_refresh(self.load_costs)
         self.set_interval(self.app.settings.refresh_seconds, self.poll)
         self.set_interval(1.0, self.tick)
+        self.set_interval(DRIFT_SECONDS, self.load_drift)
+        self.call_after_refresh(self.load_drift)
 
     # --- loading ------------------------------------------------------------------------------------
 
@@ -156,6 +162,31 @@ class MainScreen(Screen):
             table.refresh_rows(keep_app=table.cursor_app)
             self.show_summary()
         self.call_after_refresh(self.model.index)  # the text filter's index, while nothing else runs
+
+    @work(exclusive=True, group="drift")
+    async def load_drift(self) -> None:
+        """Settles what dead processes left unsettled, then counts the apps that drift."""
+        services = self.app.services
+        try:
+            if not services.read_only:
+                await services.intents.recover()
+        except ImtuiError:
+            pass  # the database is busy; the next look tries again
+        drifted = await services.reconcile.drifted_apps()
+        if drifted != self.model.drifted:
+            self.model.drifted = drifted
+            if self.model.drift_only:
+                self._reapply()
+            else:
+                self.show_summary()
+
+    def action_drift_only(self) -> None:
+        """Only the apps the platform runs otherwise than their status says (`imtui reconcile`)."""
+        if self.model.drifted is None and not self.model.drift_only:
+            self.app.notify("drift is known only with a platform apart from imtui (--control-plane URL)")
+            return
+        self.model.drift_only = not self.model.drift_only
+        self._reapply()
 
     async def poll(self) -> None:
         """Cheap check for changes by anyone (a change counter) and for a new day."""
@@ -240,6 +271,8 @@ class MainScreen(Screen):
         parts.append(f"sort {m.sort_key}{' ▼' if m.sort_reverse else ' ▲'} [o]")
         if m.marked_only:
             parts.append("marked only [*]")
+        if m.drifted is not None:
+            parts.append(f"{len(m.drifted)} drifted{' (only these shown)' if m.drift_only else ''} [D]")
         if self.app.settings.read_only:
             parts.append("READ-ONLY")
         self.query_one("#summary", Static).update(" · ".join(parts))

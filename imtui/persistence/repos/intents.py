@@ -1,0 +1,65 @@
+"""Intents: written before the control plane is asked, settled with the change they lead to."""
+
+from __future__ import annotations
+
+from dataclasses import fields, replace
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+
+from imtui.domain.intents import PENDING, Intent
+from imtui.persistence.repos import INSERT_CHUNK, Repo, chunks
+from imtui.persistence.tables import IntentRow
+
+_INTENTS = IntentRow.__table__
+_FIELDS = tuple(f.name for f in fields(Intent))
+
+
+class IntentRepo(Repo):
+    def add_many(self, intents: list[Intent]) -> None:
+        rows = [{f: getattr(i, f) for f in _FIELDS} for i in intents]
+        for part in chunks(rows, INSERT_CHUNK):
+            self.conn.execute(_INTENTS.insert(), list(part))
+
+    def pending(self) -> list[Intent]:
+        """Every unsettled intent, oldest first."""
+        stmt = select(*(_INTENTS.c[f] for f in _FIELDS)).where(_INTENTS.c.state == PENDING)
+        return [Intent(*row) for row in self.conn.execute(stmt.order_by(_INTENTS.c.requested_at, _INTENTS.c.key))]
+
+    def pending_count(self) -> int:
+        return self.conn.execute(select(func.count()).where(_INTENTS.c.state == PENDING)).scalar_one()
+
+    def pending_apps(self) -> set[int]:
+        return set(self.conn.execute(select(_INTENTS.c.app_id).where(_INTENTS.c.state == PENDING)).scalars())
+
+    def of_keys(self, keys: list[str]) -> dict[str, Intent]:
+        out: dict[str, Intent] = {}
+        for part in chunks(keys):
+            stmt = select(*(_INTENTS.c[f] for f in _FIELDS)).where(_INTENTS.c.key.in_(part))
+            out.update((row[0], Intent(*row)) for row in self.conn.execute(stmt))
+        return out
+
+    def claim(self, intent: Intent, owner: str, lease_until: datetime) -> Intent | None:
+        """Takes a pending intent over from its owner; None when someone else already did."""
+        done = self.conn.execute(
+            update(_INTENTS)
+            .where(_INTENTS.c.key == intent.key, _INTENTS.c.owner == intent.owner, _INTENTS.c.state == PENDING)
+            .values(owner=owner, lease_until=lease_until)
+        )
+        return replace(intent, owner=owner, lease_until=lease_until) if done.rowcount == 1 else None
+
+    def renew(self, owner: str, lease_until: datetime) -> None:
+        self.conn.execute(
+            update(_INTENTS)
+            .where(_INTENTS.c.owner == owner, _INTENTS.c.state == PENDING)
+            .values(lease_until=lease_until)
+        )
+
+    def settle(self, keys: list[str], state: str, at: datetime) -> None:
+        """Marks pending intents settled (`done`, `failed` or `abandoned`)."""
+        for part in chunks(keys):
+            self.conn.execute(
+                update(_INTENTS)
+                .where(_INTENTS.c.key.in_(part), _INTENTS.c.state == PENDING)
+                .values(state=state, settled_at=at)
+            )

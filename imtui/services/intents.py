@@ -1,0 +1,248 @@
+"""Intents (`domain.intents`): written before the control plane is asked, settled with the change
+they lead to, and recovered by whichever imtui process finds one its owner left behind.
+
+Recovery asks the control plane what became of the intent's key. `done`: the app is changed as
+the platform has it, at the platform's instant (never before what the database already holds)
+and the intent completed, in one transaction. `cancelled`: the key is fenced there, no request
+with it can act any more, and the intent is abandoned. Either way the finding is audited. When
+the control plane does not answer, the intent stays pending and the next look tries again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from functools import partial
+
+from imtui.domain.audit import DONE, REFUSED, AuditEntry
+from imtui.domain.intents import (
+    ABANDONED,
+    LEASE,
+    PENDING,
+    Intent,
+    effective_instant,
+    is_orphaned,
+    owner_pid,
+)
+from imtui.domain.intents import (
+    DONE as INTENT_DONE,
+)
+from imtui.domain.lifecycle import after, status_before
+from imtui.services.context import ServiceContext
+from imtui.services.control_plane import DONE as PLATFORM_DONE
+from imtui.services.control_plane import ControlPlaneError, Outcome
+
+RECOVER = "recover"
+"""The audit trail's action for what recovery found."""
+RECOVER_CONCURRENCY = 8
+
+
+def new_key() -> str:
+    return uuid.uuid4().hex
+
+
+def wall_now() -> datetime:
+    """The real time, for leases only (the clock of operations may be a drill's `--now`)."""
+    return datetime.now(UTC)
+
+
+def pid_alive(pid: int | None) -> bool:
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a killed child its parent has not reaped yet is gone all the same
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+class IntentKeeper:
+    def __init__(self, ctx: ServiceContext):
+        self.ctx = ctx
+        self.host = socket.gethostname()
+        self.in_flight: set[str] = set()
+        """Keys this process is calling the control plane with right now (never recovered here)."""
+
+    @property
+    def owner(self) -> str:
+        return f"{self.host}:{os.getpid()}"
+
+    async def open(self, action: str, app_ids: list[int], reason: str | None, now: datetime) -> dict[int, Intent]:
+        """Writes one pending intent per app, durably, before any call."""
+        lease = wall_now() + LEASE
+        intents = {
+            a: Intent(new_key(), a, action, self.ctx.actor, now, reason, PENDING, self.owner, lease) for a in app_ids
+        }
+        if intents:
+
+            def write() -> None:
+                with self.ctx.uow(write=True) as uow:
+                    uow.intents.add_many(list(intents.values()))
+                    uow.commit()
+
+            keys = {i.key for i in intents.values()}
+            self.in_flight.update(keys)  # before they exist, so this process never recovers them
+            try:
+                await self.ctx.run(write)
+            except BaseException:
+                self.in_flight -= keys
+                raise
+        return intents
+
+    @asynccontextmanager
+    async def held(self) -> AsyncIterator[None]:
+        """While the calls run: the owner's leases are renewed, so no other host takes them over."""
+
+        async def renew() -> None:
+            while True:
+                await asyncio.sleep(LEASE.total_seconds() / 3)
+                try:
+                    await self.ctx.run(partial(self._renew, self.owner, wall_now() + LEASE))
+                except Exception:  # noqa: BLE001  (a busy database: the lease is renewed next time)
+                    pass
+
+        task = asyncio.create_task(renew())
+        try:
+            yield
+        finally:
+            task.cancel()
+
+    def _renew(self, owner: str, until: datetime) -> None:
+        with self.ctx.uow(write=True) as uow:
+            uow.intents.renew(owner, until)
+            uow.commit()
+
+    async def ask(self, key: str) -> Outcome | None:
+        """What became of a call whose answer was lost; None when the control plane does not say."""
+        try:
+            return await self.ctx.control_plane.resolve(key)
+        except ControlPlaneError:
+            return None
+
+    def close_unconfirmed(self, states: dict[str, str], refusals: list[AuditEntry], now: datetime) -> None:
+        """Settles the intents the control plane refused or never acted on (`states` by key), with
+        the refusals' audit records, in one transaction."""
+        if states or refusals:
+            with self.ctx.uow(write=True) as uow:
+                for state in set(states.values()):
+                    uow.intents.settle([k for k, s in states.items() if s == state], state, now)
+                uow.audit.add_many(refusals)
+                uow.meta.bump_counter()
+                uow.commit()
+
+    def release(self, intents: list[Intent]) -> None:
+        """The intents leave this process's hands: if still pending, recovery may take them."""
+        self.in_flight -= {i.key for i in intents}
+
+    # --- recovery ---------------------------------------------------------------------------------
+
+    async def recover(self) -> int:
+        """Settles every intent whose owner is gone; returns how many were settled."""
+        ctx = self.ctx
+        if ctx.read_only:
+            return 0
+        claimed = await ctx.run(self._claim_orphans)
+        if not claimed:
+            return 0
+        gate = asyncio.Semaphore(RECOVER_CONCURRENCY)
+
+        async def look(intent: Intent) -> tuple[Intent, Outcome | None]:
+            async with gate:
+                return intent, await self.ask(intent.key)
+
+        found = [(i, o) for i, o in await asyncio.gather(*(look(i) for i in claimed)) if o is not None]
+        if found:
+            await ctx.run(lambda: self._settle(found))
+        return len(found)
+
+    def _claim_orphans(self) -> list[Intent]:
+        ctx = self.ctx
+        with ctx.uow() as uow:
+            if not uow.intents.pending_count():
+                return []
+            pending = uow.intents.pending()
+        wall = wall_now()
+        orphans = [
+            i
+            for i in pending
+            if i.key not in self.in_flight
+            and (i.owner == self.owner or is_orphaned(i, self.host, pid_alive(owner_pid(i.owner)), wall))
+        ]
+        if not orphans:
+            return []
+        claimed = []
+        with ctx.uow(write=True) as uow:
+            for intent in orphans:
+                mine = uow.intents.claim(intent, self.owner, wall + LEASE)
+                if mine is not None:
+                    claimed.append(mine)
+            uow.commit()
+        return claimed
+
+    def _settle(self, found: list[tuple[Intent, Outcome]]) -> None:
+        """Completes or abandons the recovered intents as the control plane answered."""
+        from imtui.services.lifecycle import apply_confirmed
+
+        ctx = self.ctx
+        with ctx.uow(write=True) as uow:
+            now = ctx.now()
+            latest = uow.meta.latest
+            apps = uow.apps.many([i.app_id for i, _ in found])
+            notes: list[AuditEntry] = []
+            for intent, outcome in found:
+                app = apps.get(intent.app_id)
+                if outcome.state != PLATFORM_DONE:
+                    uow.intents.settle([intent.key], ABANDONED, now)
+                    notes.append(
+                        AuditEntry(
+                            now,
+                            ctx.actor,
+                            RECOVER,
+                            intent.app_id,
+                            REFUSED,
+                            f"{intent.action} requested by {intent.actor} was never carried out by the control "
+                            "plane; abandoned, nothing changed",
+                        )
+                    )
+                elif app is not None and app.status == status_before(intent.action):
+                    at = effective_instant(intent.requested_at, outcome.at, now, latest)
+                    changed = after(intent.action, app, at, intent.reason, intent.actor)
+                    apply_confirmed(uow, ctx, intent.action, [(changed, at)], {intent.app_id: intent.key}, intent.actor)
+                    notes.append(
+                        AuditEntry(
+                            now,
+                            ctx.actor,
+                            RECOVER,
+                            intent.app_id,
+                            DONE,
+                            f"{intent.action} requested by {intent.actor} had been carried out by the control plane; "
+                            "recorded now",
+                        )
+                    )
+                else:
+                    uow.intents.settle([intent.key], INTENT_DONE, now)
+                    notes.append(
+                        AuditEntry(
+                            now,
+                            ctx.actor,
+                            RECOVER,
+                            intent.app_id,
+                            DONE,
+                            f"{intent.action} requested by {intent.actor} had been carried out by the control plane; "
+                            "the app had changed since, left as it is (see reconcile)",
+                        )
+                    )
+            uow.audit.add_many(notes)
+            uow.meta.bump_counter()
+            uow.commit()

@@ -1,0 +1,125 @@
+"""The platform simulator (`imtui control-plane serve`) as a real process for tests: start, kill,
+restart on the same port and store, and its HTTP API (faults, log, stopped apps) over urllib."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from tests.support.cli import IMTUI_EXE, ROOT, clean_env
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Platform:
+    def __init__(self, folder: Path, store: Path | None = None, latency: float = 0.01):
+        self.folder = folder
+        self.store = store or folder / "platform.sqlite"
+        self.token_file = folder / "platform.token"
+        self.latency = latency
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> Platform:
+        self.proc = subprocess.Popen(
+            [
+                str(IMTUI_EXE),
+                "control-plane",
+                "serve",
+                "--listen",
+                f"127.0.0.1:{self.port}",
+                "--store",
+                str(self.store),
+                "--token-file",
+                str(self.token_file),
+                "--latency",
+                str(self.latency),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=str(ROOT),
+            env=clean_env(),
+        )
+        line = self.proc.stdout.readline()  # printed once it listens
+        assert line.startswith("control plane serving on"), (line, self.proc.stderr.read())
+        return self
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        """A clean stop (the store is closed)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    @property
+    def token(self) -> str:
+        return self.token_file.read_text().strip()
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """What an imtui process needs to use this platform."""
+        return {"IMTUI_CONTROL_PLANE": self.url, "IMTUI_CONTROL_PLANE_TOKEN_FILE": str(self.token_file), **extra}
+
+    def request(self, method: str, path: str, body: dict | None = None, token: str | None = "", headers=None):
+        """(status, JSON body); `token` None sends no Authorization header, "" the right one."""
+        req = urllib.request.Request(
+            self.url + path, method=method, data=None if body is None else json.dumps(body).encode()
+        )
+        if token is not None:
+            req.add_header("Authorization", f"Bearer {token or self.token}")
+        for k, v in (headers or {}).items():
+            req.add_header(k, v)
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, json.loads(r.read() or b"{}")
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read() or b"{}")
+
+    def faults(self, plan: dict) -> None:
+        status, body = self.request("PUT", "/v1/faults", plan)
+        assert status == 200, body
+
+    def stopped(self) -> set[int]:
+        return set(self.request("GET", "/v1/stopped")[1]["stopped"])
+
+    def log(self) -> list[dict]:
+        return self.request("GET", "/v1/log")[1]["entries"]
+
+    def flip(self, app_id: int, action: str, key: str) -> dict:
+        """Another writer acts on the platform directly, behind imtui's back."""
+        status, body = self.request("POST", f"/v1/apps/{app_id}/{action}", headers={"Idempotency-Key": key})
+        assert status == 200, body
+        return body
+
+
+def wait_until(condition, timeout: float = 10.0, step: float = 0.02) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(step)
+    return False
+
+
+def owner_only(path: Path) -> bool:
+    return (os.stat(path).st_mode & 0o077) == 0
