@@ -220,7 +220,8 @@ def startup(db: Path, runs: int, scenarios: bool = True) -> dict:
         if scenarios:
             subprocess.run(["cp", str(db), str(copy)], check=True)
             drafted.append(json.loads(run_script(STARTUP_IMTUI, str(copy), DRAFTED, "all")))
-            midnight.append(json.loads(run_script(STARTUP_IMTUI, str(db), BEFORE_MIDNIGHT, "day")))
+            subprocess.run(["cp", str(db), str(copy)], check=True)  # crossing midnight purges what falls due
+            midnight.append(json.loads(run_script(STARTUP_IMTUI, str(copy), BEFORE_MIDNIGHT, "day")))
     out = {
         "bare": median(bare),
         "imtui": median(rows),

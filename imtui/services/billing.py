@@ -193,13 +193,14 @@ class BillingService:
             totals = FleetTotals()
             if app_ids is None:
                 totals = self.costing.fleet(uow, period)
+            elif len(app_ids) > LINES_UP_TO:  # too many for lines: the figures, summed
+                totals = self.costing.selection(uow, period, app_ids)
             else:
                 shared: dict[int, list] = {}  # apps that did not change share one cost object
                 for cost in self.costing.per_app(uow, period, app_ids).values():
                     shared.setdefault(id(cost), [cost, 0])[1] += 1
-                with_lines = len(app_ids) <= LINES_UP_TO
                 for cost, n in shared.values():
-                    totals.add(cost, n, with_lines)
+                    totals.add(cost, n)
             last = self._last_month_total(uow, period.month.previous(), app_ids) if with_last else None
             daily = [ZERO] * period.days
             if app_ids is not None and len(app_ids) <= DAILY_UP_TO:

@@ -19,6 +19,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from functools import partial
 
+from imtui.domain.apps import App
 from imtui.domain.audit import DONE, REFUSED, AuditEntry
 from imtui.domain.intents import (
     ABANDONED,
@@ -181,17 +182,14 @@ class IntentKeeper:
         ]
         if not orphans:
             return []
-        claimed = []
         with ctx.uow(write=True) as uow:
-            for intent in orphans:
-                mine = uow.intents.claim(intent, self.owner, wall + LEASE)
-                if mine is not None:
-                    claimed.append(mine)
+            claimed = uow.intents.claim(orphans, self.owner, wall + LEASE)
             uow.commit()
         return claimed
 
     def _settle(self, found: list[tuple[Intent, Outcome]]) -> None:
-        """Completes or abandons the recovered intents as the control plane answered."""
+        """Completes or abandons the recovered intents as the control plane answered, all in
+        one transaction, each finding audited."""
         from imtui.services.lifecycle import apply_confirmed
 
         ctx = self.ctx
@@ -200,49 +198,45 @@ class IntentKeeper:
             latest = uow.meta.latest
             apps = uow.apps.many([i.app_id for i, _ in found])
             notes: list[AuditEntry] = []
+            changes: dict[tuple[str, str], list[tuple[App, datetime]]] = {}
+            keys: dict[int, str] = {}
+            settled: dict[str, list[str]] = {}
+
+            def note(intent: Intent, result: str, what: str) -> None:
+                notes.append(
+                    AuditEntry(
+                        now,
+                        ctx.actor,
+                        RECOVER,
+                        intent.app_id,
+                        result,
+                        f"{intent.action} requested by {intent.actor} {what}",
+                    )
+                )
+
             for intent, outcome in found:
                 app = apps.get(intent.app_id)
                 if outcome.state != PLATFORM_DONE:
-                    uow.intents.settle([intent.key], ABANDONED, now)
-                    notes.append(
-                        AuditEntry(
-                            now,
-                            ctx.actor,
-                            RECOVER,
-                            intent.app_id,
-                            REFUSED,
-                            f"{intent.action} requested by {intent.actor} was never carried out by the control "
-                            "plane; abandoned, nothing changed",
-                        )
-                    )
-                elif app is not None and app.status == status_before(intent.action):
+                    settled.setdefault(ABANDONED, []).append(intent.key)
+                    note(intent, REFUSED, "was never carried out by the control plane; abandoned, nothing changed")
+                elif app is not None and app.status == status_before(intent.action) and intent.app_id not in keys:
                     at = effective_instant(intent.requested_at, outcome.at, now, latest)
                     changed = after(intent.action, app, at, intent.reason, intent.actor)
-                    apply_confirmed(uow, ctx, intent.action, [(changed, at)], {intent.app_id: intent.key}, intent.actor)
-                    notes.append(
-                        AuditEntry(
-                            now,
-                            ctx.actor,
-                            RECOVER,
-                            intent.app_id,
-                            DONE,
-                            f"{intent.action} requested by {intent.actor} had been carried out by the control plane; "
-                            "recorded now",
-                        )
-                    )
+                    changes.setdefault((intent.action, intent.actor), []).append((changed, at))
+                    keys[intent.app_id] = intent.key
+                    note(intent, DONE, "had been carried out by the control plane; recorded now")
                 else:
-                    uow.intents.settle([intent.key], INTENT_DONE, now)
-                    notes.append(
-                        AuditEntry(
-                            now,
-                            ctx.actor,
-                            RECOVER,
-                            intent.app_id,
-                            DONE,
-                            f"{intent.action} requested by {intent.actor} had been carried out by the control plane; "
-                            "the app had changed since, left as it is (see reconcile)",
-                        )
+                    settled.setdefault(INTENT_DONE, []).append(intent.key)
+                    note(
+                        intent,
+                        DONE,
+                        "had been carried out by the control plane; the app had changed since, "
+                        "left as it is (see reconcile)",
                     )
+            for (action, actor), group in changes.items():
+                apply_confirmed(uow, ctx, action, group, keys, actor)
+            for state, done in settled.items():
+                uow.intents.settle(done, state, now)
             uow.audit.add_many(notes)
             uow.meta.bump_counter()
             uow.commit()

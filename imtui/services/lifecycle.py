@@ -47,6 +47,8 @@ from imtui.services.models import AppView, BulkResult
 
 RECORD_GROUP = 500
 """Most confirmed apps written in one transaction."""
+GATHER_SECONDS = 0.05
+"""How long confirmations may gather before they are written (each transaction has a fixed cost)."""
 
 Progress = Callable[[int, int], None]
 
@@ -91,7 +93,7 @@ class LifecycleService:
         crashpoint(BEFORE_CALL)
         applied: dict[int, AppView] = {}
         confirmed: list[tuple[int, datetime | None]] = []
-        arrived = asyncio.Event()
+        arrived, finished = asyncio.Event(), asyncio.Event()
         calls_done = False
         gate = asyncio.Semaphore(ctx.bulk_concurrency)
         plane = ctx.control_plane.deactivate if action == HALT else ctx.control_plane.activate
@@ -134,6 +136,11 @@ class LifecycleService:
                     await arrived.wait()
                     arrived.clear()
                     continue
+                if len(confirmed) < RECORD_GROUP and not calls_done:  # a moment for more to arrive:
+                    try:  # one transaction for many (each costs its plans' recount)
+                        await asyncio.wait_for(finished.wait(), GATHER_SECONDS)
+                    except TimeoutError:
+                        pass
                 group = confirmed[:RECORD_GROUP]
                 del confirmed[: len(group)]
                 done, late = await ctx.run(partial(self._record, action, group, intents, ready, reason, now))
@@ -151,6 +158,7 @@ class LifecycleService:
             finally:
                 calls_done = True
                 arrived.set()
+                finished.set()
                 await writer
             entries = [ctx.refusal(action, a, err, now) for a, err in refused.items()]
             await ctx.run(lambda: self.intents.close_unconfirmed(unsettled, entries, now))

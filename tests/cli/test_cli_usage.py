@@ -10,6 +10,7 @@ import json
 import pytest
 
 from tests.support.cli import FIRST, MONEY, run_exe
+from tests.support.dbs import clone_db, drop_db, migrated_db_url
 
 HEADER = "date,app_id,dau,groups,live_groups,max_groups_per_user,max_members_per_group"
 IMPORT_KEYS = ["rows", "apps", "inserted", "replaced", "unchanged"]
@@ -22,9 +23,12 @@ def step(db, now, *args, input=None):
     return run_exe(["--db", db, "--now", now, *args], input=input)
 
 
-@pytest.fixture
-def fleet(db, tmp_path):
-    """Two pro apps (the first with paid live groups) with 30 days of usage."""
+@pytest.fixture(scope="module")
+def fleet_template(tmp_path_factory):
+    """Two pro apps (the first with paid live groups) with 30 days of usage, built once per module
+    with one process per step; each test gets a copy."""
+    tmp_path = tmp_path_factory.mktemp("usage-fleet")
+    db = migrated_db_url(tmp_path)
     step(db, "2026-10-01T09:00:00+08:00", "apps", "create", "busy", "--account", "acme").ok()
     step(db, "2026-10-01T09:01:00+08:00", "apps", "create", "idle", "--account", "acme").ok()
     step(db, "2026-10-01T10:00:00+08:00", "apps", "upgrade", str(FIRST), "--edition", "pro", "--live-unlimited").ok()
@@ -37,7 +41,15 @@ def fleet(db, tmp_path):
     path.write_text("\n".join(rows) + "\n")
     r = step(db, "2026-11-30T20:00:00+08:00", "usage", "import", str(path), "--format", "json").ok()
     assert json.loads(r.out) == {"rows": 60, "apps": 2, "inserted": 60, "replaced": 0, "unchanged": 0}
-    return db
+    yield db
+    drop_db(db)
+
+
+@pytest.fixture
+def fleet(fleet_template, tmp_path):
+    db = clone_db(fleet_template, tmp_path)
+    yield db
+    drop_db(db)
 
 
 def test_import_prints_its_counts_and_reads_standard_input(fleet):

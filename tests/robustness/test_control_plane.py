@@ -106,7 +106,8 @@ def world(fleet, tmp_path):
 
 
 def assert_agrees(db: str, platform: Platform) -> None:
-    """No app's status differs from the platform's, and nothing is left unsettled."""
+    """No app's status differs from the platform's, and nothing is left unsettled (`reconcile`
+    in a process of its own, which first settles what a dead process left)."""
     r = imtui(db, platform, "reconcile", "--format", "json")
     assert r.rc == 0, r.err
     found = json.loads(r.out)
@@ -156,15 +157,14 @@ def test_sigkill_at_each_phase_then_the_next_start_settles_everything(world, see
         assert killed.rc == 0, killed.err
         TALLY["halts that finished before their crash point"] += 1
 
-    # the next start (any command) settles what the killed process left behind
-    listed = imtui(db, platform, "apps", "list", "--format", "json")
-    assert listed.rc == 0, listed.err
+    # the next start settles what the killed process left behind: here `reconcile`, which then
+    # compares every app with the platform
     assert_agrees(db, platform)
     assert_one_action_per_key(platform)
     assert_intents_audited(db)
     stops = Counter(e["app_id"] for e in platform.log() if e["action"] == "stop")
     assert all(stops[a] <= 1 for a in targets)  # no app was stopped twice
-    status = {a["app_id"]: a["status"] for a in json.loads(listed.out)}
+    status = dict(query(db, "SELECT app_id, status FROM apps"))
     halted = [a for a in targets if status[a] == "deactivated"]
     TALLY["apps halted by killed runs, recorded after recovery"] += len(halted)
     recovered = query(db, "SELECT COUNT(*) FROM audit WHERE action = 'recover'")[0][0]
@@ -206,7 +206,6 @@ def test_platform_killed_and_restarted_mid_bulk(world):
     assert all("control plane" in r["error"] for r in failed)
     assert len(failed) < len(targets) - 40  # the rest of the bulk went on once it was back
     TALLY["apps refused while the platform was down"] += len(failed)
-    imtui(db, platform, "apps", "list").ok()
     assert_agrees(db, platform)
     assert_one_action_per_key(platform)
 
@@ -229,8 +228,7 @@ def test_faulty_requests_give_clear_results_and_nothing_half_done(world, mode, a
     for x in results:
         assert x["ok"] or "control plane" in x["error"], x
     platform.faults({})
-    imtui(db, platform, "apps", "list").ok()  # the next start settles whatever is unknown
-    assert_agrees(db, platform)
+    assert_agrees(db, platform)  # the next start settles whatever is unknown
     assert_one_action_per_key(platform)
     assert_intents_audited(db)
 
@@ -245,7 +243,7 @@ def test_a_dead_platform_refuses_clearly_and_changes_nothing(world):
     assert not any(x["ok"] for x in results)
     assert all("control plane" in x["error"] for x in results)
     platform.start()
-    status = {a["app_id"]: a["status"] for a in json.loads(imtui(db, platform, "apps", "list", "--format", "json").out)}
+    status = dict(query(db, "SELECT app_id, status FROM apps"))
     assert all(status[a] == "active" for a in targets)
     assert_agrees(db, platform)
 

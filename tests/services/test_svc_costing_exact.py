@@ -65,6 +65,11 @@ async def check(services, db_path, prices, sample) -> None:
     fleet = await services.billing.cost_summary()
     assert fleet.month_to_date == sum(m for m, _ in expected.values())
     assert fleet.projected == sum(p for _, p in expected.values())
+    # a large mark (figures summed, no lines) and a small one (lines): both the recount's sums
+    for marked in (everyone[1:], sample[:40]):  # more than LINES_UP_TO, then fewer
+        summary = await services.billing.cost_summary(marked)
+        assert summary.month_to_date == sum(expected[a][0] for a in marked)
+        assert summary.projected == sum(expected[a][1] for a in marked)
 
 
 async def check_issued(services, db_path, prices, month: str) -> None:

@@ -26,7 +26,7 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from tests.support.cli import Result
-from tests.support.dbs import ON_POSTGRES, TEST_DB_URL, _libpq, drop_db, fresh_db_url
+from tests.support.dbs import ON_POSTGRES, TEST_DB_URL, _libpq, clone_db, drop_db, fresh_db_url
 
 ROOT = Path(__file__).resolve().parents[2]
 IMTUI_EXE = ROOT / ".venv" / "bin" / "imtui"
@@ -385,7 +385,11 @@ def _json(r: Result):
     return json.loads(r.out)
 
 
-def build_world(other: OtherUser, role: str) -> World:
+def build_world(other: OtherUser, role: str, base: World | None = None) -> World:
+    """The world for `role`: built step by step by its creator (one process per step), or, given
+    a `base` world built that way (role "viewer"), a copy of it with the role granted."""
+    if base is not None:
+        return _world_from(base, other, role)
     main, empty = new_team_db(other), new_team_db(other)
     world = World(role, main, empty)
     try:
@@ -399,14 +403,38 @@ def build_world(other: OtherUser, role: str) -> World:
         r = main.as_admin("apps", "halt", str(world.halted), "--reason", "setup", "--yes")
         assert r.rc == 0, str(r)
         _json(main.as_admin("users", "grant", "dave", "operator", "--format", "json"))
-        for db in (main, empty):
-            if role != "viewer":
-                _json(db.as_admin("users", "grant", other.name, role, "--format", "json"))
-            db.grant_access()  # tables may have been made since (nothing new today; harmless)
-            db.fix_perms()
+        _grant(world, other, role)
     except BaseException:
         discard_team_db(main)
         discard_team_db(empty)
+        raise
+    return world
+
+
+def _grant(world: World, other: OtherUser, role: str) -> None:
+    for db in (world.main, world.empty):
+        if role != "viewer":
+            _json(db.as_admin("users", "grant", other.name, role, "--format", "json"))
+        db.grant_access()
+        db.fix_perms()
+
+
+def _copy_team_db(db: TeamDb, other: OtherUser) -> TeamDb:
+    if db.folder is None:
+        return TeamDb(clone_db(db.admin_url, Path(tempfile.gettempdir())), other)
+    copy = new_team_db(other)
+    clone_db(db.admin_url, copy.folder)
+    copy.fix_perms()
+    return copy
+
+
+def _world_from(base: World, other: OtherUser, role: str) -> World:
+    main, empty = _copy_team_db(base.main, other), _copy_team_db(base.empty, other)
+    world = World(role, main, empty, base.trial, base.pro, base.active, base.halted)
+    try:
+        _grant(world, other, role)
+    except BaseException:
+        discard_world(world)
         raise
     return world
 

@@ -13,9 +13,17 @@ from imtui.domain.roles import NEEDS, ROLES, allows
 from tests.team.team_util import READS, WRITES, World, build_world, discard_world
 
 
+@pytest.fixture(scope="module")
+def base_world(other_user):
+    """Built once, step by step, by the creator; every role's world is a copy of it."""
+    w = build_world(other_user, "viewer")
+    yield w
+    discard_world(w)
+
+
 @pytest.fixture(scope="module", params=ROLES)
-def world(request, other_user):
-    w = build_world(other_user, request.param)
+def world(request, other_user, base_world):
+    w = build_world(other_user, request.param, base=base_world)
     yield w
     discard_world(w)
 

@@ -39,14 +39,23 @@ class IntentRepo(Repo):
             out.update((row[0], Intent(*row)) for row in self.conn.execute(stmt))
         return out
 
-    def claim(self, intent: Intent, owner: str, lease_until: datetime) -> Intent | None:
-        """Takes a pending intent over from its owner; None when someone else already did."""
-        done = self.conn.execute(
-            update(_INTENTS)
-            .where(_INTENTS.c.key == intent.key, _INTENTS.c.owner == intent.owner, _INTENTS.c.state == PENDING)
-            .values(owner=owner, lease_until=lease_until)
-        )
-        return replace(intent, owner=owner, lease_until=lease_until) if done.rowcount == 1 else None
+    def claim(self, intents: list[Intent], owner: str, lease_until: datetime) -> list[Intent]:
+        """Takes pending intents over from their owners; returns those it got (another process
+        may have taken some first)."""
+        by_owner: dict[str, list[str]] = {}
+        for i in intents:
+            by_owner.setdefault(i.owner, []).append(i.key)
+        got: set[str] = set()
+        for old, keys in by_owner.items():
+            for part in chunks(keys):
+                rows = self.conn.execute(
+                    update(_INTENTS)
+                    .where(_INTENTS.c.key.in_(part), _INTENTS.c.owner == old, _INTENTS.c.state == PENDING)
+                    .values(owner=owner, lease_until=lease_until)
+                    .returning(_INTENTS.c.key)
+                )
+                got.update(rows.scalars())
+        return [replace(i, owner=owner, lease_until=lease_until) for i in intents if i.key in got]
 
     def renew(self, owner: str, lease_until: datetime) -> None:
         self.conn.execute(
