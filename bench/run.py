@@ -546,9 +546,10 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--no-peers", action="store_true", help="skip Textual's DataTable and fastdatatable")
     parser.add_argument("--curve", action="store_true", help="the growth curve: 10,000, 100,000 and 300,000 apps")
+    parser.add_argument("--sizes", default="10000,100000,300000", help="the curve's fleet sizes (comma-separated)")
     args = parser.parse_args()
     if args.curve:
-        points = curve([10_000, 100_000, 300_000], args.runs, args.rebuild)
+        points = curve([int(n) for n in args.sizes.split(",")], args.runs, args.rebuild)
         print(json.dumps(points))
         return
     db, demo_time = build(args.apps, args.rebuild)

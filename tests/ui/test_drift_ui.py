@@ -67,3 +67,15 @@ async def test_without_a_separate_platform_no_drift_figure_is_shown(env):
         await settle(pilot)
         assert any("--control-plane" in n.message for n in app._notifications)
         assert len(app.main.model.view) == 10
+
+
+async def test_no_poll_reads_changes_before_the_first_read_is_done(env):
+    """A poll while the first read of the fleet is still under way (a big fleet, a slow disk)
+    must not read "every app changed since event 0" again and again in the background."""
+    await env.demo(apps=10)
+    app = env.make_app()
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+        app.main.counter, app.main.last_event = -1, 0  # as before the first read has finished
+        await app.main.poll()
+        assert not [w for w in app.workers if w.group == "fleet" and w.is_running]

@@ -190,6 +190,8 @@ class MainScreen(Screen):
 
     async def poll(self) -> None:
         """Cheap check for changes by anyone (a change counter) and for a new day."""
+        if self.counter < 0:  # the first read is still under way: it is what "changed" is measured from
+            return
         try:
             counter = await self.app.services.fleet.change_counter()
         except ImtuiError:
