@@ -239,6 +239,12 @@ class _Table:
         overage = sum(cents for app_id, cents in self.overage.items() if app_id in self.plans.plan_of)
         self.mtd, self.projected = mtd + overage, projected + overage
 
+    def cents(self, app_id: int) -> tuple[int, int]:
+        """An app's month-to-date and projected cents (usage overage included)."""
+        curve = self.plans.curves[self.plans.plan_of[app_id]]
+        extra = self.overage.get(app_id, 0)
+        return curve[self.today] + extra, curve[-1] + extra
+
 
 class Costing:
     """The fleet's live costs, kept in memory between reads and brought up to date cheaply."""
@@ -311,13 +317,10 @@ class Costing:
         """(month-to-date, projected) of every app; apps alike share one pair."""
         with self._lock:
             table = self._sync(uow, period)
-            plans, today, overage = table.plans, table.today, table.overage
             pairs: dict[tuple[int, int], tuple[Decimal, Decimal]] = {}
             out = {}
-            for app_id, text in plans.plan_of.items():
-                curve = plans.curves[text]
-                extra = overage.get(app_id, 0)
-                cents = (curve[today] + extra, curve[-1] + extra)
+            for app_id in table.plans.plan_of:
+                cents = table.cents(app_id)
                 pair = pairs.get(cents)
                 if pair is None:
                     pair = pairs[cents] = (from_cents(cents[0]), from_cents(cents[1]))
@@ -329,16 +332,13 @@ class Costing:
         cents, the fleet total's way."""
         with self._lock:
             table = self._sync(uow, period)
-            plan_of, curves, today, overage = table.plans.plan_of, table.plans.curves, table.today, table.overage
             mtd = projected = apps = 0
             for app_id in app_ids:
-                text = plan_of.get(app_id)
-                if text is None:
-                    continue
-                curve, extra = curves[text], overage.get(app_id, 0)
-                mtd += curve[today] + extra
-                projected += curve[-1] + extra
-                apps += 1
+                if app_id in table.plans.plan_of:
+                    app_mtd, app_projected = table.cents(app_id)
+                    mtd += app_mtd
+                    projected += app_projected
+                    apps += 1
             return FleetTotals(from_cents(mtd), from_cents(projected), {}, apps)
 
     def plans(self, uow: UnitOfWork, period: BillingPeriod) -> MonthPlans:

@@ -16,9 +16,10 @@ import socket
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 
+from imtui.clock import SystemClock
 from imtui.domain.apps import App
 from imtui.domain.audit import DONE, REFUSED, AuditEntry
 from imtui.domain.intents import (
@@ -49,7 +50,7 @@ def new_key() -> str:
 
 def wall_now() -> datetime:
     """The real time, for leases only (the clock of operations may be a drill's `--now`)."""
-    return datetime.now(UTC)
+    return SystemClock().now()
 
 
 def pid_alive(pid: int | None) -> bool:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import sqlite3
 import threading
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from pathlib import Path
+
+from imtui.clock import SystemClock
 
 STOP, START = "stop", "start"
 DONE, CANCELLED = "done", "cancelled"
@@ -53,7 +54,7 @@ class Operation:
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat()
+    return SystemClock().now().isoformat()
 
 
 class Store:
@@ -85,7 +86,7 @@ class Store:
                         raise KeyMismatch(f"key {key} was used for {row[1]} app {row[0]}")
                     return Operation(key, app_id, action, DONE, row[3], self.serving(app_id), replayed=True)
                 at = _now()
-                before = self._serving(app_id)
+                before = self.serving(app_id)
                 after = action == START
                 db.execute(
                     "INSERT INTO apps (app_id, serving, changed_at) VALUES (?, ?, ?) "
@@ -117,12 +118,9 @@ class Store:
         serving = self.serving(app_id) if app_id is not None else None
         return Operation(key, app_id, action, state, at, serving)
 
-    def _serving(self, app_id: int) -> bool:
+    def serving(self, app_id: int) -> bool:
         row = self._db.execute("SELECT serving FROM apps WHERE app_id = ?", (app_id,)).fetchone()
         return True if row is None else bool(row[0])
-
-    def serving(self, app_id: int) -> bool:
-        return self._serving(app_id)
 
     def stopped(self) -> list[int]:
         """Every app that is not serving (all others are)."""

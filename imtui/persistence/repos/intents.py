@@ -32,13 +32,6 @@ class IntentRepo(Repo):
     def pending_apps(self) -> set[int]:
         return set(self.conn.execute(select(_INTENTS.c.app_id).where(_INTENTS.c.state == PENDING)).scalars())
 
-    def of_keys(self, keys: list[str]) -> dict[str, Intent]:
-        out: dict[str, Intent] = {}
-        for part in chunks(keys):
-            stmt = select(*(_INTENTS.c[f] for f in _FIELDS)).where(_INTENTS.c.key.in_(part))
-            out.update((row[0], Intent(*row)) for row in self.conn.execute(stmt))
-        return out
-
     def claim(self, intents: list[Intent], owner: str, lease_until: datetime) -> list[Intent]:
         """Takes pending intents over from their owners; returns those it got (another process
         may have taken some first)."""

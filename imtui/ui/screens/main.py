@@ -165,14 +165,9 @@ class MainScreen(Screen):
 
     @work(exclusive=True, group="drift")
     async def load_drift(self) -> None:
-        """Settles what dead processes left unsettled, then counts the apps that drift."""
-        services = self.app.services
-        try:
-            if not services.read_only:
-                await services.intents.recover()
-        except ImtuiError:
-            pass  # the database is busy; the next look tries again
-        drifted = await services.reconcile.drifted_apps()
+        """Settles what dead processes left unsettled, then counts the apps that drift
+        (`drifted_apps` does both; an error leaves it to the next look)."""
+        drifted = await self.app.services.reconcile.drifted_apps()
         if drifted != self.model.drifted:
             self.model.drifted = drifted
             if self.model.drift_only:
