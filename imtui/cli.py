@@ -440,13 +440,21 @@ async def cmd_usage_show(sv, args) -> int:
 
 
 async def cmd_review(sv, args) -> int:
-    reviews = await sv.review.review(args.account, args.near, args.suggest)
-    if args.format == "json":
-        print(output.to_json([output.review_record(r) for r in reviews]))
-    elif args.format == "csv":
-        print(output.to_csv(output.review_rows(reviews), output.REVIEW_CSV_FIELDS))
-    else:
-        print(output.review_table(reviews))
+    from imtui.services.usage import no_cyclic_gc
+
+    # a fleet's reviews are a million small objects, all freed by reference counting once
+    # written out: the cyclic collector resumes only then, with nothing of them left to walk
+    with no_cyclic_gc():
+        reviews = await sv.review.review(args.account, args.near, args.suggest)
+        if args.format == "json":
+            text = output.reviews_json(reviews)
+        elif args.format == "csv":
+            text = output.to_csv(output.review_rows(reviews), output.REVIEW_CSV_FIELDS)
+        else:
+            text = output.review_table(reviews)
+        del reviews
+        await asyncio.sleep(0)  # the event loop lets go of the finished future that held them too
+    print(text)
     return 0
 
 

@@ -290,6 +290,69 @@ def review_record(app) -> dict[str, Any]:
     }
 
 
+def reviews_json(apps: Sequence) -> str:
+    """`to_json` of the apps' `review_record`s, written straight from the reviews: the same text
+    (json's own string encoder, its separators), without a dict per app, use and suggestion; a
+    whole fleet's review is 60 MB of JSON. Uses repeat (a few of them for every seven apps), so
+    each is written once."""
+    if len(apps) <= 50:  # to_json indents short lists
+        return to_json([review_record(app) for app in apps])
+    use_json, text, encode = _UseJson(), _TextJson(), _encode_string
+    parts = []
+    for app in apps:
+        r = app.review
+        suggestions = ", ".join([_suggestion_json(s) for s in r.suggestions]) if r.suggestions else ""
+        parts.append(
+            f'{{"app_id": {app.app_id}, "name": {encode(app.name) if app.name is not None else "null"}, '
+            f'"account": {text[app.account]}, "edition": {text[app.edition]}, "headroom": {use_json[r.headroom]}, '
+            f'"uses": [{", ".join([use_json[u] for u in r.uses])}], "suggestions": [{suggestions}], '
+            f'"note": {text[r.note]}}}'
+        )
+    return "[" + ", ".join(parts) + "]"
+
+
+class _TextJson(dict):
+    """Strings (or None) as JSON, each written once."""
+
+    def __missing__(self, value: str | None) -> str:
+        found = self[value] = _json_text(value)
+        return found
+
+
+class _UseJson(dict):
+    """`_use`'s dict of a use (or None) as JSON, each written once."""
+
+    def __missing__(self, use) -> str:
+        found = self[use] = (
+            "null"
+            if use is None
+            else f'{{"item": {_json_text(use.item)}, "kind": {_json_text(use.kind)}, "peak": {use.peak}, '
+            f'"allowance": {use.allowance}, "use_pct": {use.use_pct}}}'
+        )
+        return found
+
+
+def _suggestion_json(s) -> str:
+    """`_suggestion`'s dict as JSON."""
+    return (
+        f'{{"item": {_json_text(s.item)}, "from": {_json_count(s.frm)}, "to": {_json_count(s.to)}, '
+        f'"monthly_delta": {_json_text(money(s.monthly_delta))}, "reason": {_json_text(s.reason)}, '
+        f'"unlocks_on": {_json_text(s.unlocks_on)}}}'
+    )
+
+
+def _json_text(value: str | None) -> str:
+    """A string (or None) as `json.dumps(..., ensure_ascii=False)` writes it."""
+    return "null" if value is None else _encode_string(value)
+
+
+def _json_count(value: int | None) -> str:
+    return "null" if value is None else int.__repr__(value)
+
+
+_encode_string = json.encoder.encode_basestring  # type: ignore[attr-defined]
+
+
 def review_rows(apps) -> list[dict[str, Any]]:
     rows = []
     for app in apps:

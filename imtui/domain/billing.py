@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from itertools import accumulate
 
 from imtui.domain.calendar import Month, day_bounds
 from imtui.domain.editions import HISTORY_DAYS, ITEMS, Package, label
@@ -167,13 +168,12 @@ class MonthPlan:
         dim = self.days
         out = [0] * dim
         for pl in self.daily:
-            covered = bytearray(dim)
+            covered = [0] * dim
             for first, last in pl.runs:
-                covered[first : last + 1] = b"\x01" * (last - first + 1)
-            held = 0
-            for day in range(dim):
-                held += covered[day]
-                out[day] += prorate_cents(pl.price_cents, held, dim)
+                covered[first : last + 1] = [1] * (last - first + 1)
+            twice = 2 * pl.price_cents
+            # `prorate_cents` of the days held so far, written out: this runs for every plan kept
+            out = [o + (twice * held + dim) // (2 * dim) for o, held in zip(out, accumulate(covered))]
         best = None
         pending = list(self.history)  # in time order, so by first day
         for day in range(dim):
@@ -224,13 +224,18 @@ def from_cents(cents: int) -> Decimal:
     return (Decimal(cents) / 100).quantize(CENT)
 
 
-def plan_month(spans: Iterable[Span], month: Month, tz: str, prices: PriceList) -> MonthPlan:
-    """An app's month from its active spans in it: each day of each daily item goes to the
-    dearest setting of that day (the later one on a tie in price).
+DaysHeld = tuple[tuple[int, int, Package], ...]
+"""An app's active spans in a month as the days each touches: (first day, last day, package)."""
 
-    Spans are in time order, so in days they overlap only where one ends and the next begins:
-    only those shared days are contested. Every other day belongs to the one span covering it,
-    so each span owns one run of days per item."""
+
+def plan_month(spans: Iterable[Span], month: Month, tz: str, prices: PriceList) -> MonthPlan:
+    """An app's month from its active spans in it (`plan_of_days` of `days_held`)."""
+    return plan_of_days(days_held(spans, month, tz), month.days, prices)
+
+
+def days_held(spans: Iterable[Span], month: Month, tz: str) -> DaysHeld:
+    """The days of the month each active span touches, in time order. All a month's bill
+    depends on: apps whose spans touch the same days with the same packages share one plan."""
     bounds = day_bounds(month, tz)
     last_day = month.days - 1
     ranges: list[tuple[int, int, Package]] = []
@@ -239,8 +244,18 @@ def plan_month(spans: Iterable[Span], month: Month, tz: str, prices: PriceList) 
         last = min(bisect_left(bounds, span.end) - 1, last_day)
         if first <= last:
             ranges.append((first, last, span.package))
+    return tuple(ranges)
+
+
+def plan_of_days(ranges: DaysHeld, days: int, prices: PriceList) -> MonthPlan:
+    """A month of `days` days from the days its active spans touch: each day of each daily item
+    goes to the dearest setting of that day (the later one on a tie in price).
+
+    Spans are in time order, so in days they overlap only where one ends and the next begins:
+    only those shared days are contested. Every other day belongs to the one span covering it,
+    so each span owns one run of days per item."""
     if not ranges:
-        return MonthPlan(month.days)
+        return MonthPlan(days)
     ends = {d for first, last, _ in ranges for d in (first, last)}
     contested = {
         d: members for d in ends if len(members := [i for i, (f, l, _) in enumerate(ranges) if f <= d <= l]) > 1
@@ -273,7 +288,7 @@ def plan_month(spans: Iterable[Span], month: Month, tz: str, prices: PriceList) 
         )
         for first, _, pkg in ranges
     )
-    return MonthPlan(month.days, tuple(daily), history)
+    return MonthPlan(days, tuple(daily), history)
 
 
 def _cents(amount: Decimal) -> int:

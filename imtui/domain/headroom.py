@@ -13,7 +13,7 @@ days have a record.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -209,6 +209,46 @@ def suggestion_rules(package: Package, prices: PriceList) -> tuple[tuple[str, in
     return tuple(out)
 
 
+class Rules(NamedTuple):
+    """What `review` judges an app of one package by, worked out once per package (`rules_of`)."""
+
+    limits: tuple[tuple[str, str, int, int, dict[int, Use]], ...]
+    """(item, kind, index of its figure in `USE_FIGURES`, allowance, the uses made so far by
+    peak) of each limit and quota that applies, in contract order. A `Use` is immutable: the apps
+    judged by one `Rules` share those of equal peaks (a fleet has far fewer distinct peaks than
+    apps), and no use outlives the `Rules` it was made for."""
+    items: tuple[tuple[int, str, int | None, int, object, Decimal | None, object, Decimal | None], ...]
+    """For each of `SUGGESTED_ITEMS` a suggestion may change: (its place in `SUGGESTED_ITEMS`,
+    item, current value, index of its figure in `USE_FIGURES`, the higher setting a raise would
+    suggest and its monthly delta, the lower setting a lowering is judged against and its delta).
+    `...` where there is no raise or no lowering to judge; the lower setting is `UNLIMITED`
+    (judged, never suggested) or a number."""
+
+
+def rules_of(package: Package, prices: PriceList) -> Rules:
+    """A package's `Rules` (new ones each time: see `Rules.limits`)."""
+    applying = tuple(
+        (item, kind, USE_FIGURES.index(figure), allowance, {})
+        for item, kind, figure, allowance in limits(package)
+        if allowance
+    )
+    items = []
+    for m, item in enumerate(SUGGESTED_ITEMS):
+        current = package.value(item)
+        price_now, up, up_price, down, down_price = _settings(prices, package.edition, item, current)
+        if up is ... or current is UNLIMITED:
+            up, up_delta = ..., None
+        else:
+            up_delta = up_price - price_now
+        if down is ... or price_now <= 0:
+            down, down_delta = ..., None
+        else:
+            down_delta = None if down is UNLIMITED else down_price - price_now
+        if up is not ... or down is not ...:
+            items.append((m, item, current, USE_FIGURES.index(MEASURED_BY[item]), up, up_delta, down, down_delta))
+    return Rules(applying, tuple(items))
+
+
 def review(
     package: Package,
     week: WindowPeaks,
@@ -218,42 +258,70 @@ def review(
     tz: str,
 ) -> Review:
     """Headroom and right-sizing suggestions of one active app."""
-    all_uses = uses(package, week)
-    suggestions: list[Suggestion] = []
+    month_peaks = tuple(month.of(MEASURED_BY[item]) for item in SUGGESTED_ITEMS)
+    return judge(rules_of(package, prices), week, month_peaks, month.days, locks, tz)
+
+
+def judge(
+    rules: Rules,
+    week: Sequence[int | None] | None,
+    month: Sequence[int | None] | None,
+    month_days: int,
+    locks: Mapping[str, datetime],
+    tz: str,
+) -> Review:
+    """`review` of an app by its package's `rules`, from plain figures, so a whole fleet is
+    judged without a `WindowPeaks` per app: `week` holds the peaks of the last 7 days in
+    `USE_FIGURES` order (None: no record; `week` None: none at all), `month` those of the last
+    30 days of each of `SUGGESTED_ITEMS`' figures (None: none), `month_days` the days of the 30
+    with a record. Peaks are ints: the apps judged by one `Rules` share the uses of equal peaks."""
+    all_uses = []
+    best = None
+    if week is not None:
+        best_peak, best_allowance = 0, 1
+        for item, kind, at, allowance, made in rules.limits:
+            peak = week[at]
+            if peak is not None:
+                use = made.get(peak)
+                if use is None:
+                    use = made[peak] = Use(item, kind, peak, allowance)
+                all_uses.append(use)
+                # the highest use, the first in contract order on a tie (as `highest`)
+                if best is None or peak * best_allowance > best_peak * allowance:
+                    best, best_peak, best_allowance = use, peak, allowance
+    suggestions = []
     note = None
-    for item in SUGGESTED_ITEMS:
-        current = package.value(item)
-        price_now, up, up_price, down, down_price = _settings(prices, package.edition, item, current)
-        peak = week.of(MEASURED_BY[item])
-        unlocks = unlock_date(locks[item], tz) if item in locks else None
-        if up is not ... and current is not UNLIMITED and peak is not None and peak * 100 >= current * NEAR_PCT:
-            suggestions.append(
-                Suggestion(
-                    item,
-                    current,
-                    up,
-                    up_price - price_now,
-                    f"peak {peak:,} of {current:,} in the last {WINDOW_DAYS} days ({peak * 100 // current}%)",
-                    unlocks,
+    for m, item, current, at, up, up_delta, down, down_delta in rules.items:
+        if up is not ... and week is not None:
+            peak = week[at]
+            if peak is not None and peak * 100 >= current * NEAR_PCT:
+                suggestions.append(
+                    Suggestion(
+                        item,
+                        current,
+                        up,
+                        up_delta,
+                        f"peak {peak:,} of {current:,} in the last {WINDOW_DAYS} days ({peak * 100 // current}%)",
+                        unlock_date(locks[item], tz) if item in locks else None,
+                    )
                 )
-            )
+                continue
+        if down is ...:
             continue
-        if down is ... or price_now <= 0:
-            continue
-        if month.days < LOWER_NEEDS_DAYS:
+        if month_days < LOWER_NEEDS_DAYS:
             note = NOT_ENOUGH_DATA
             continue
-        peak30 = month.of(MEASURED_BY[item]) or 0
+        peak30 = (month[m] if month is not None else None) or 0
         if down is not UNLIMITED and peak30 * 100 <= down * LOWER_FITS_PCT:
             suggestions.append(
                 Suggestion(
                     item,
                     current,
                     down,
-                    down_price - price_now,
+                    down_delta,
                     f"peak {peak30:,} in the last {LOWER_WINDOW_DAYS} days fits {down:,} "
                     f"({peak30 * 100 // down}% of it)",
-                    unlocks,
+                    unlock_date(locks[item], tz) if item in locks else None,
                 )
             )
-    return Review(highest(all_uses), tuple(all_uses), tuple(suggestions), note)
+    return Review(best, tuple(all_uses), tuple(suggestions), note)

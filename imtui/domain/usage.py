@@ -134,15 +134,15 @@ class ImportRules:
         month = f"{day.year:04d}-{day.month:02d}"
         return day, month, day.day - 1, month not in self.issued
 
-    def window(self, app_id: int) -> tuple[date, date, tuple[tuple[date, date | None], ...]] | None:
-        """The days an app may have records for (first, last) and its runs of days deactivated
-        whole; None when the app does not exist. A record inside the window, in a month that
-        takes usage, and with no usage on a day deactivated whole, is accepted."""
-        app = self.apps.get(app_id)
-        if app is None:
-            return None
-        last = self.today if app.purged is None else min(self.today, app.purged)
-        return app.created, last, app.halted
+    def windows(self, created, purged):
+        """The days apps may have records for, first and last, for many apps at once (NumPy
+        arrays of day ordinals of their creation and purge days; `purged` 0: not purged). A
+        record inside its app's window, in a month that takes usage, and with no usage on a day
+        deactivated whole, is accepted."""
+        import numpy as np  # loaded when needed
+
+        today = self.today.toordinal()
+        return created, np.where(purged > 0, np.minimum(purged, today), today)
 
     def check(self, app_id: int, day: date, month: str, values: tuple[int, ...] | list[int]) -> None:
         """Raises `BadRow`, with its exit code and why, when the rules refuse a record."""

@@ -10,6 +10,17 @@ from sqlalchemy.types import TypeDecorator
 UTC = timezone.utc
 
 
+def aware(value: datetime | str) -> datetime:
+    """An instant as the driver hands it back (SQLite: UTC text; PostgreSQL: aware), made aware
+    (for reads that bypass the column type for speed)."""
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value + "+00:00")  # a few times quicker than .replace()
+        except ValueError:
+            value = datetime.fromisoformat(value)
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 class UTCDateTime(TypeDecorator):
     """A `timestamptz` on PostgreSQL, a UTC text timestamp on SQLite; always aware on read."""
 
@@ -25,6 +36,28 @@ class UTCDateTime(TypeDecorator):
         if dialect.name == "sqlite":
             return value.replace(tzinfo=None)
         return value
+
+    def bind_processor(self, dialect):
+        """On SQLite, the text SQLAlchemy's own DATETIME writes (`YYYY-MM-DD HH:MM:SS.ffffff`,
+        UTC), made in one C call: a million instants bound take a second less (the demo, bulk
+        halts). `tests/persistence` holds it equal to SQLAlchemy's."""
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        def process(value):
+            if value is None:
+                return None
+            if value.tzinfo is None:
+                raise ValueError("refusing a naive datetime: store instants with their time zone")
+            return value.astimezone(UTC).isoformat(" ", "microseconds")[:-6]  # without "+00:00"
+
+        return process
+
+    def result_processor(self, dialect, coltype):
+        """On SQLite, UTC text read straight into an aware instant (see `aware`)."""
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+        return lambda value: None if value is None else aware(value)
 
     def process_result_value(self, value, dialect):
         if value is None:

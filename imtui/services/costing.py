@@ -20,7 +20,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from imtui.domain.billing import BillLine, LiveCost, MonthPlan, Span, active_spans, plan_month, total
+from imtui.domain.billing import (
+    BillLine,
+    DaysHeld,
+    LiveCost,
+    MonthPlan,
+    Span,
+    active_spans,
+    days_held,
+    plan_month,
+    plan_of_days,
+    total,
+)
 from imtui.domain.calendar import Month
 from imtui.domain.editions import Package
 from imtui.domain.lifecycle import ACTIVE
@@ -102,11 +113,17 @@ def plans_of(uow: UnitOfWork, ctx: ServiceContext, app_ids: list[int], period: B
     many = len(app_ids) > MANY
     states = uow.history.states_between(period.start, period.end, None if many else app_ids)
     wanted = set(app_ids) if many else None
-    return {
-        app_id: plan_month(active_spans(history, period.start, period.end), period.month, ctx.tz, ctx.prices)
-        for app_id, history in states.items()
-        if wanted is None or app_id in wanted
-    }
+    month, days = period.month, period.month.days
+    alike: dict[DaysHeld, MonthPlan] = {}  # apps that held the same packages on the same days
+    plans = {}
+    for app_id, history in states.items():
+        if wanted is None or app_id in wanted:
+            held = days_held(active_spans(history, period.start, period.end), month, ctx.tz)
+            plan = alike.get(held)
+            if plan is None:
+                plan = alike[held] = plan_of_days(held, days, ctx.prices)
+            plans[app_id] = plan
+    return plans
 
 
 def record_plans(uow: UnitOfWork, ctx: ServiceContext, app_ids: list[int], period: BillingPeriod) -> None:

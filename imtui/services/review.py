@@ -4,23 +4,23 @@ not use (the rules are `domain.headroom`'s)."""
 from __future__ import annotations
 
 from array import array
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from imtui.domain.editions import Package
 from imtui.domain.errors import InvalidInput, NotFound
-from imtui.domain.headroom import NEAR_PCT, Review, WindowPeaks, review
+from imtui.domain.headroom import NEAR_PCT, Review, Rules, judge, rules_of
 from imtui.domain.lifecycle import ACTIVE
 from imtui.services.context import ServiceContext
 from imtui.services.housekeeping import Housekeeping
+from imtui.services.usage import no_cyclic_gc
 
 BLOCK = 10_000
 """Apps whose headroom is worked out at once (bounds the memory it takes)."""
-NO_USAGE = WindowPeaks()
-NO_USAGE_WINDOWS = (NO_USAGE, NO_USAGE)
+NO_LOCKS: dict = {}
+"""What `judge` is given before the locks are read (never written to)."""
 
 
-@dataclass(frozen=True)
-class AppReview:
+class AppReview(NamedTuple):
     """One active app's headroom and suggestions, with what identifies it."""
 
     app_id: int
@@ -52,34 +52,63 @@ class ReviewService:
     def _review(self, account, near, suggest, app_ids) -> list[AppReview]:
         ctx = self.ctx
         period = ctx.period()
-        with ctx.uow() as uow:
+        prices, tz = ctx.prices, ctx.tz
+        # a hundred thousand reviews are many small objects that all live to the end: the cyclic
+        # collector would walk them again and again (reference counting frees everything here)
+        with no_cyclic_gc(), ctx.uow() as uow:
             if account is not None and uow.accounts.find(account) is None:
                 raise NotFound(f"no account named {account!r}")
             rows = uow.apps.fleet_rows(app_ids)
             active = [r for r in rows if r[4] == ACTIVE and (account is None or r[2] == account)]
-            windows = uow.usage.windows(period.today_date, [r[0] for r in active])
-            packages: dict[tuple, Package] = {}
-            found: list[tuple[tuple, Package, Review]] = []
+            del rows
+            usage = uow.usage.recent(period.today_date, [r[0] for r in active])
+            # the peaks as plain lists (no object per app); the apps with usage are some of
+            # `active`, both by ID, so one walk pairs them
+            with_usage = usage.app_ids.tolist()
+            weeks, week_days = usage.week.tolist(), usage.week_days.tolist()
+            months, month_days = usage.month.tolist(), usage.month_days.tolist()
+            del usage
+
+            def judged(package_rules: Rules, at: int, locks) -> Review:
+                """The review of the app on usage row `at` (-1: none)."""
+                if at < 0:
+                    return judge(package_rules, None, None, 0, locks, tz)
+                week = weeks[at] if week_days[at] else None
+                return judge(package_rules, week, months[at], month_days[at], locks, tz)
+
+            rules: dict[tuple, Rules] = {}
+            idle: dict[tuple, Review] = {}  # the review of an app without usage, by package
+            out: list[AppReview] = []
+            advised: list[tuple[int, Rules, int]] = []  # (place in `out`, rules, usage row)
+            at, n = 0, len(with_usage)
             for row in active:
                 key = (row[3], *row[5:])
-                package = packages.get(key)
-                if package is None:
-                    package = packages[key] = Package(*key)
-                week, month = windows.get(row[0], NO_USAGE_WINDOWS)
-                found.append((row, package, review(package, week, month, {}, ctx.prices, ctx.tz)))
+                package_rules = rules.get(key)
+                if package_rules is None:
+                    package_rules = rules[key] = rules_of(Package(*key), prices)
+                if at < n and with_usage[at] == row[0]:
+                    used = at
+                    at += 1
+                    r = judged(package_rules, used, NO_LOCKS)
+                else:
+                    used = -1
+                    r = idle.get(key)
+                    if r is None:
+                        r = idle[key] = judged(package_rules, used, NO_LOCKS)
+                # locks change no headroom and no suggestion, only when one unlocks: filter now
+                if near and not (r.headroom and r.headroom.use_pct >= NEAR_PCT):
+                    continue
+                if suggest and not r.suggestions:
+                    continue
+                if r.suggestions:
+                    advised.append((len(out), package_rules, used))
+                out.append(AppReview(row[0], row[1], row[2], row[3], r))
             # a suggestion for an item changed this month says when it unlocks
-            advised = [row[0] for row, _, r in found if r.suggestions]
-            locks = uow.locks.of_apps(advised, period.month) if advised else {}
-        out = []
-        for (app_id, name, account_name, edition, *_), package, r in found:
-            if app_id in locks:
-                week, month = windows.get(app_id, NO_USAGE_WINDOWS)
-                r = review(package, week, month, locks[app_id], ctx.prices, ctx.tz)
-            if near and not (r.headroom and r.headroom.use_pct >= NEAR_PCT):
-                continue
-            if suggest and not r.suggestions:
-                continue
-            out.append(AppReview(app_id, name, account_name, edition, r))
+            locks = uow.locks.of_apps([out[i].app_id for i, _, _ in advised], period.month) if advised else {}
+            for i, package_rules, used in advised:
+                app = out[i]
+                if app.app_id in locks:
+                    out[i] = app._replace(review=judged(package_rules, used, locks[app.app_id]))
         return out
 
     async def fleet_headroom(self):

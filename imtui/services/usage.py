@@ -94,16 +94,16 @@ class UsageService:
         with ctx.uow(write=True) as uow:
             ctx.require(uow, "usage_import")
             check_not_before(now, uow.meta.latest, ctx.tz)
-            lives, paid = self._lives(uow)
+            lives = self._lives(uow)
             issued = {m: at.astimezone(zone(ctx.tz)).date().isoformat() for m, at in uow.bills.issued().items()}
-            gathered = Gathered(ImportRules(lives, today, issued))
+            gathered = Gathered(ImportRules(lives, today, issued), lives.ordinals())
             with no_cyclic_gc():  # a million short-lived rows would set the collector off again and again
                 ignored = (read_jsonl if fmt == JSONL else read_csv)(stream, gathered)
             if gathered.bad_count:
-                raise UsageRefused(sorted(gathered.bad), gathered.bad_count)
+                raise UsageRefused(gathered.bad, gathered.bad_count)
             if not gathered.rows:
                 raise InvalidInput("the usage file holds no records (only a header)")
-            summary = self._merge(uow, gathered, paid, ignored)
+            summary = self._merge(uow, gathered, lives.paid_days({app_id for app_id, _ in gathered.keys}), ignored)
             uow.audit.add(
                 AuditEntry(
                     now,
@@ -120,14 +120,10 @@ class UsageService:
             uow.commit()
         return summary
 
-    def _lives(self, uow: UnitOfWork) -> tuple[Mapping[int, AppDays], dict[int, date | None]]:
-        """What the rules need of every app (creation and purge days, days deactivated whole),
-        worked out for an app when a row first names it; and the day each app left trial."""
-        tz = zone(self.ctx.tz)
-        spans = uow.history.deactivations()
-        raw = uow.apps.lives()
-        paid = {a: p.astimezone(tz).date() for a, (_, _, p) in raw.items() if p is not None}
-        return _Lives(raw, spans, tz), paid
+    def _lives(self, uow: UnitOfWork) -> _Lives:
+        """What the rules need of every app (creation and purge days, days deactivated whole,
+        the day it left trial)."""
+        return _Lives(uow.apps.lives(), uow.history.deactivations(), zone(self.ctx.tz))
 
     def _merge(self, uow: UnitOfWork, gathered, paid: dict, ignored: tuple[str, ...]) -> ImportSummary:
         """Merges the gathered months (`usage_import.Gathered`) into what is stored, a chunk at a
@@ -213,6 +209,21 @@ class _Lives(Mapping):
             purged = purge_at.astimezone(self._tz).date() if purge_at is not None else None
             made = self._made[app_id] = AppDays(created.astimezone(self._tz).date(), purged, halted)
         return made
+
+    def paid_days(self, app_ids: set[int]) -> dict[int, date]:
+        """The day each of these apps left trial (apps still on trial left out)."""
+        raw, tz = self._raw, self._tz
+        return {a: p.astimezone(tz).date() for a in app_ids if (p := raw[a][2]) is not None}
+
+    def ordinals(self) -> tuple[list[int], list[int], list[int], set[int]]:
+        """Every app's ID (ascending), creation day and purge day (ordinals of the billing time
+        zone's days; 0: not purged), and the apps with days deactivated whole: what an import's
+        fast path looks apps up in."""
+        tz, raw = self._tz, self._raw
+        ids = sorted(raw)
+        created = [raw[a][0].astimezone(tz).date().toordinal() for a in ids]
+        purged = [p.astimezone(tz).date().toordinal() if (p := raw[a][1]) is not None else 0 for a in ids]
+        return ids, created, purged, {a for a in self._spans if a in raw and self[a].halted}
 
     def __iter__(self):
         return iter(self._raw)

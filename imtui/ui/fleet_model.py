@@ -7,6 +7,7 @@ marks are a set of app IDs, so they survive any filter, sort or reload.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from operator import attrgetter
 
 from imtui.domain.headroom import AT_LIMIT, NEAR, OVER_QUOTA, SUGGESTS
 from imtui.services.fleet import FleetRow
@@ -23,14 +24,14 @@ USAGE_FILTERS: dict[str | None, int] = {
 }
 #: Sortable columns: (title, key of a row).
 SORT_KEYS: dict[str, Callable[[FleetRow], object]] = {
-    "app_id": lambda r: r.app_id,
+    "app_id": attrgetter("app_id"),
     "name": lambda r: r.name.lower(),
     "account": lambda r: r.account.lower(),
-    "edition": lambda r: r.edition,
-    "status": lambda r: r.status,
+    "edition": attrgetter("edition"),
+    "status": attrgetter("status"),
     "live_groups": lambda r: float("inf") if r.live_groups is None else r.live_groups,
-    "groups_per_user": lambda r: r.groups_per_user,
-    "members_per_group": lambda r: r.members_per_group,
+    "groups_per_user": attrgetter("groups_per_user"),
+    "members_per_group": attrgetter("members_per_group"),
     "headroom": lambda r: -2.0 if r.headroom is None else r.headroom.ratio,
     "month_to_date": lambda r: -1 if r.month_to_date is None else r.month_to_date,
     "projected": lambda r: -1 if r.projected is None else r.projected,

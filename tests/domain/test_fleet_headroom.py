@@ -3,26 +3,17 @@ the same highest use (item, percent, ratio) and the same flags."""
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from imtui.domain.editions import OFFERED, Package
 from imtui.domain.fleet_headroom import FleetUsage, fleet_headroom
 from imtui.domain.headroom import USE_FIGURES, WindowPeaks, limits, review
 from imtui.domain.prices import load_price_list
+from tests.support.packages import PACKAGES
 
 PRICES = load_price_list()
 TZ = "Asia/Shanghai"
-PACKAGES = [
-    Package(edition, live, gpu, mpg, hist)
-    for edition, offered in OFFERED.items()
-    for live, gpu, mpg, hist in itertools.product(
-        offered["live_groups"], offered["groups_per_user"], offered["members_per_group"], offered["history_days"]
-    )
-]
 # peaks around every allowance's thresholds, and far from them
 PEAK = st.one_of(
     st.integers(0, 120),

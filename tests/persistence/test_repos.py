@@ -176,3 +176,56 @@ def test_audit_trail_is_newest_first_and_users_keep_one_role(db):
     with db.uow() as uow:
         assert [e.detail for e in uow.audit.trail(None, 2)] == ["2", "1"]
         assert [(g.name, g.role) for g in uow.users.all()] == [("alice", "admin")]
+
+
+def test_bulk_rows_are_stored_exactly_as_sqlalchemy_stores_them(db):
+    """`insert_rows` (the demo's and bulk halts' quick path) and SQLAlchemy's own insert leave
+    the same values in the database, instants included (a text format that differs would
+    break comparisons and ordering on SQLite)."""
+    from sqlalchemy import insert
+
+    from imtui.persistence.tables import AuditRecord
+
+    table = AuditRecord.__table__
+    instants = [at("2026-11-02T09:00"), at("2026-11-02T09:00") + timedelta(microseconds=7)]
+    rows = [
+        {"at": when, "actor": "ops", "action": "halt", "app_id": 1400000001, "result": "done", "detail": "x"}
+        for when in instants
+    ]
+    with db.uow(write=True) as uow:
+        uow.audit.insert_rows(table, rows)
+        uow.audit.conn.execute(insert(table), rows)
+        stored = uow.audit.driver_rows("SELECT at, actor, action, app_id, result, detail FROM audit ORDER BY id")
+        uow.commit()
+    assert stored[:2] == stored[2:]
+    with db.uow() as uow:
+        assert [e.at for e in reversed(uow.audit.trail(None, 10))] == sorted(instants * 2)
+
+
+def test_instants_are_written_and_read_as_sqlalchemy_s_own_sqlite_datetime_would():
+    """`UTCDateTime`'s quick SQLite processors against SQLAlchemy's DATETIME: databases made
+    before them hold that text, and SQL compares instants as text."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy.dialects import sqlite
+
+    from imtui.persistence.types import UTCDateTime
+
+    dialect = sqlite.dialect()
+    ours_in = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+    ours_out = UTCDateTime().dialect_impl(dialect).result_processor(dialect, None)
+    theirs_in = sqlite.DATETIME().bind_processor(dialect)
+    theirs_out = sqlite.DATETIME().result_processor(dialect, None)
+    shanghai = timezone(timedelta(hours=8))
+    for instant in (
+        datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc),
+        datetime(2026, 11, 2, 9, 0, 0, 7, tzinfo=shanghai),
+        datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone(timedelta(hours=-5, minutes=-30))),
+        datetime(2, 1, 1, 0, 0, 0, 120000, tzinfo=timezone.utc),
+    ):
+        text = theirs_in(instant.astimezone(timezone.utc).replace(tzinfo=None))
+        assert ours_in(instant) == text
+        assert ours_out(text) == instant == theirs_out(text).replace(tzinfo=timezone.utc)
+    assert ours_in(None) is None and ours_out(None) is None
+    with pytest.raises(ValueError):
+        ours_in(datetime(2026, 11, 2, 9, 0))

@@ -7,8 +7,9 @@ ORM rows, statements or live results.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from sqlalchemy import Table
 from sqlalchemy.engine import Connection
 
 T = TypeVar("T")
@@ -57,6 +58,25 @@ class Repo:
                 yield rows
         finally:
             result.close()
+
+    def insert_rows(self, table: Table, rows: list[dict[str, Any]]) -> None:
+        """Rows (all with the same columns) written in bulk through the driver: each value goes
+        through its column type's own bind processor, as SQLAlchemy would send it, without the
+        per-row statement work that makes SQLAlchemy's bulk insert several times slower."""
+        if not rows:
+            return
+        columns = list(rows[0])
+        quote = self.conn.dialect.identifier_preparer.quote
+        dialect = self.conn.dialect
+        bind = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
+        sql = (
+            f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+            f"VALUES ({self.marks(len(columns))})"
+        )
+        values = [[r[c] for r in rows] for c in columns]
+        data = list(zip(*(v if p is None else list(map(p, v)) for v, p in zip(values, bind))))
+        for part in chunks(data, INSERT_CHUNK):
+            self.conn.exec_driver_sql(sql, list(part))
 
     def driver_rows_in(self, sql: str, params: Sequence, column: str, values: Sequence) -> list[tuple]:
         """`driver_rows` of `sql AND column IN (values)`, in chunks."""

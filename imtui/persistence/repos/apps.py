@@ -11,9 +11,10 @@ from imtui.domain.apps import App
 from imtui.domain.editions import Package
 from imtui.domain.lifecycle import ACTIVE, DEACTIVATED
 from imtui.persistence.mapping import PACKAGE_COLUMNS, app_columns, app_of
-from imtui.persistence.repos import INSERT_CHUNK, Repo, chunks
+from imtui.persistence.repos import Repo, chunks
 from imtui.persistence.tables import Account
 from imtui.persistence.tables import App as AppRow
+from imtui.persistence.types import aware
 
 _APPS = AppRow.__table__
 _ACCOUNTS = Account.__table__
@@ -135,9 +136,7 @@ class AppRepo(Repo):
 
     def insert_many(self, apps: list[tuple[App, int]]) -> None:
         """Apps (with their account ids) written in bulk (the demo fleet)."""
-        rows = [app_columns(app, account_id) for app, account_id in apps]
-        for part in chunks(rows, INSERT_CHUNK):
-            self.conn.execute(_APPS.insert(), list(part))
+        self.insert_rows(_APPS, [app_columns(app, account_id) for app, account_id in apps])
 
     def fleet_rows(self, app_ids: list[int] | None = None) -> list[tuple]:
         """The applications table's columns (`FLEET_COLUMNS`) as plain tuples, by app ID."""
@@ -223,11 +222,13 @@ class AppRepo(Repo):
 
     def lives(self) -> dict[int, tuple[datetime, datetime | None, datetime | None]]:
         """(created_at, purge_at if purged or due, paid_since) of every app (usage imports)."""
-        rows = self.conn.execute(
-            select(_APPS.c.app_id, _APPS.c.created_at, _APPS.c.status, _APPS.c.purge_at, _APPS.c.paid_since)
-        )
+        rows = self.driver_rows("SELECT app_id, created_at, status, purge_at, paid_since FROM apps")
         return {
-            app_id: (created, purge_at if status != "active" else None, paid)
+            app_id: (
+                aware(created),
+                aware(purge_at) if status != "active" and purge_at is not None else None,
+                aware(paid) if paid is not None else None,
+            )
             for app_id, created, status, purge_at, paid in rows
         }
 

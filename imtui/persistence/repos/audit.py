@@ -7,7 +7,7 @@ from dataclasses import fields
 from sqlalchemy import select
 
 from imtui.domain.audit import AuditEntry
-from imtui.persistence.repos import INSERT_CHUNK, Repo, chunks
+from imtui.persistence.repos import Repo
 from imtui.persistence.tables import AuditRecord
 
 _AUDIT = AuditRecord.__table__
@@ -19,9 +19,7 @@ class AuditRepo(Repo):
         self.add_many([entry])
 
     def add_many(self, entries: list[AuditEntry]) -> None:
-        rows = [{f: getattr(e, f) for f in _FIELDS} for e in entries]
-        for part in chunks(rows, INSERT_CHUNK):
-            self.conn.execute(_AUDIT.insert(), list(part))
+        self.insert_rows(_AUDIT, [{f: getattr(e, f) for f in _FIELDS} for e in entries])
 
     def trail(self, app_id: int | None, limit: int, offset: int = 0) -> list[AuditEntry]:
         """Newest first, optionally of one app."""

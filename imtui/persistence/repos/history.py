@@ -17,19 +17,14 @@ from imtui.domain.editions import Package
 from imtui.domain.errors import Conflict
 from imtui.domain.lifecycle import ACTIVE
 from imtui.persistence.mapping import PACKAGE_COLUMNS, event_columns, package_of
-from imtui.persistence.repos import IN_CHUNK, INSERT_CHUNK, Repo, chunks
+from imtui.persistence.repos import IN_CHUNK, Repo, chunks
 from imtui.persistence.tables import Event, ItemChange
+from imtui.persistence.types import aware
 
 UTC = timezone.utc
 _EVENTS = Event.__table__
 _CHANGES = ItemChange.__table__
 _STATE = (_EVENTS.c.app_id, _EVENTS.c.at, *(_EVENTS.c[c] for c in PACKAGE_COLUMNS), _EVENTS.c.status)
-
-
-def _aware(value: datetime | str) -> datetime:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class HistoryRepo(Repo):
@@ -41,14 +36,11 @@ class HistoryRepo(Repo):
 
     def add_many(self, changes: list[tuple[App, datetime]], kind: str, actor: str) -> None:
         """Appends each app's state from its own instant on."""
-        if changes:
-            self.conn.execute(_EVENTS.insert(), [event_columns(a, kind, at, actor) for a, at in changes])
+        self.insert_rows(_EVENTS, [event_columns(a, kind, at, actor) for a, at in changes])
 
     def insert_many(self, events: list[tuple[int, App, str, datetime]], actor: str) -> None:
         """Events (id, the app's state, kind, instant) written in bulk with their ids (the demo)."""
-        rows = [{"id": i, **event_columns(app, kind, at, actor)} for i, app, kind, at in events]
-        for part in chunks(rows, INSERT_CHUNK):
-            self.conn.execute(_EVENTS.insert(), list(part))
+        self.insert_rows(_EVENTS, [{"id": i, **event_columns(app, kind, at, actor)} for i, app, kind, at in events])
 
     def of_app(self, app_id: int) -> list[AppEvent]:
         """The app's history, oldest first."""
@@ -87,21 +79,21 @@ class HistoryRepo(Repo):
                 package = packages.get(key)
                 if package is None:
                     package = packages[key] = Package(*key)
-                out[app_id].append(State(_aware(at), package, status == ACTIVE))
+                out[app_id].append(State(aware(at), package, status == ACTIVE))
         return out
 
     def deactivations(self) -> dict[int, list[tuple[datetime, datetime | None]]]:
         """The spans each app spent deactivated or purged (the last one open-ended), of the apps
         that ever were."""
-        ever = select(_EVENTS.c.app_id).where(_EVENTS.c.status != ACTIVE).distinct().scalar_subquery()
-        rows = self.conn.execute(
-            select(_EVENTS.c.app_id, _EVENTS.c.at, _EVENTS.c.status)
-            .where(_EVENTS.c.app_id.in_(ever))
-            .order_by(_EVENTS.c.app_id, _EVENTS.c.at, _EVENTS.c.id)
+        rows = self.driver_rows(
+            "SELECT app_id, at, status FROM events WHERE app_id IN "
+            f"(SELECT DISTINCT app_id FROM events WHERE status != {self.mark}) ORDER BY app_id, at, id",
+            (ACTIVE,),
         )
         out: dict[int, list[tuple[datetime, datetime | None]]] = {}
         since: dict[int, datetime] = {}
         for app_id, at, status in rows:
+            at = aware(at)
             spans = out.setdefault(app_id, [])
             if status != ACTIVE and app_id not in since:
                 since[app_id] = at
@@ -198,6 +190,4 @@ class LockRepo(Repo):
     def insert_many(self, changes: list[tuple[int, str, str, datetime, int]]) -> None:
         """Monthly changes (app, month, item, instant, event id) written in bulk (the demo)."""
         fields = ("app_id", "month", "item", "at", "event_id")
-        rows = [dict(zip(fields, change)) for change in changes]
-        for part in chunks(rows, INSERT_CHUNK):
-            self.conn.execute(_CHANGES.insert(), list(part))
+        self.insert_rows(_CHANGES, [dict(zip(fields, change)) for change in changes])

@@ -120,38 +120,28 @@ class UsageRepo(Repo):
         for app_id, month in keys:
             by_month.setdefault(month, []).append(app_id)
         for month, app_ids in by_month.items():
-            for part in chunks(app_ids):
-                rows = self.conn.execute(
-                    select(_USAGE.c.app_id, _USAGE.c.days).where(_USAGE.c.month == month, _USAGE.c.app_id.in_(part))
-                ).all()
-                if rows:
-                    at = [where[(app_id, month)] for app_id, _ in rows]
-                    matrix[at] = np.frombuffer(b"".join(bytes(b) for _, b in rows), dtype="<i4").reshape(
-                        len(rows), SIZE
-                    )
+            sql = f"SELECT app_id, days FROM usage_months WHERE month = {self.mark}"
+            rows = self.driver_rows_in(sql, (month,), "app_id", sorted(app_ids))  # in key order: quicker
+            if rows:
+                at = [where[(app_id, month)] for app_id, _ in rows]
+                matrix[at] = np.frombuffer(b"".join(bytes(b) for _, b in rows), dtype="<i4").reshape(len(rows), SIZE)
         return matrix
 
     def store_matrix(self, keys: list[Key], matrix, paid_from: dict[int, date | None]) -> None:
         """Writes the packed months of `keys` (a NumPy matrix, a row a key) with their paid peaks."""
         import numpy as np
 
-        first = np.array([_first_or_none(month, paid_from.get(app_id)) for app_id, month in keys])
+        get = paid_from.get
+        first = np.fromiter((_first_or_none(month, get(app_id)) for app_id, month in keys), np.int64, len(keys))
         day = np.arange(SLOTS)[None, :]
         paid = (day >= first[:, None]) & (matrix[:, DAU_AT : DAU_AT + SLOTS] != MISSING)
         counted = paid.sum(axis=1)
         dau = np.where(paid, matrix[:, DAU_AT : DAU_AT + SLOTS], -1).max(axis=1)
         groups = np.where(paid, matrix[:, GROUPS_AT : GROUPS_AT + SLOTS], -1).max(axis=1)
-        data = np.ascontiguousarray(matrix, dtype="<i4")
+        blobs, size = np.ascontiguousarray(matrix, dtype="<i4").tobytes(), SIZE * 4
         rows = [
-            (
-                app_id,
-                month,
-                data[i].tobytes(),
-                int(dau[i]) if counted[i] else None,
-                int(groups[i]) if counted[i] else None,
-                int(counted[i]),
-            )
-            for i, (app_id, month) in enumerate(keys)
+            (app_id, month, blobs[i * size : (i + 1) * size], d if c else None, g if c else None, c)
+            for i, ((app_id, month), d, g, c) in enumerate(zip(keys, dau.tolist(), groups.tolist(), counted.tolist()))
         ]
         # the one statement a million records may go through: sent to the driver as it is
         sql = (

@@ -140,16 +140,16 @@ class MainScreen(Screen):
     @work(exclusive=True, group="fleet-costs")
     async def load_costs(self) -> None:
         """The fleet's month-to-date and projected cost first (the panel this product is named
-        for), then every row's, then headroom: one after the other, so each comes as early as it
-        can."""
+        for), then every row's while headroom is read beside them: the fleet's figure comes first,
+        and the two longer reads overlap (both spend much of their time in SQLite and NumPy)."""
         await self._costs_fleet_now()
+        self.load_headroom()
         costs = await self._read(self.app.services.fleet.costs())
         if costs is not None:
             self.model.set_costs(costs)
             table = self.query_one(AppTable)
             table.refresh_rows(keep_app=table.cursor_app)
             self.refresh_costs("cursor", "marked")
-        self.load_headroom()
 
     @work(exclusive=True, group="fleet-headroom")
     async def load_headroom(self) -> None:
