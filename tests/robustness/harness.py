@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from tests.support.cli import IMTUI_EXE, PYTHON, ROOT, Result, clean_env, run_inprocess
+from tests.support.cli import IMTUI_EXE, PYTHON, ROOT, Result, clean_env, run_inprocess, start_exe
 
 __all__ = ["IMTUI_EXE", "PYTHON", "ROOT", "Result", "clean_env"]
 
@@ -51,8 +51,9 @@ def launch_together(argvs: Sequence[Sequence[str]], timeout: float = 120.0) -> l
             out = tempfile.TemporaryFile()
             err = tempfile.TemporaryFile()
             files.append((out, err))
-            procs.append(
-                subprocess.Popen(
+            proc = start_exe(list(argv), stdout=out, stderr=err, start_line=(ready_w, go_r))
+            if proc is None:  # no fork server: a real interpreter that imports, then waits
+                proc = subprocess.Popen(
                     [str(PYTHON), str(LAUNCHER), str(ready_w), str(go_r), *argv],
                     pass_fds=(ready_w, go_r),
                     stdin=subprocess.DEVNULL,
@@ -61,7 +62,7 @@ def launch_together(argvs: Sequence[Sequence[str]], timeout: float = 120.0) -> l
                     cwd=str(ROOT),
                     env=env,
                 )
-            )
+            procs.append(proc)
         os.close(ready_w)
         ready_w = -1
         os.close(go_r)

@@ -27,7 +27,7 @@ from sqlalchemy import text
 
 from imtui.persistence.engine import make_engine
 from tests.robustness.harness import TALLY
-from tests.support.cli import IMTUI_EXE, ROOT, Result, clean_env
+from tests.support.cli import IMTUI_EXE, Result, clean_env, run_exe, start_exe
 from tests.support.dbs import clone_db, drop_db, fresh_db_url
 from tests.support.platform import Platform, owner_only, wait_until
 
@@ -41,16 +41,7 @@ KILL_SEEDS = range(24)
 
 def imtui(db: str, platform: Platform, *args: str, now: str = LATER, timeout: float = 120, **env: str) -> Result:
     """`imtui --db DB --now NOW ARGS...` as its own process, talking to `platform`."""
-    proc = subprocess.run(
-        [str(IMTUI_EXE), "--db", db, "--now", now, *args],
-        capture_output=True,
-        text=True,
-        env=clean_env(platform.env(**env)),
-        timeout=timeout,
-        cwd=str(ROOT),
-        stdin=subprocess.DEVNULL,
-    )
-    return Result(proc.returncode, proc.stdout, proc.stderr)
+    return run_exe(["--db", db, "--now", now, *args], env=platform.env(**env), timeout=timeout)
 
 
 def halt_args(app_ids: list[int], reason: str) -> list[str]:
@@ -183,13 +174,11 @@ def test_platform_killed_and_restarted_mid_bulk(world):
     targets = active[:300]
     platform.faults({"latency": 0.02})
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(
-            [str(IMTUI_EXE), "--db", db, "--now", HALT_AT, *halt_args(targets, "restart drill")],
+        proc = start_exe(
+            ["--db", db, "--now", HALT_AT, *halt_args(targets, "restart drill")],
             stdout=out,
             stderr=err,
-            stdin=subprocess.DEVNULL,
-            env=clean_env(platform.env()),
-            cwd=str(ROOT),
+            env=platform.env(),
         )
         assert wait_until(lambda: len(platform.log()) >= 40, timeout=60)  # the bulk is under way
         platform.kill()

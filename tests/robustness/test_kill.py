@@ -13,7 +13,8 @@ from datetime import datetime
 
 import pytest
 
-from tests.robustness.harness import IMTUI_EXE, ROOT, TALLY, apps_list, audit, clean_env, run
+from tests.robustness.harness import TALLY, apps_list, audit, run
+from tests.support.cli import start_exe
 from tests.support.dbs import drop_db, fresh_db_url
 
 SEEDS = [1, 2, 3, 4, 5]
@@ -64,14 +65,11 @@ def _demo_targets(db: str, seed: int) -> list[int]:
     return targets
 
 
-def _start_halt(db: str, targets: list[int], reason: str, out, err) -> subprocess.Popen:
-    return subprocess.Popen(
-        [str(IMTUI_EXE), "--db", db, "--now", HALT_AT, "apps", "halt", *map(str, targets), "--reason", reason, "--yes"],
-        stdin=subprocess.DEVNULL,
+def _start_halt(db: str, targets: list[int], reason: str, out, err):
+    return start_exe(
+        ["--db", db, "--now", HALT_AT, "apps", "halt", *map(str, targets), "--reason", reason, "--yes"],
         stdout=out,
         stderr=err,
-        cwd=str(ROOT),
-        env=clean_env(),
     )
 
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import locale
 import os
 import pwd
 import re
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,6 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from imtui.cli import main
+from tests.support import forkserver
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = ROOT / ".venv" / "bin"
@@ -151,13 +154,66 @@ def run_exe(
     input: str | None = None,
     timeout: float = 60,
 ) -> Result:
-    """A true subprocess: the installed `imtui` script, or `python -m imtui`."""
+    """A true subprocess: the installed `imtui` script, or `python -m imtui` (forked from a
+    process that has imported imtui already, see `forkserver`, when its environment allows)."""
     cmd = [str(PYTHON), "-m", "imtui", *args] if module else [str(IMTUI_EXE), *args]
-    kwargs = {"input": input} if input is not None else {"stdin": subprocess.DEVNULL}
-    proc = subprocess.run(
-        cmd, capture_output=True, text=True, env=clean_env(env), timeout=timeout, cwd=str(ROOT), **kwargs
+    env = clean_env(env)
+    argv0 = str(ROOT / "imtui" / "__main__.py") if module else str(IMTUI_EXE)
+    encoding = locale.getpreferredencoding(False)  # what `text=True` decodes with
+    with tempfile.TemporaryFile() as stdin, tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        stdin.write((input or "").encode(encoding))
+        stdin.seek(0)
+        source = stdin if input is not None else subprocess.DEVNULL
+        with open(os.devnull, "rb") if source is subprocess.DEVNULL else contextlib.nullcontext(stdin) as given:
+            forked = forkserver.spawn(argv0, list(args), env=env, cwd=str(ROOT), stdin=given, stdout=out, stderr=err)
+        if forked is None:
+            kwargs = {"input": input} if input is not None else {"stdin": subprocess.DEVNULL}
+            proc = subprocess.run(
+                cmd, capture_output=True, text=True, env=env, timeout=timeout, cwd=str(ROOT), **kwargs
+            )
+            return Result(proc.returncode, proc.stdout, proc.stderr)
+        try:
+            rc = forked.wait(timeout)
+        except subprocess.TimeoutExpired:
+            forked.kill()
+            forked.wait()
+            raise subprocess.TimeoutExpired(cmd, timeout) from None
+        return Result(rc, _text(out, encoding), _text(err, encoding))
+
+
+def start_exe(args: list[str], *, stdout, stderr, env: dict | None = None, start_line=None):
+    """`imtui ARGS` started as its own process that the caller waits for, kills or reads
+    (`forkserver.Forked` or `subprocess.Popen`: `pid`, `wait`, `poll`, `kill`, `returncode`).
+    `start_line`: see `forkserver.spawn`."""
+    env = clean_env(env)
+    with open(os.devnull, "rb") as devnull:
+        forked = forkserver.spawn(
+            str(IMTUI_EXE),
+            list(args),
+            env=env,
+            cwd=str(ROOT),
+            stdin=devnull,
+            stdout=stdout,
+            stderr=stderr,
+            start_line=start_line,
+        )
+    if forked is not None:
+        return forked
+    if start_line is not None:
+        return None  # the caller starts its own kind of process
+    return subprocess.Popen(
+        [str(IMTUI_EXE), *args], stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr, cwd=str(ROOT), env=env
     )
-    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def _text(file, encoding: str) -> str:
+    """A captured stream as `subprocess.run(text=True)` gives it (universal newlines)."""
+    file.seek(0)
+    wrapper = io.TextIOWrapper(file, encoding=encoding)
+    try:
+        return wrapper.read()
+    finally:
+        wrapper.detach()
 
 
 class Cli:

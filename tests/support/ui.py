@@ -70,13 +70,22 @@ class UiEnv:
 
 
 def _busy(app) -> bool:
-    """Whether anything is still to happen: a worker running or a message waiting anywhere."""
+    """Whether anything is still to happen: a worker running, a message waiting anywhere, a
+    callback waiting for the next refresh (`call_after_refresh`, `call_next`), or a table whose
+    columns are still to be sized."""
     if any(w.is_running for w in app.workers):
+        return True
+    if any(screen._callbacks for screen in app.screen_stack):
         return True
     nodes = [app, *app.screen_stack]
     for screen in app.screen_stack:
         nodes.extend(screen.walk_children(with_self=False))
-    return any(not node._message_queue.empty() for node in nodes)
+    return any(
+        not node._message_queue.empty()
+        or node._next_callbacks
+        or getattr(node, "_require_update_dimensions", False)  # a DataTable sizes its columns on idle
+        for node in nodes
+    )
 
 
 async def settle(pilot, most: int = 500) -> None:
