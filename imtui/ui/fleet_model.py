@@ -57,6 +57,9 @@ class FleetModel:
         self.sort_key = "app_id"
         self.sort_reverse = False
         self._search: list[str] | None = None
+        self._orders: dict[tuple[str, bool], list[int]] = {}
+        """Every row's index in a sort's order, by (sort key, reversed): a filter keystroke keeps
+        the sorted rows it lets through instead of sorting them again. Dropped when rows change."""
 
     # --- data -----------------------------------------------------------------------------------
 
@@ -64,12 +67,14 @@ class FleetModel:
         self.rows = rows
         self.position = {r.app_id: i for i, r in enumerate(rows)}
         self._search = None  # built when first filtered by text (or when idle: `index`)
+        self._orders.clear()
         self.marked &= self.position.keys()
         self.apply()
 
     def update_rows(self, rows: Iterable[FleetRow]) -> None:
         """Replaces changed rows in place, appends new apps, and re-applies filter and sort."""
         search = self._search
+        self._orders.clear()
         for row in rows:
             i = self.position.get(row.app_id)
             key = _search_key(row) if search is not None else None
@@ -95,6 +100,7 @@ class FleetModel:
     def set_costs(self, costs: dict) -> None:
         """Fills in month-to-date and projected cost by app ID (rows are replaced, not mutated)."""
         rows, position, make = self.rows, self.position, tuple.__new__  # per app: kept lean
+        self._orders.clear()
         for app_id, figures in costs.items():
             i = position.get(app_id)
             if i is not None:
@@ -106,6 +112,7 @@ class FleetModel:
     def set_headroom(self, headroom: dict) -> None:
         """Fills in each active app's headroom by app ID (apps not listed have none)."""
         rows, make, get = self.rows, tuple.__new__, headroom.get
+        self._orders.clear()
         for i, row in enumerate(rows):
             value = get(row[0])
             if value is not row[12]:
@@ -142,20 +149,36 @@ class FleetModel:
         flag = USAGE_FILTERS[self.usage]
         drifted = (self.drifted or set()) if self.drift_only else None
         keep = [i for i, key in enumerate(self.index()) if text in key] if text else list(range(len(rows)))
-        if status is not None or edition is not None or only or flag or drifted is not None:
-            keep = [
-                i
-                for i in keep
-                if (status is None or rows[i].status == status)
-                and (edition is None or rows[i].edition == edition)
-                and (not only or rows[i].app_id in marked)
-                and (not flag or (rows[i].headroom is not None and rows[i].headroom.flags & flag))
-                and (drifted is None or rows[i].app_id in drifted)
-            ]
-        key = SORT_KEYS[self.sort_key]
+        # one pass per filter that is on, each over what the one before kept
+        if status is not None:
+            keep = [i for i in keep if rows[i].status == status]
+        if edition is not None:
+            keep = [i for i in keep if rows[i].edition == edition]
+        if only:
+            keep = [i for i in keep if rows[i].app_id in marked]
+        if flag:
+            keep = [i for i in keep if (h := rows[i].headroom) is not None and h.flags & flag]
+        if drifted is not None:
+            keep = [i for i in keep if rows[i].app_id in drifted]
         if self.sort_key != "app_id" or self.sort_reverse:
-            keep.sort(key=lambda i: key(rows[i]), reverse=self.sort_reverse)
+            order = self._order(self.sort_key, self.sort_reverse)
+            if len(keep) == len(rows):
+                keep = order.copy()
+            else:
+                kept = bytearray(len(rows))
+                for i in keep:
+                    kept[i] = 1
+                keep = [i for i in order if kept[i]]
         self.view = keep
+
+    def _order(self, sort_key: str, reverse: bool) -> list[int]:
+        """Every row's index in the order of a sort (stable: ties in row order)."""
+        order = self._orders.get((sort_key, reverse))
+        if order is None:
+            key, rows = SORT_KEYS[sort_key], self.rows
+            order = sorted(range(len(rows)), key=lambda i: key(rows[i]), reverse=reverse)
+            self._orders[(sort_key, reverse)] = order
+        return order
 
     def cycle(self, options: tuple, current):
         return options[(options.index(current) + 1) % len(options)]

@@ -198,3 +198,47 @@ async def test_column_titles_never_run_into_each_other(width):
         gap = header[start + len(title) : nxt]
         assert len(gap) >= 2 and not gap.strip("▲▼ "), (title, gap)
         assert gap.rstrip("▲▼").startswith("  ") or gap.lstrip("▲▼").startswith("  "), (title, gap)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_filtered_sorted_view_is_the_filter_then_the_sort(seed):
+    """Kept sort orders (a filter keystroke does not sort again) give exactly the rows a plain
+    filter-then-stable-sort gives, also after rows, costs and headroom change under them."""
+    import random
+
+    from imtui.ui.fleet_model import SORT_KEYS
+
+    rng = random.Random(seed)
+    rows = synthetic_rows(400)
+    rows = [r._replace(name=rng.choice(["b", "a", "c"]) + r.name[-2:]) for r in rows]  # many ties
+    model = FleetModel()
+    model.set_rows(list(rows))
+    for _ in range(40):
+        step = rng.randrange(5)
+        if step == 0:
+            model.sort_key, model.sort_reverse = rng.choice(list(SORT_KEYS)), rng.random() < 0.5
+        elif step == 1:
+            model.text = rng.choice(["", "1", "a", "acct-00", "b0"])
+        elif step == 2:
+            model.edition = rng.choice([None, "pro", "trial"])
+            model.status = rng.choice([None, "active", "purged"])
+        elif step == 3:
+            changed = [r._replace(name=rng.choice("xyzab") + r.name) for r in rng.sample(model.rows, 20)]
+            model.update_rows(changed)
+        else:
+            model.set_costs(
+                {r.app_id: (Decimal(rng.randrange(50)), Decimal(rng.randrange(90))) for r in model.rows[:100]}
+            )
+        model.apply()
+        key = SORT_KEYS[model.sort_key]
+        text = model.text.strip().lower()
+        expected = [
+            r.app_id
+            for r in model.rows
+            if (not text or text in f"{r.app_id}\x00{r.name.lower()}\x00{r.account.lower()}")
+            and (model.edition is None or r.edition == model.edition)
+            and (model.status is None or r.status == model.status)
+        ]
+        by_id = {r.app_id: r for r in model.rows}
+        expected.sort(key=lambda a: key(by_id[a]), reverse=model.sort_reverse)
+        assert [model.rows[i].app_id for i in model.view] == expected
