@@ -57,8 +57,9 @@ def _preload() -> None:
 def serve(path: str, parent: int) -> None:
     _preload()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(path)
+    listener.bind(path + ".new")
     listener.listen(128)
+    os.rename(path + ".new", path)  # the path appears only once it takes connections
     selector = selectors.DefaultSelector()
     selector.register(listener, selectors.EVENT_READ)
     woken, wake = os.pipe()  # a child's end wakes the loop (SIGCHLD through the wake-up fd)
@@ -284,7 +285,11 @@ def spawn(
     fds = [s if isinstance(s, int) else s.fileno() for s in (stdin, stdout, stderr, *(start_line or ()))]
     body = json.dumps({"argv0": argv0, "args": list(args), "env": env, "cwd": cwd}).encode()
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    conn.connect(path)
+    try:
+        conn.connect(path)
+    except OSError:  # the server went away: this step gets a real process
+        conn.close()
+        return None
     socket.send_fds(conn, [struct.pack("!I", len(body))], fds)
     conn.sendall(body)
     return Forked(conn, [argv0, *args])
