@@ -440,7 +440,7 @@ async def cmd_usage_show(sv, args) -> int:
 
 
 async def cmd_review(sv, args) -> int:
-    from imtui.services.usage import no_cyclic_gc
+    from imtui.services.context import no_cyclic_gc
 
     # a fleet's reviews are a million small objects, all freed by reference counting once
     # written out: the cyclic collector resumes only then, with nothing of them left to walk

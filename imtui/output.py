@@ -297,13 +297,13 @@ def reviews_json(apps: Sequence) -> str:
     each is written once."""
     if len(apps) <= 50:  # to_json indents short lists
         return to_json([review_record(app) for app in apps])
-    use_json, text, encode = _UseJson(), _TextJson(), _encode_string
+    use_json, text = _UseJson(), _TextJson()
     parts = []
     for app in apps:
         r = app.review
         suggestions = ", ".join([_suggestion_json(s) for s in r.suggestions]) if r.suggestions else ""
         parts.append(
-            f'{{"app_id": {app.app_id}, "name": {encode(app.name) if app.name is not None else "null"}, '
+            f'{{"app_id": {app.app_id}, "name": {_json_text(app.name)}, '
             f'"account": {text[app.account]}, "edition": {text[app.edition]}, "headroom": {use_json[r.headroom]}, '
             f'"uses": [{", ".join([use_json[u] for u in r.uses])}], "suggestions": [{suggestions}], '
             f'"note": {text[r.note]}}}'

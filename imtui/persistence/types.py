@@ -28,14 +28,8 @@ class UTCDateTime(TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value, dialect):
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("refusing a naive datetime: store instants with their time zone")
-        value = value.astimezone(UTC)
-        if dialect.name == "sqlite":
-            return value.replace(tzinfo=None)
-        return value
+        """PostgreSQL's bound value (SQLite's is `bind_processor`'s)."""
+        return None if value is None else _utc(value)
 
     def bind_processor(self, dialect):
         """On SQLite, the text SQLAlchemy's own DATETIME writes (`YYYY-MM-DD HH:MM:SS.ffffff`,
@@ -43,15 +37,7 @@ class UTCDateTime(TypeDecorator):
         halts). `tests/persistence` holds it equal to SQLAlchemy's."""
         if dialect.name != "sqlite":
             return super().bind_processor(dialect)
-
-        def process(value):
-            if value is None:
-                return None
-            if value.tzinfo is None:
-                raise ValueError("refusing a naive datetime: store instants with their time zone")
-            return value.astimezone(UTC).isoformat(" ", "microseconds")[:-6]  # without "+00:00"
-
-        return process
+        return lambda value: None if value is None else _utc(value).isoformat(" ", "microseconds")[:-6]
 
     def result_processor(self, dialect, coltype):
         """On SQLite, UTC text read straight into an aware instant (see `aware`)."""
@@ -60,10 +46,11 @@ class UTCDateTime(TypeDecorator):
         return lambda value: None if value is None else aware(value)
 
     def process_result_value(self, value, dialect):
-        if value is None:
-            return None
-        if isinstance(value, str):
-            value = datetime.fromisoformat(value)
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        """PostgreSQL's value read (SQLite's is `result_processor`'s)."""
+        return None if value is None else aware(value)
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("refusing a naive datetime: store instants with their time zone")
+    return value.astimezone(UTC)

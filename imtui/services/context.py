@@ -4,8 +4,10 @@ the control plane; and the helpers every use case needs (threads, permissions, r
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
@@ -113,3 +115,15 @@ class ServiceContext:
                 entries = [self.refusal(action, app_id, exc, now)]
                 await self.run(lambda: self.audit_refusals(entries))
             raise
+
+
+@contextmanager
+def no_cyclic_gc():
+    """Pauses the cyclic garbage collector (reference counting still frees everything here)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()

@@ -10,9 +10,8 @@ from imtui.domain.editions import Package
 from imtui.domain.errors import InvalidInput, NotFound
 from imtui.domain.headroom import NEAR_PCT, Review, Rules, judge, rules_of
 from imtui.domain.lifecycle import ACTIVE
-from imtui.services.context import ServiceContext
+from imtui.services.context import ServiceContext, no_cyclic_gc
 from imtui.services.housekeeping import Housekeeping
-from imtui.services.usage import no_cyclic_gc
 
 BLOCK = 10_000
 """Apps whose headroom is worked out at once (bounds the memory it takes)."""

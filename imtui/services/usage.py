@@ -6,9 +6,7 @@ in one transaction, replacing the days already recorded. A refused file changes 
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import BinaryIO
@@ -20,7 +18,7 @@ from imtui.domain.timeline import check_not_before
 from imtui.domain.usage import FIELDS, AppDays, ImportRules
 from imtui.persistence.repos.usage import MISSING, SLOTS
 from imtui.persistence.uow import UnitOfWork
-from imtui.services.context import ServiceContext
+from imtui.services.context import ServiceContext, no_cyclic_gc
 from imtui.services.housekeeping import Housekeeping
 from imtui.services.queries import get_app
 
@@ -181,18 +179,6 @@ class UsageService:
             return [(first + timedelta(days=i), records.get(first + timedelta(days=i))) for i in range(days)]
 
         return await self.ctx.run(read)
-
-
-@contextmanager
-def no_cyclic_gc():
-    """Pauses the cyclic garbage collector (reference counting still frees everything here)."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 class _Lives(Mapping):

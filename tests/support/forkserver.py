@@ -57,9 +57,12 @@ def _preload() -> None:
 def serve(path: str, parent: int) -> None:
     _preload()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(path + ".new")
+    listener.bind(path)
     listener.listen(128)
-    os.rename(path + ".new", path)  # the path appears only once it takes connections
+    os.write(1, b"r")  # ready: the caller waits for this byte before its first connect
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)  # nothing else of the server goes to the caller's pipe
+    os.close(devnull)
     selector = selectors.DefaultSelector()
     selector.register(listener, selectors.EVENT_READ)
     woken, wake = os.pipe()  # a child's end wakes the loop (SIGCHLD through the wake-up fd)
@@ -247,13 +250,13 @@ class _Server:
             cwd=str(root),
             env=self.env,
             stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
         )
-        deadline = time.monotonic() + 60
-        while not os.path.exists(self.path):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
+        with self.proc.stdout as ready:
+            if ready.read(1) != b"r":  # the server died before it listened
+                self.proc.wait()
                 self.proc = None
                 return None
-            time.sleep(0.02)
         atexit.register(self.stop)
         return self.path
 

@@ -79,7 +79,7 @@ class HistoryRepo(Repo):
                 package = packages.get(key)
                 if package is None:
                     package = packages[key] = Package(*key)
-                out[app_id].append(State(aware(at), package, status == ACTIVE))
+                out[app_id].append(State(at, package, status == ACTIVE))  # typed: aware already
         return out
 
     def deactivations(self) -> dict[int, list[tuple[datetime, datetime | None]]]:
