@@ -4,12 +4,14 @@ environment, and a process that kills itself. A script's steps run both ways on 
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 
 import pytest
 
-from tests.support.cli import IMTUI_EXE, ROOT, Result, clean_env, run_exe
+from tests.support import forkserver
+from tests.support.cli import IMTUI_EXE, ROOT, Result, clean_env, run_exe, run_process
 from tests.support.dbs import drop_db, fresh_db_url
 
 NOW = "2026-11-02T09:00:00+08:00"
@@ -61,3 +63,34 @@ def test_a_process_that_kills_itself_is_reported_killed(two_dbs):
     args = ["--db", two_dbs[0], "--now", NOW, "apps", "halt", "1400000000", "--reason", "x", "--yes"]
     killed = run_exe(args, env={"IMTUI_CRASH_AT": "before-call"})
     assert killed.rc == -signal.SIGKILL
+
+
+def test_start_up_variables_directory_and_umask_are_the_requests_own(two_dbs, tmp_path):
+    """A step with its own Python start-up variables (an output encoding), working directory and
+    umask gives what a real process gives: it is forked from a server started with those."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "LANG": "C.UTF-8",
+        "PYTHONIOENCODING": "ascii:backslashreplace",
+    }
+    outcomes = []
+    for db, forked in zip(two_dbs, (True, False)):
+        seen = []
+        for args in (["apps", "create", "café-прод", "--account", "acme"], ["apps", "list", "--format", "csv"]):
+            argv = ["--db", db, "--now", NOW, *args]
+            if forked:
+                r = run_process(argv, env=env, cwd="/", umask=0o027)
+            else:
+                proc = subprocess.run(
+                    [str(IMTUI_EXE), *argv], capture_output=True, text=True, env=env, cwd="/", umask=0o027, timeout=60
+                )
+                r = Result(proc.returncode, proc.stdout, proc.stderr)
+            seen.append((r.rc, r.out.replace(db, "DB"), r.err.replace(db, "DB")))
+        if "://" not in db:
+            seen.append(oct(os.stat(db).st_mode))
+        outcomes.append(seen)
+    assert "caf\\xe9" in outcomes[0][1][1]
+    assert outcomes[0] == outcomes[1]
+    if not os.environ.get("IMTUI_TEST_NO_FORK"):
+        assert any(("PYTHONIOENCODING", "ascii:backslashreplace") in key for key in forkserver._SERVERS)

@@ -155,9 +155,22 @@ def run_exe(
     timeout: float = 60,
 ) -> Result:
     """A true subprocess: the installed `imtui` script, or `python -m imtui` (forked from a
-    process that has imported imtui already, see `forkserver`, when its environment allows)."""
+    process that has imported imtui already, see `forkserver`), in this environment plus `env`."""
+    return run_process(args, env=clean_env(env), module=module, input=input, timeout=timeout)
+
+
+def run_process(
+    args: list[str],
+    *,
+    env: dict[str, str],
+    cwd: str = str(ROOT),
+    umask: int | None = None,
+    module: bool = False,
+    input: str | None = None,
+    timeout: float = 60,
+) -> Result:
+    """`imtui ARGS` as its own process with exactly this environment, directory and umask."""
     cmd = [str(PYTHON), "-m", "imtui", *args] if module else [str(IMTUI_EXE), *args]
-    env = clean_env(env)
     argv0 = str(ROOT / "imtui" / "__main__.py") if module else str(IMTUI_EXE)
     encoding = locale.getpreferredencoding(False)  # what `text=True` decodes with
     with tempfile.TemporaryFile() as stdin, tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
@@ -165,11 +178,20 @@ def run_exe(
         stdin.seek(0)
         source = stdin if input is not None else subprocess.DEVNULL
         with open(os.devnull, "rb") if source is subprocess.DEVNULL else contextlib.nullcontext(stdin) as given:
-            forked = forkserver.spawn(argv0, list(args), env=env, cwd=str(ROOT), stdin=given, stdout=out, stderr=err)
+            forked = forkserver.spawn(
+                argv0, list(args), env=env, cwd=cwd, stdin=given, stdout=out, stderr=err, umask=umask
+            )
         if forked is None:
             kwargs = {"input": input} if input is not None else {"stdin": subprocess.DEVNULL}
             proc = subprocess.run(
-                cmd, capture_output=True, text=True, env=env, timeout=timeout, cwd=str(ROOT), **kwargs
+                cmd,
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=timeout,
+                cwd=cwd,
+                umask=-1 if umask is None else umask,
+                **kwargs,
             )
             return Result(proc.returncode, proc.stdout, proc.stderr)
         try:

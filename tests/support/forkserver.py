@@ -6,8 +6,10 @@ and the tests start a few thousand of them. The server imports that stack once; 
 forks it into a new process that becomes exactly the `imtui` entry point: its own pid, its own
 stdin, stdout and stderr (the caller's file descriptors, passed over a Unix socket), its own
 environment, working directory and `sys.argv`, its exit code (or the signal that killed it)
-reported back. A process whose start-up itself is under test (Python's encoding or path
-variables, another user) is not forked: `compatible()` sends those to a real `exec`.
+reported back. Python reads some variables only as it starts (its encoding, paths, buffering:
+`STARTUP_ENV`), so a request is forked from a server started with exactly the request's values
+of those (one server per such set, up to `MAX_SERVERS`; past that, a real `exec`). Another OS
+user is not forked either (the callers `exec` those).
 
 The server is single-threaded (forking a threaded process is unsafe), reaps its children with a
 non-blocking wait, and exits when the test process that started it goes away.
@@ -31,8 +33,10 @@ import traceback
 from pathlib import Path
 
 STARTUP_ENV = ("PYTHON", "LC_", "LANG")
-"""Environment variables Python reads when it starts: a request that sets them otherwise than
-the server was started with gets a real process."""
+"""Environment variables Python reads when it starts: a request is forked from a server that
+started with the same values of these."""
+MAX_SERVERS = 4
+"""Servers per test process (one per distinct start-up environment); beyond, real processes."""
 
 
 # --- the server -------------------------------------------------------------------------------
@@ -45,7 +49,10 @@ def _preload() -> None:
     import imtui.bootstrap  # noqa: F401
     import imtui.cli  # noqa: F401
     import imtui.output  # noqa: F401
+    import imtui.services.control_plane_http  # noqa: F401  (aiohttp, the platform's client)
     import imtui.services.usage_import  # noqa: F401  (NumPy)
+    import imtui.simulator.server  # noqa: F401  (`imtui control-plane serve`)
+    import imtui.simulator.store  # noqa: F401
 
     try:
         import psycopg  # noqa: F401
@@ -142,6 +149,8 @@ def _become_imtui(conn: socket.socket, request: dict, fds: list[int]) -> None:
             os.read(go, 1)
             os.close(go)
         os.chdir(request["cwd"])
+        if request.get("umask") is not None:
+            os.umask(request["umask"])
         os.environ.clear()
         os.environ.update(request["env"])
         signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -230,25 +239,26 @@ class Forked:
 
 
 class _Server:
-    def __init__(self):
+    """One server process, started with `startup` (the `STARTUP_ENV` variables it runs under)."""
+
+    def __init__(self, startup: frozenset[tuple[str, str]]):
+        self.startup = startup
         self.path: str | None = None
         self.proc: subprocess.Popen | None = None
-        self.env: dict[str, str] = {}
 
     def ensure(self) -> str | None:
         if self.proc is not None and self.proc.poll() is None:
             return self.path
-        if os.environ.get("IMTUI_TEST_NO_FORK"):
-            return None
         folder = tempfile.mkdtemp(prefix="imtui-fork-")
         self.path = str(Path(folder) / "s")
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("IMTUI_")}
-        self.env.setdefault("OPENBLAS_NUM_THREADS", "1")  # NumPy's pool threads would not survive a fork
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("IMTUI_", *STARTUP_ENV))}
+        env.update(self.startup)
+        env.setdefault("OPENBLAS_NUM_THREADS", "1")  # NumPy's pool threads would not survive a fork
         root = Path(__file__).resolve().parents[2]
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tests.support.forkserver", self.path, str(os.getpid())],
             cwd=str(root),
-            env=self.env,
+            env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
         )
@@ -266,27 +276,45 @@ class _Server:
             self.proc.wait(10)
 
 
-_SERVER = _Server()
+_SERVERS: dict[frozenset[tuple[str, str]], _Server] = {}
 
 
-def compatible(env: dict[str, str]) -> bool:
-    """Whether a process with this environment starts as a fork would (see `STARTUP_ENV`)."""
-    keys = {k for k in (*env, *_SERVER.env) if k.startswith(STARTUP_ENV)}
-    return all(env.get(k) == _SERVER.env.get(k) for k in keys)
+def _server_for(env: dict[str, str]) -> str | None:
+    """The socket of the server for this environment's start-up variables (started if need be),
+    or None: forking is off (`IMTUI_TEST_NO_FORK`), too many servers, or it would not start."""
+    if os.environ.get("IMTUI_TEST_NO_FORK"):
+        return None
+    startup = frozenset((k, v) for k, v in env.items() if k.startswith(STARTUP_ENV))
+    server = _SERVERS.get(startup)
+    if server is None:
+        if len(_SERVERS) >= MAX_SERVERS:
+            return None
+        server = _SERVERS[startup] = _Server(startup)
+    return server.ensure()
 
 
 def spawn(
-    argv0: str, args: list[str], *, env: dict[str, str], cwd: str, stdin, stdout, stderr, start_line=None
+    argv0: str,
+    args: list[str],
+    *,
+    env: dict[str, str],
+    cwd: str,
+    stdin,
+    stdout,
+    stderr,
+    start_line=None,
+    umask: int | None = None,
 ) -> Forked | None:
     """`imtui ARGS` as a forked process with these streams (file objects or descriptors), or
-    None when it must be a real process (no server, or an environment a fork cannot honour).
-    `start_line`: (ready, go) descriptors; the process writes a byte to `ready`, then waits for
-    `go` to close before it starts (the race tests' barrier)."""
-    path = _SERVER.ensure()
-    if path is None or not compatible(env):
+    None when it must be a real process (see `_server_for`). `start_line`: (ready, go)
+    descriptors; the process writes a byte to `ready`, then waits for `go` to close before it
+    starts (the race tests' barrier). `umask`: the process's, else the server's."""
+    path = _server_for(env)
+    if path is None:
         return None
     fds = [s if isinstance(s, int) else s.fileno() for s in (stdin, stdout, stderr, *(start_line or ()))]
-    body = json.dumps({"argv0": argv0, "args": list(args), "env": env, "cwd": cwd}).encode()
+    request = {"argv0": argv0, "args": list(args), "env": env, "cwd": cwd, "umask": umask}
+    body = json.dumps(request).encode()
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         conn.connect(path)

@@ -8,12 +8,13 @@ import os
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tests.support.cli import IMTUI_EXE, ROOT, clean_env
+from tests.support.cli import start_exe
 
 
 def free_port() -> int:
@@ -30,38 +31,45 @@ class Platform:
         self.latency = latency
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen | None = None
+        self.proc = None  # forkserver.Forked or subprocess.Popen
 
     def start(self) -> Platform:
-        self.proc = subprocess.Popen(
-            [
-                str(IMTUI_EXE),
-                "control-plane",
-                "serve",
-                "--listen",
-                f"127.0.0.1:{self.port}",
-                "--store",
-                str(self.store),
-                "--token-file",
-                str(self.token_file),
-                "--latency",
-                str(self.latency),
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=str(ROOT),
-            env=clean_env(),
-        )
-        line = self.proc.stdout.readline()  # printed once it listens
-        assert line.startswith("control plane serving on"), (line, self.proc.stderr.read())
+        """Starts the simulator (forked like the tests' other `imtui` processes) and waits until
+        it says it listens."""
+        self.errors = tempfile.TemporaryFile()
+        said, told = os.pipe()
+        try:
+            self.proc = start_exe(
+                [
+                    "control-plane",
+                    "serve",
+                    "--listen",
+                    f"127.0.0.1:{self.port}",
+                    "--store",
+                    str(self.store),
+                    "--token-file",
+                    str(self.token_file),
+                    "--latency",
+                    str(self.latency),
+                ],
+                stdout=told,
+                stderr=self.errors,
+            )
+        finally:
+            os.close(told)
+        self.out = os.fdopen(said, encoding="utf-8")  # kept open: the server may print more
+        line = self.out.readline()  # printed once it listens
+        if not line.startswith("control plane serving on"):
+            self.proc.wait(10)
+            self.errors.seek(0)
+            raise AssertionError((line, self.errors.read().decode(errors="replace")))
         return self
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(timeout=10)
+        self._close_streams()
 
     def stop(self) -> None:
         """A clean stop (the store is closed)."""
@@ -71,6 +79,12 @@ class Platform:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.kill()
+        self._close_streams()
+
+    def _close_streams(self) -> None:
+        for stream in (getattr(self, "out", None), getattr(self, "errors", None)):
+            if stream is not None:
+                stream.close()
 
     @property
     def token(self) -> str:

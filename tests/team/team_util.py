@@ -17,6 +17,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,7 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
-from tests.support.cli import Result
+from tests.support.cli import Result, run_process
 from tests.support.dbs import ON_POSTGRES, TEST_DB_URL, _libpq, clone_db, drop_db, fresh_db_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,6 +81,10 @@ def clean_env(extra: dict | None = None, home: str | None = None) -> dict:
 
 
 def run_cmd(cmd: list[str], env: dict, timeout: float = 120) -> Result:
+    """`cmd` from `/` with umask 0 in exactly `env`; imtui itself as this user is forked like
+    every other test's step (`run_process`), another user (`setpriv`) is a real `exec`."""
+    if cmd[0] == str(IMTUI_EXE):
+        return run_process(cmd[1:], env=env, cwd="/", umask=0, timeout=timeout)
     proc = subprocess.run(
         cmd,
         capture_output=True,
@@ -127,6 +132,10 @@ class OtherUser:
         return [str(IMTUI_EXE), *argv]
 
 
+USERADD_LOCKED = (1, 10)
+"""useradd's exit codes when it cannot update /etc/passwd or /etc/group (their lock is held)."""
+
+
 def make_os_user() -> OtherUser:
     if os.geteuid() != 0:
         pytest.skip("needs root: the second identity on SQLite is a second OS user (useradd, setpriv)")
@@ -134,11 +143,15 @@ def make_os_user() -> OtherUser:
         if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists():
             pytest.skip(f"{tool} is not available: cannot create a second OS user")
     name = f"{PREFIX}{secrets.token_hex(4)}"
-    proc = subprocess.run(
-        ["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
-        capture_output=True,
-        text=True,
-    )
+    for pause in (0.5, 1, 2, 4, 8, 15, 0):
+        proc = subprocess.run(
+            ["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
+            capture_output=True,
+            text=True,
+        )
+        if not (proc.returncode in USERADD_LOCKED and "lock" in proc.stderr) or not pause:
+            break
+        time.sleep(pause)  # another useradd (a parallel test, a package install) holds the lock
     if proc.returncode != 0:
         pytest.skip(f"useradd failed: {proc.stderr.strip()}")
     entry = pwd.getpwnam(name)
