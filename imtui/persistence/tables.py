@@ -34,6 +34,7 @@ class App(SQLModel, table=True):
     """One IM application with its current package and status."""
 
     __tablename__ = "apps"
+    __table_args__ = (Index("ix_apps_status_purge_at", "status", "purge_at"),)
     app_id: int = Field(primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False})
     name: str = Field(max_length=200)
     account_id: int = Field(foreign_key="accounts.id", index=True)

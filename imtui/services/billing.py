@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal
+from itertools import repeat
 
 from imtui.domain.audit import DONE, AuditEntry
 from imtui.domain.billing import BillLine, MonthPlan, daily_costs, live_cost
@@ -237,7 +238,7 @@ class BillingService:
             per_app = self._finished[key] = (
                 uow.bills.cents_by_app(month) if issued else self._draft_package_cents(uow, month)
             )
-        cents = sum(per_app.values()) if app_ids is None else sum(per_app.get(a, 0) for a in app_ids)
+        cents = sum(per_app.values()) if app_ids is None else sum(map(per_app.get, app_ids, repeat(0)))
         if not issued:  # a draft: its usage may still change
             prices = self.ctx.prices
             over = uow.usage.over_quota(month, prices.dau.included, prices.groups.included)

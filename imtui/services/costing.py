@@ -349,14 +349,15 @@ class Costing:
         cents, the fleet total's way."""
         with self._lock:
             table = self._sync(uow, period)
-            mtd = projected = apps = 0
-            for app_id in app_ids:
-                if app_id in table.plans.plan_of:
-                    app_mtd, app_projected = table.cents(app_id)
-                    mtd += app_mtd
-                    projected += app_projected
-                    apps += 1
-            return FleetTotals(from_cents(mtd), from_cents(projected), {}, apps)
+            plan_of, curves = table.plans.plan_of, table.plans.curves
+            apps_per_plan = Counter(map(plan_of.get, app_ids))  # apps alike share a plan
+            apps_per_plan.pop(None, None)  # not billed this month
+            mtd = sum(curves[plan][table.today] * n for plan, n in apps_per_plan.items())
+            projected = sum(curves[plan][-1] * n for plan, n in apps_per_plan.items())
+            chosen = set(app_ids)
+            overage = sum(cents for app_id, cents in table.overage.items() if app_id in chosen and app_id in plan_of)
+            apps = sum(apps_per_plan.values())
+            return FleetTotals(from_cents(mtd + overage), from_cents(projected + overage), {}, apps)
 
     def plans(self, uow: UnitOfWork, period: BillingPeriod) -> MonthPlans:
         """Every app's plan of a month (kept: a finished month's draft reads it again)."""
