@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from itertools import islice
+from operator import ge, itemgetter
 from typing import NamedTuple
 
 from imtui.domain.editions import Package
 from imtui.domain.errors import ImtuiError
 from imtui.domain.prices import ZERO
-from imtui.services.context import ServiceContext
+from imtui.services.context import ServiceContext, no_cyclic_gc
 from imtui.services.costing import Costing
 from imtui.services.housekeeping import Housekeeping
 from imtui.services.review import ReviewService
@@ -139,7 +141,9 @@ class FleetService:
         accounts: dict[str, str] = {}
         rows: list[FleetRow] = []
         add = rows.append
-        with ctx.uow() as uow:
+        # the cyclic collector would walk the growing list of new rows again and again (a third
+        # of the read at 300,000 apps); rows hold no cycles, reference counting frees them
+        with ctx.uow() as uow, no_cyclic_gc():
             counter = uow.meta.counter()
             newest = uow.history.last_id() if last_event is None else last_event
             costs = self.costing.per_app(uow, period, app_ids) if with_costs and app_ids != [] else {}
@@ -149,21 +153,29 @@ class FleetService:
             else:
                 batches = [uow.apps.fleet_rows(app_ids)] if app_ids else []
                 account_of = lambda name: accounts.setdefault(name, name)  # noqa: E731
+
+            def alike_of(key: tuple) -> tuple:
+                # key: edition, status, live groups, groups per user, members per group, history days
+                rest = alike[key] = (*key, *pending, price(Package(key[0], *key[2:])), None)
+                return rest
+
             for batch in batches:
+                if not costs:  # the first frame's read: one comprehension per batch, the lean way
+                    rows += [
+                        make(FleetRow, (r[0], r[1], account_of(r[2]), *(alike.get(r[3:9]) or alike_of(r[3:9]))))
+                        for r in batch
+                    ]
+                    continue
                 for r in batch:
-                    key = r[3:9]  # edition, status, live groups, groups per user, members per group, history days
-                    rest = alike.get(key)
-                    if rest is None:
-                        fee = price(Package(r[3], r[5], r[6], r[7], r[8]))
-                        rest = alike[key] = (*key, *pending, fee, None)
-                    account = account_of(r[2])
-                    cost = costs.get(r[0]) if costs else None
+                    rest = alike.get(r[3:9]) or alike_of(r[3:9])
+                    cost = costs.get(r[0])
                     if cost is None:
-                        add(make(FleetRow, (r[0], r[1], account, *rest)))
+                        add(make(FleetRow, (r[0], r[1], account_of(r[2]), *rest)))
                     else:
                         figures = (cost.mtd_total, cost.projected_total)
-                        add(make(FleetRow, (r[0], r[1], account, *key, *figures, *rest[-2:])))
-        if app_ids is None:  # the costs that follow need not read every package again
+                        add(make(FleetRow, (r[0], r[1], account_of(r[2]), *rest[:6], *figures, *rest[-2:])))
+        if app_ids is None:  # read in storage order; the costs that follow need not read every package again
+            in_order(rows)
             self.costing.offer_packages(((r[0], r[3:9]) for r in rows), newest)
         return FleetSnapshot(rows, counter, newest, period.now, period.key)
 
@@ -187,3 +199,12 @@ class FleetService:
                 return uow.meta.counter()
 
         return await self.ctx.run(read)
+
+
+def in_order(rows: list[FleetRow]) -> None:
+    """Puts rows read in storage order into app ID order (the table's own order), in place.
+    Storage order almost always is that order already; checking is much cheaper than asking the
+    database to walk its primary-key index for every row."""
+    ids = list(map(itemgetter(0), rows))
+    if any(map(ge, ids, islice(ids, 1, None))):
+        rows.sort(key=itemgetter(0))

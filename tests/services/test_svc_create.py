@@ -120,3 +120,18 @@ async def test_empty_or_control_character_names_are_refused(services, name):
         await services.apps.list(AppFilter(account="acme"))
     # and the next app still gets the first ID
     assert (await services.changes.create("fine", "acme")).app_id == FIRST_ID
+
+
+async def test_the_fleet_is_listed_by_app_id_whatever_order_the_database_returns(services, monkeypatch):
+    """The fleet is read in storage order (no ORDER BY, see `fleet_row_batches`); the table still
+    lists apps by ID when storage order is another (a restored or rewritten table)."""
+    from imtui.persistence.repos.apps import AppRepo
+
+    for i in range(5):
+        await services.changes.create(f"app-{i}", "acme" if i % 2 else "globex")
+    read = AppRepo.fleet_row_batches
+    monkeypatch.setattr(AppRepo, "fleet_row_batches", lambda self: [list(reversed(b)) for b in read(self)][::-1])
+    snap = await services.fleet.snapshot(with_costs=False)
+    assert [(r.app_id, r.name, r.account) for r in snap.rows] == [
+        (FIRST_ID + i, f"app-{i}", "acme" if i % 2 else "globex") for i in range(5)
+    ]

@@ -151,9 +151,11 @@ class AppRepo(Repo):
     def fleet_row_batches(self) -> Iterator[list[tuple]]:
         """The whole fleet's `fleet_rows()`, a batch at a time (see `driver_batches`), with the
         account's ID where its name would be (`AccountRepo.names` has them: the fleet is read
-        without a join, which is the larger part of reading it)."""
+        without a join, which is the larger part of reading it), in storage order: nearly always
+        app ID order, but the caller must not rely on it (`ORDER BY app_id` would walk the
+        primary key's index and look every row up: a fifth of the read at 300,000 apps)."""
         columns = ("app_id", "name", "account_id", "edition", "status", *PACKAGE_COLUMNS[1:])
-        return self.driver_batches(f"SELECT {', '.join(columns)} FROM apps ORDER BY app_id")
+        return self.driver_batches(f"SELECT {', '.join(columns)} FROM apps")
 
     def _fleet_select(self):
         return (
