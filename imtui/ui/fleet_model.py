@@ -83,7 +83,8 @@ class FleetModel:
         self._search: list[str] | None = None
         self._orders: dict[tuple[str, bool], list[int]] = {}
         """Every row's index in a sort's order, by (sort key, reversed): a filter keystroke keeps
-        the sorted rows it lets through instead of sorting them again. Dropped when rows change."""
+        the sorted rows it lets through instead of sorting them again. Dropped when rows change
+        (costs and headroom: only their own columns' orders)."""
 
     # --- data -----------------------------------------------------------------------------------
 
@@ -124,7 +125,7 @@ class FleetModel:
     def set_costs(self, costs: dict) -> None:
         """Fills in month-to-date and projected cost by app ID (rows are replaced, not mutated)."""
         rows, position, make = self.rows, self.position, tuple.__new__  # per app: kept lean
-        self._orders.clear()
+        self._drop_orders("month_to_date", "projected")
         for app_id, figures in costs.items():
             i = position.get(app_id)
             if i is not None:
@@ -136,7 +137,7 @@ class FleetModel:
     def set_headroom(self, headroom: dict) -> None:
         """Fills in each active app's headroom by app ID (apps not listed have none)."""
         rows, make, get = self.rows, tuple.__new__, headroom.get
-        self._orders.clear()
+        self._drop_orders("headroom")
         for i, row in enumerate(rows):
             value = get(row[0])
             if value is not row[12]:
@@ -203,6 +204,16 @@ class FleetModel:
             order = sorted(range(len(keys)), key=keys.__getitem__, reverse=reverse)
             self._orders[(sort_key, reverse)] = order
         return order
+
+    def prepare_order(self, sort_key: str) -> None:
+        """Works a sort's order out before a keystroke asks for it (the dashboard does this for
+        the text columns, the slowest to sort, once the fleet is loaded and nothing else runs)."""
+        self._order(sort_key, False)
+
+    def _drop_orders(self, *sort_keys: str) -> None:
+        """Forgets the orders of columns whose values just changed (the others still hold)."""
+        for kept in [k for k in self._orders if k[0] in sort_keys]:
+            del self._orders[kept]
 
     def cycle(self, options: tuple, current):
         return options[(options.index(current) + 1) % len(options)]

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from textual.app import App
 
-from imtui.services.fleet import FleetRow
+from imtui.services.fleet import FleetRow, Headroom
 from imtui.ui.fleet_model import FleetModel
 from imtui.ui.widgets.app_table import AppTable
 
@@ -213,9 +213,13 @@ def test_a_filtered_sorted_view_is_the_filter_then_the_sort(seed):
     rows = [r._replace(name=rng.choice(["b", "a", "c"]) + r.name[-2:]) for r in rows]  # many ties
     model = FleetModel()
     model.set_rows(list(rows))
-    for _ in range(40):
-        step = rng.randrange(5)
-        if step == 0:
+    for _ in range(150):
+        step = rng.randrange(7)
+        if step == 5:
+            model.prepare_order(rng.choice(list(SORT_KEYS)))
+        elif step == 6:
+            model.set_headroom({r.app_id: Headroom(rng.random(), 50, "dau", 0) for r in rng.sample(model.rows, 30)})
+        elif step == 0:
             model.sort_key, model.sort_reverse = rng.choice(list(SORT_KEYS)), rng.random() < 0.5
         elif step == 1:
             model.text = rng.choice(["", "1", "a", "acct-00", "b0"])

@@ -25,6 +25,10 @@ DRIFT_SECONDS = 15.0
 WIDE = 170
 """From this width on, the cost panel sits beside the table instead of below it."""
 
+PREPARED_SORTS = ("name", "account")
+"""Sorts worked out when the loaded dashboard is idle: text sorts slowest (~40 ms at 100,000
+apps against ~20 ms for a number), so the first sort by them is as quick as any other."""
+
 #: Actions that change something, by the permission each needs: dimmed and disabled in a
 #: read-only run or for a user whose role does not allow them.
 CHANGING_ACTIONS = {
@@ -130,6 +134,12 @@ class MainScreen(Screen):
             self.app.notify(exc.message, severity="error", title="Could not read the fleet")
             return None
 
+    def _prepare_sorts(self, sort_keys: tuple[str, ...]) -> None:
+        """The text columns' sort orders, one after each refresh so keystrokes are not held up."""
+        if sort_keys:
+            self.model.prepare_order(sort_keys[0])
+            self.call_after_refresh(self._prepare_sorts, sort_keys[1:])
+
     def _show_rows(self, snap, apply) -> None:
         table = self.query_one(AppTable)
         keep = table.cursor_app
@@ -154,6 +164,7 @@ class MainScreen(Screen):
             table.refresh_rows(keep_app=table.cursor_app)
             self.refresh_costs("cursor", "marked")
         self.call_after_refresh(self.model.index)  # the text filter's index, while nothing else runs
+        self.call_after_refresh(self._prepare_sorts, PREPARED_SORTS)
         if not self._heap_frozen:
             # The fleet just read is most of this process's objects and lives as long as it:
             # kept out of the cyclic collector, whose full passes over it would otherwise cost a
