@@ -97,14 +97,19 @@ class MonthPlans:
         """The app's month-to-date cents through `day` (the last day: the whole month)."""
         return self.curves[self.plan_of[app_id]][day]
 
-    def totals(self, day: int) -> tuple[int, int]:
-        """(month-to-date through `day`, projected) of all the apps, in cents."""
-        mtd = projected = 0
-        for text, n in Counter(self.plan_of.values()).items():
+    def totals(self, day: int, app_ids: Iterable[int] | None = None) -> tuple[int, int, int]:
+        """(month-to-date through `day`, projected, apps counted) of all the apps, or of the
+        given distinct ones (those without a plan this month count for nothing), in cents: apps
+        alike share a plan, so each plan's curve is read once."""
+        per_plan = Counter(self.plan_of.values() if app_ids is None else map(self.plan_of.get, app_ids))
+        per_plan.pop(None, None)
+        mtd = projected = apps = 0
+        for text, n in per_plan.items():
             curve = self.curves[text]
             mtd += curve[day] * n
             projected += curve[-1] * n
-        return mtd, projected
+            apps += n
+        return mtd, projected, apps
 
 
 def plans_of(uow: UnitOfWork, ctx: ServiceContext, app_ids: list[int], period: BillingPeriod) -> dict[int, MonthPlan]:
@@ -252,9 +257,14 @@ class _Table:
     projected: int = 0
 
     def figure(self) -> None:
-        mtd, projected = self.plans.totals(self.today)
-        overage = sum(cents for app_id, cents in self.overage.items() if app_id in self.plans.plan_of)
+        mtd, projected, _ = self.plans.totals(self.today)
+        overage = self.overage_cents()
         self.mtd, self.projected = mtd + overage, projected + overage
+
+    def overage_cents(self, app_ids: set[int] | None = None) -> int:
+        """Usage overage of the apps billed this month (all, or those given), in cents."""
+        plan_of = self.plans.plan_of
+        return sum(c for a, c in self.overage.items() if a in plan_of and (app_ids is None or a in app_ids))
 
     def cents(self, app_id: int) -> tuple[int, int]:
         """An app's month-to-date and projected cents (usage overage included)."""
@@ -349,14 +359,8 @@ class Costing:
         cents, the fleet total's way."""
         with self._lock:
             table = self._sync(uow, period)
-            plan_of, curves = table.plans.plan_of, table.plans.curves
-            apps_per_plan = Counter(map(plan_of.get, app_ids))  # apps alike share a plan
-            apps_per_plan.pop(None, None)  # not billed this month
-            mtd = sum(curves[plan][table.today] * n for plan, n in apps_per_plan.items())
-            projected = sum(curves[plan][-1] * n for plan, n in apps_per_plan.items())
-            chosen = set(app_ids)
-            overage = sum(cents for app_id, cents in table.overage.items() if app_id in chosen and app_id in plan_of)
-            apps = sum(apps_per_plan.values())
+            mtd, projected, apps = table.plans.totals(table.today, app_ids)
+            overage = table.overage_cents(set(app_ids))
             return FleetTotals(from_cents(mtd + overage), from_cents(projected + overage), {}, apps)
 
     def plans(self, uow: UnitOfWork, period: BillingPeriod) -> MonthPlans:

@@ -160,15 +160,9 @@ class FleetService:
                 return rest
 
             for batch in batches:
-                if not costs:  # the first frame's read: one comprehension per batch, the lean way
-                    rows += [
-                        make(FleetRow, (r[0], r[1], account_of(r[2]), *(alike.get(r[3:9]) or alike_of(r[3:9]))))
-                        for r in batch
-                    ]
-                    continue
                 for r in batch:
                     rest = alike.get(r[3:9]) or alike_of(r[3:9])
-                    cost = costs.get(r[0])
+                    cost = costs.get(r[0]) if costs else None
                     if cost is None:
                         add(make(FleetRow, (r[0], r[1], account_of(r[2]), *rest)))
                     else:

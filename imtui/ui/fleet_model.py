@@ -24,25 +24,30 @@ USAGE_FILTERS: dict[str | None, int] = {
 }
 
 
+def _getter(name: str) -> Callable[[FleetRow], object]:
+    """A row's field by name, as a C-level getter (rows are tuples)."""
+    return itemgetter(FleetRow._fields.index(name))
+
+
 def _field(name: str) -> Callable[[list[FleetRow]], list]:
-    get = itemgetter(FleetRow._fields.index(name))
+    get = _getter(name)
     return lambda rows: list(map(get, rows))
 
 
 def _lowered(name: str) -> Callable[[list[FleetRow]], list]:
-    get = itemgetter(FleetRow._fields.index(name))
+    get = _getter(name)
     return lambda rows: list(map(str.lower, map(get, rows)))
 
 
 def _number(name: str, missing: float = 0.0) -> Callable[[list[FleetRow]], list[float]]:
     """As floats: Python sorts a list of floats several times faster than of Decimals or of
     large ints, and the order is the same (exact for integers below 2**53 and for money)."""
-    get = itemgetter(FleetRow._fields.index(name))
+    get = _getter(name)
     return lambda rows: [missing if v is None else float(v) for v in map(get, rows)]
 
 
 def _headroom(rows: list[FleetRow]) -> list[float]:
-    return [-2.0 if h is None else h.ratio for h in map(itemgetter(FleetRow._fields.index("headroom")), rows)]
+    return [-2.0 if h is None else h.ratio for h in map(_getter("headroom"), rows)]
 
 
 #: Sortable columns: column name -> every row's sort key, in row order. Keys are made a column at
@@ -250,7 +255,7 @@ class FleetModel:
         return [self.rows[self.position[a]] for a in sorted(self.marked) if a in self.position]
 
 
-_APP_ID = itemgetter(FleetRow._fields.index("app_id"))
+_APP_ID = _getter("app_id")
 
 
 def _search_key(row: FleetRow) -> str:

@@ -14,6 +14,7 @@ import pwd
 import re
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -168,9 +169,11 @@ def run_process(
     module: bool = False,
     input: str | None = None,
     timeout: float = 60,
+    as_user: Sequence[str] = (),
 ) -> Result:
-    """`imtui ARGS` as its own process with exactly this environment, directory and umask."""
-    cmd = [str(PYTHON), "-m", "imtui", *args] if module else [str(IMTUI_EXE), *args]
+    """`imtui ARGS` as its own process with exactly this environment, directory and umask.
+    `as_user`: a command that runs it as another OS user (`setpriv ...`): always a real exec."""
+    cmd = [*as_user, *([str(PYTHON), "-m", "imtui"] if module else [str(IMTUI_EXE)]), *args]
     argv0 = str(ROOT / "imtui" / "__main__.py") if module else str(IMTUI_EXE)
     encoding = locale.getpreferredencoding(False)  # what `text=True` decodes with
     with tempfile.TemporaryFile() as stdin, tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
@@ -178,9 +181,11 @@ def run_process(
         stdin.seek(0)
         source = stdin if input is not None else subprocess.DEVNULL
         with open(os.devnull, "rb") if source is subprocess.DEVNULL else contextlib.nullcontext(stdin) as given:
-            forked = forkserver.spawn(
-                argv0, list(args), env=env, cwd=cwd, stdin=given, stdout=out, stderr=err, umask=umask
-            )
+            forked = None
+            if not as_user:
+                forked = forkserver.spawn(
+                    argv0, list(args), env=env, cwd=cwd, stdin=given, stdout=out, stderr=err, umask=umask
+                )
         if forked is None:
             kwargs = {"input": input} if input is not None else {"stdin": subprocess.DEVNULL}
             proc = subprocess.run(

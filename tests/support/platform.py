@@ -32,6 +32,7 @@ class Platform:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = None  # forkserver.Forked or subprocess.Popen
+        self.out = self.errors = None  # its standard output (read for the line it listens on) and error
 
     def start(self) -> Platform:
         """Starts the simulator (forked like the tests' other `imtui` processes) and waits until
@@ -82,7 +83,7 @@ class Platform:
         self._close_streams()
 
     def _close_streams(self) -> None:
-        for stream in (getattr(self, "out", None), getattr(self, "errors", None)):
+        for stream in (self.out, self.errors):
             if stream is not None:
                 stream.close()
 

@@ -81,21 +81,10 @@ def clean_env(extra: dict | None = None, home: str | None = None) -> dict:
 
 
 def run_cmd(cmd: list[str], env: dict, timeout: float = 120) -> Result:
-    """`cmd` from `/` with umask 0 in exactly `env`; imtui itself as this user is forked like
-    every other test's step (`run_process`), another user (`setpriv`) is a real `exec`."""
-    if cmd[0] == str(IMTUI_EXE):
-        return run_process(cmd[1:], env=env, cwd="/", umask=0, timeout=timeout)
-    proc = subprocess.run(
-        cmd,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout,
-        cwd="/",
-        stdin=subprocess.DEVNULL,
-        umask=0,
-    )
-    return Result(proc.returncode, proc.stdout, proc.stderr)
+    """imtui as `cmd` says (possibly behind `setpriv`, as the second user) from `/` with umask 0
+    in exactly `env`: as this user it is forked like every other test's step (`run_process`)."""
+    exe = cmd.index(str(IMTUI_EXE))
+    return run_process(cmd[exe + 1 :], env=env, cwd="/", umask=0, timeout=timeout, as_user=cmd[:exe])
 
 
 # --- the second identity ------------------------------------------------------------------------
