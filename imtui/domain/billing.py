@@ -262,10 +262,7 @@ def plan_of_days(ranges: DaysHeld, days: int, prices: PriceList) -> MonthPlan:
     }
     daily: list[PlanLine] = []
     for item in DAILY_ITEMS:
-        settings = [
-            (_cents(prices.price(pkg.edition, item, pkg.value(item))), label(item, pkg.value(item)))
-            for _, _, pkg in ranges
-        ]
+        settings = [prices.setting(pkg.edition, item, pkg.value(item)) for _, _, pkg in ranges]
         winners = {d: max(members, key=lambda i: (settings[i][0], i)) for d, members in contested.items()}
         runs: dict[tuple[str, int], list[tuple[int, int]]] = {}
         for i, (first, last, _) in enumerate(ranges):
@@ -281,18 +278,11 @@ def plan_of_days(ranges: DaysHeld, days: int, prices: PriceList) -> MonthPlan:
         for (setting, cents), item_runs in sorted(runs.items(), key=lambda kv: -kv[0][1]):
             daily.append(PlanLine(item, setting, cents, tuple(item_runs)))
     history = tuple(
-        (
-            label(HISTORY_DAYS, pkg.history_days),
-            _cents(prices.price(pkg.edition, HISTORY_DAYS, pkg.history_days)),
-            first,
-        )
+        (name, cents, first)
         for first, _, pkg in ranges
+        for cents, name in [prices.setting(pkg.edition, HISTORY_DAYS, pkg.history_days)]
     )
     return MonthPlan(days, tuple(daily), history)
-
-
-def _cents(amount: Decimal) -> int:
-    return int(amount * 100)
 
 
 def month_lines(

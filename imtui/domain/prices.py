@@ -45,6 +45,20 @@ class PriceList:
         """Monthly price of one item's setting under an edition."""
         return self.monthly.get((edition, item, label(item, value)), ZERO)
 
+    def setting(self, edition: str, item: str, value: Any) -> tuple[int, str]:
+        """(monthly price in cents, label) of one item's setting under an edition: what a month
+        plan's line is made of (remembered: plans ask for the same few settings again and again)."""
+        key = (edition, item, value)
+        known = self._settings.get(key)
+        if known is None:
+            name = label(item, value)
+            known = self._settings[key] = (int(self.monthly.get((edition, item, name), ZERO) * 100), name)
+        return known
+
+    @cached_property
+    def _settings(self) -> dict[tuple[str, str, Any], tuple[int, str]]:
+        return {}
+
     @cached_property
     def fingerprint(self) -> str:
         """A short digest of every price: what a plan priced with this list is marked with."""

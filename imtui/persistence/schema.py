@@ -12,7 +12,7 @@ from imtui.domain.errors import Unavailable
 from imtui.persistence.engine import MIGRATION_LOCK
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006")
+REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
 """Every migration in order; add each new file of `migrations/versions/` here."""
 HEAD = REVISIONS[-1]
 

@@ -43,10 +43,10 @@ class App(SQLModel, table=True):
     groups_per_user: int
     members_per_group: int
     history_days: int
-    status: str = Field(max_length=16, index=True)
+    status: str = Field(max_length=16)  # indexed with purge_at (`ix_apps_status_purge_at`)
     created_at: datetime = _instant()
     deactivated_at: datetime | None = _instant(nullable=True)
-    purge_at: datetime | None = _instant(nullable=True, index=True)
+    purge_at: datetime | None = _instant(nullable=True)
     halt_reason: str | None = None
     version: int = 1
     """Bumped by every change; a write that expected another version is a conflict."""

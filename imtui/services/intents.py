@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -45,7 +44,8 @@ RECOVER_CONCURRENCY = 8
 
 
 def new_key() -> str:
-    return uuid.uuid4().hex
+    """A random 128-bit key in hex (like a UUID4's, a few times quicker: bulks make thousands)."""
+    return os.urandom(16).hex()
 
 
 def wall_now() -> datetime:
@@ -82,10 +82,8 @@ class IntentKeeper:
 
     async def open(self, action: str, app_ids: list[int], reason: str | None, now: datetime) -> dict[int, Intent]:
         """Writes one pending intent per app, durably, before any call."""
-        lease = wall_now() + LEASE
-        intents = {
-            a: Intent(new_key(), a, action, self.ctx.actor, now, reason, PENDING, self.owner, lease) for a in app_ids
-        }
+        lease, actor, owner = wall_now() + LEASE, self.ctx.actor, self.owner
+        intents = {a: Intent(new_key(), a, action, actor, now, reason, PENDING, owner, lease) for a in app_ids}
         if intents:
 
             def write() -> None:

@@ -31,9 +31,9 @@ from imtui.domain.lifecycle import (
     check_reason,
     describe,
     purged,
-    status_before,
     target_status,
 )
+from imtui.domain.period import BillingPeriod
 from imtui.domain.timeline import check_not_before
 from imtui.persistence.uow import UnitOfWork
 from imtui.services.context import ServiceContext
@@ -45,7 +45,7 @@ from imtui.services.housekeeping import Housekeeping
 from imtui.services.intents import IntentKeeper, new_key
 from imtui.services.models import AppView, BulkResult
 
-RECORD_GROUP = 500
+RECORD_GROUP = 1000
 """Most confirmed apps written in one transaction."""
 GATHER_SECONDS = 0.05
 """How long confirmations may gather before they are written (each transaction has a fixed cost)."""
@@ -173,11 +173,11 @@ class LifecycleService:
                 results.append(BulkResult(app_id, True, None, 0, applied.get(app_id)))
         return results
 
-    def _check(self, action: str, ids: list[int], now: datetime) -> tuple[dict[int, ImtuiError], dict[int, int]]:
-        """Which apps can take the action now: (refusals by app, {app: version} ready)."""
+    def _check(self, action: str, ids: list[int], now: datetime) -> tuple[dict[int, ImtuiError], dict[int, App]]:
+        """Which apps can take the action now: (refusals by app, the apps ready by ID)."""
         ctx = self.ctx
         refused: dict[int, ImtuiError] = {}
-        ready: dict[int, int] = {}
+        ready: dict[int, App] = {}
         with ctx.uow() as uow:
             try:
                 ctx.require(uow, action)
@@ -195,7 +195,7 @@ class LifecycleService:
                 check_can(action, app, ctx.tz)
                 if app_id in busy:
                     raise Conflict(f"app {app_id} has a halt or reactivation still being settled; try again shortly")
-                ready[app_id] = app.version
+                ready[app_id] = app
             except ImtuiError as exc:
                 refused[app_id] = exc
         return refused, ready
@@ -205,7 +205,7 @@ class LifecycleService:
         action: str,
         group: list[tuple[int, datetime | None]],
         intents: dict[int, Intent],
-        versions: dict[int, int],
+        checked: dict[int, App],
         reason: str | None,
         now: datetime,
     ) -> tuple[dict[int, AppView], dict[int, ImtuiError]]:
@@ -214,18 +214,19 @@ class LifecycleService:
         what the database already holds).
 
         An app whose version moved since it was checked (someone else changed it meanwhile) is
-        left as it is and reported as a conflict."""
+        left as it is and reported as a conflict; one whose version did not is exactly the app
+        checked (every change of an app bumps its version), so it is not read again."""
         ctx = self.ctx
         applied: dict[int, AppView] = {}
         refused: dict[int, ImtuiError] = {}
         with ctx.uow(write=True) as uow:
             latest = uow.meta.latest
-            apps = uow.apps.many([a for a, _ in group])
+            versions = uow.apps.versions([a for a, _ in group])
             clock_now = ctx.now()
             changed: list[tuple[App, datetime]] = []
             for app_id, confirmed_at in group:
-                app = apps.get(app_id)
-                if app is None or app.version != versions[app_id] or app.status != status_before(action):
+                app = checked[app_id]
+                if versions.get(app_id) != app.version:
                     refused[app_id] = Conflict(
                         f"app {app_id} was changed by someone else at the same moment; nothing was changed"
                     )
@@ -279,11 +280,15 @@ def apply_confirmed(
     actor = actor or ctx.actor
     uow.apps.save_many([a for a, _ in changes])
     uow.history.add_many(changes, action, actor)
-    months: dict[str, list[tuple[int, datetime]]] = {}
+    by_instant: dict[datetime, list[int]] = {}  # a bulk's apps mostly share one instant
     for app, at in changes:
-        months.setdefault(ctx.period(at).month.key, []).append((app.app_id, at))
-    for group in months.values():
-        record_plans(uow, ctx, [a for a, _ in group], ctx.period(group[0][1]))
+        by_instant.setdefault(at, []).append(app.app_id)
+    months: dict[str, tuple[BillingPeriod, list[int]]] = {}
+    for at, app_ids in by_instant.items():
+        period = ctx.period(at)
+        months.setdefault(period.month.key, (period, []))[1].extend(app_ids)
+    for period, app_ids in months.values():
+        record_plans(uow, ctx, app_ids, period)
     uow.audit.add_many(
         [AuditEntry(at, actor, action, a.app_id, DONE, describe(action, a, ctx.tz)) for a, at in changes]
     )

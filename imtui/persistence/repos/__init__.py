@@ -78,6 +78,21 @@ class Repo:
         for part in chunks(data, INSERT_CHUNK):
             self.conn.exec_driver_sql(sql, list(part))
 
+    def update_rows(self, table: Table, columns: Sequence[str], where: Sequence[str], rows: list[tuple]) -> None:
+        """Rows updated in bulk through the driver, like `insert_rows`: each row holds the values
+        of `columns` to set, then those of the `where` columns that pick the row (equality)."""
+        if not rows:
+            return
+        quote = self.conn.dialect.identifier_preparer.quote
+        dialect = self.conn.dialect
+        bind = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in (*columns, *where)]
+        sql = (
+            f"UPDATE {quote(table.name)} SET {', '.join(f'{quote(c)} = {self.mark}' for c in columns)} "
+            f"WHERE {' AND '.join(f'{quote(c)} = {self.mark}' for c in where)}"
+        )
+        values = [list(v) if p is None else list(map(p, v)) for v, p in zip(zip(*rows), bind)]
+        self.conn.exec_driver_sql(sql, list(zip(*values)))
+
     def driver_rows_in(self, sql: str, params: Sequence, column: str, values: Sequence) -> list[tuple]:
         """`driver_rows` of `sql AND column IN (values)`, in chunks."""
         rows: list[tuple] = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
-from sqlalchemy import String, bindparam, func, or_, select
+from sqlalchemy import String, func, or_, select
 
 from imtui.domain.apps import App
 from imtui.domain.editions import Package
@@ -57,6 +57,15 @@ class AppRepo(Repo):
                 out[row["app_id"]] = app_of(row, row["account"])
         return out
 
+    def versions(self, app_ids: list[int]) -> dict[int, int]:
+        """Each existing app's version: whether it changed since it was read."""
+        out: dict[int, int] = {}
+        for part in chunks(app_ids):
+            out.update(
+                self.driver_rows(f"SELECT app_id, version FROM apps WHERE app_id IN ({self.marks(len(part))})", part)
+            )
+        return out
+
     def search(
         self,
         status: str | None = None,
@@ -104,32 +113,23 @@ class AppRepo(Repo):
         return done.rowcount == 1
 
     def save_many(self, apps: list[App]) -> None:
-        """Writes changed apps (versions already bumped) as one statement for the batch; the
-        caller checked their versions in the same transaction."""
-        if not apps:
-            return
-        self.conn.execute(
-            _APPS.update()
-            .where(_APPS.c.app_id == bindparam("b_app_id"), _APPS.c.version == bindparam("b_version"))
-            .values(
-                status=bindparam("status"),
-                deactivated_at=bindparam("deactivated_at"),
-                purge_at=bindparam("purge_at"),
-                halt_reason=bindparam("halt_reason"),
-                version=bindparam("version"),
-                updated_by=bindparam("updated_by"),
-            ),
+        """Writes changed apps' status fields (versions already bumped) in one batch; the caller
+        checked their versions in the same transaction."""
+        self.update_rows(
+            _APPS,
+            ("status", "deactivated_at", "purge_at", "halt_reason", "version", "updated_by"),
+            ("app_id", "version"),
             [
-                {
-                    "b_app_id": a.app_id,
-                    "b_version": a.version - 1,
-                    "status": a.status,
-                    "deactivated_at": a.deactivated_at,
-                    "purge_at": a.purge_at,
-                    "halt_reason": a.halt_reason,
-                    "version": a.version,
-                    "updated_by": a.updated_by,
-                }
+                (
+                    a.status,
+                    a.deactivated_at,
+                    a.purge_at,
+                    a.halt_reason,
+                    a.version,
+                    a.updated_by,
+                    a.app_id,
+                    a.version - 1,
+                )
                 for a in apps
             ],
         )

@@ -73,7 +73,11 @@ class HistoryRepo(Repo):
         before = select(*(c for c in ranked.c if c.name != "rn")).where(ranked.c.rn == 1)
         out: dict[int, list[State]] = defaultdict(list)
         packages: dict[tuple, Package] = {}
-        for stmt in (before, within.order_by(_EVENTS.c.at, _EVENTS.c.id)):
+        # Each app's own events in time order is all that is needed. Given apps are ordered by app
+        # first, as their index holds them: ordered by time alone, SQLite walks every event of the
+        # month from about 700 apps on (~100 ms at 100,000 apps instead of ~1 ms).
+        order = (_EVENTS.c.at, _EVENTS.c.id) if app_ids is None else (_EVENTS.c.app_id, _EVENTS.c.at, _EVENTS.c.id)
+        for stmt in (before, within.order_by(*order)):
             for app_id, at, *pkg, status in self.conn.execute(stmt):
                 key = tuple(pkg)
                 package = packages.get(key)

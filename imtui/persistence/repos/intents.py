@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 
 from imtui.domain.intents import PENDING, Intent
-from imtui.persistence.repos import INSERT_CHUNK, Repo, chunks
+from imtui.persistence.repos import Repo, chunks
 from imtui.persistence.tables import IntentRow
 
 _INTENTS = IntentRow.__table__
@@ -17,9 +17,7 @@ _FIELDS = tuple(f.name for f in fields(Intent))
 
 class IntentRepo(Repo):
     def add_many(self, intents: list[Intent]) -> None:
-        rows = [{f: getattr(i, f) for f in _FIELDS} for i in intents]
-        for part in chunks(rows, INSERT_CHUNK):
-            self.conn.execute(_INTENTS.insert(), list(part))
+        self.insert_rows(_INTENTS, [{f: getattr(i, f) for f in _FIELDS} for i in intents])
 
     def pending(self) -> list[Intent]:
         """Every unsettled intent, oldest first."""
