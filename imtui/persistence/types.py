@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from functools import lru_cache
 
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
@@ -37,7 +38,7 @@ class UTCDateTime(TypeDecorator):
         halts). `tests/persistence` holds it equal to SQLAlchemy's."""
         if dialect.name != "sqlite":
             return super().bind_processor(dialect)
-        return lambda value: None if value is None else _utc(value).isoformat(" ", "microseconds")[:-6]
+        return lambda value: None if value is None else _sqlite_text(value)
 
     def result_processor(self, dialect, coltype):
         """On SQLite, UTC text read straight into an aware instant (see `aware`)."""
@@ -48,6 +49,13 @@ class UTCDateTime(TypeDecorator):
     def process_result_value(self, value, dialect):
         """PostgreSQL's value read (SQLite's is `result_processor`'s)."""
         return None if value is None else aware(value)
+
+
+@lru_cache(maxsize=256)
+def _sqlite_text(value: datetime) -> str:
+    """SQLite's text of an instant (remembered: a bulk writes the same few instants thousands of
+    times, in its apps, events, audit records and intents)."""
+    return _utc(value).isoformat(" ", "microseconds")[:-6]
 
 
 def _utc(value: datetime) -> datetime:
