@@ -30,7 +30,6 @@ def measure(tree: str, apps: int, halts: int) -> None:
     import asyncio
     import shutil
     import tempfile
-    import time
 
     sys.path[:0] = [tree, f"{tree}/bench"]
     import run as bench  # that checkout's bench: its NOW and its way of building the demo
@@ -52,30 +51,40 @@ def measure(tree: str, apps: int, halts: int) -> None:
         clock = FixedClock(parse_instant(bench.NOW, settings.billing_tz))
         services = open_services(settings, clock, SimulatedControlPlane(latency=0))
         app = ImtuiApp(services, settings, keymap_file=Path("/nonexistent"))
-        seconds = []
         async with app.run_test(size=(160, 50)) as pilot:
-
-            async def settle() -> None:
-                await pilot.pause(settings.refresh_seconds + 0.2)  # its poll sees the change and reloads
-                while any(w.is_running for w in app.workers):
-                    await pilot.pause(0.01)
-
             main, table = app.main, app.main.query_one(AppTable)
             while not (main.model.rows and main.model.rows[0].month_to_date is not None and table.headroom_loaded):
                 await pilot.pause(0.05)
-            await settle()
-            active = [r.app_id for r in main.model.rows if r.status == "active"]
-            for k in range(halts):
-                clock.advance(minutes=1)
-                t = time.perf_counter()
-                results = await services.lifecycle.halt(active[k * 1000 : (k + 1) * 1000], "bench")
-                seconds.append(time.perf_counter() - t)
-                assert sum(r.ok for r in results) == 1000, "every app of the bulk should be halted"
-                await settle()
+            await idle(pilot, app, settings.refresh_seconds)
+            seconds = await halt_bulks(pilot, app, services, clock, settings.refresh_seconds, halts)
         services.close()
         return seconds
 
     print(" ".join(f"{s:.4f}" for s in asyncio.run(go())))
+
+
+async def idle(pilot, app, refresh_seconds: float) -> None:
+    """Until the dashboard's poll has seen the last change and every reload it started is done."""
+    await pilot.pause(refresh_seconds + 0.2)
+    while any(w.is_running for w in app.workers):
+        await pilot.pause(0.01)
+
+
+async def halt_bulks(pilot, app, services, clock, refresh_seconds: float, halts: int) -> list[float]:
+    """`halts` bulk halts of 1,000 other active apps each, in a loaded dashboard, every one once
+    it is idle again; the seconds of each (every app of each bulk must be halted)."""
+    import time
+
+    active = [r.app_id for r in app.main.model.rows if r.status == "active"]
+    seconds = []
+    for k in range(halts):
+        clock.advance(minutes=1)
+        t = time.perf_counter()
+        results = await services.lifecycle.halt(active[k * 1000 : (k + 1) * 1000], "bench")
+        seconds.append(time.perf_counter() - t)
+        assert sum(r.ok for r in results) == 1000, "every app of the bulk should be halted"
+        await idle(pilot, app, refresh_seconds)
+    return seconds
 
 
 def worktree(rev: str) -> str:

@@ -51,8 +51,7 @@ class PriceList:
         key = (edition, item, value)
         known = self._settings.get(key)
         if known is None:
-            name = label(item, value)
-            known = self._settings[key] = (int(self.monthly.get((edition, item, name), ZERO) * 100), name)
+            known = self._settings[key] = (to_cents(self.price(edition, item, value)), label(item, value))
         return known
 
     @cached_property

@@ -280,13 +280,11 @@ def apply_confirmed(
     actor = actor or ctx.actor
     uow.apps.save_many([a for a, _ in changes])
     uow.history.add_many(changes, action, actor)
-    by_instant: dict[datetime, list[int]] = {}  # a bulk's apps mostly share one instant
-    for app, at in changes:
-        by_instant.setdefault(at, []).append(app.app_id)
+    periods: dict[datetime, BillingPeriod] = {}  # a bulk's apps mostly share one instant
     months: dict[str, tuple[BillingPeriod, list[int]]] = {}
-    for at, app_ids in by_instant.items():
-        period = ctx.period(at)
-        months.setdefault(period.month.key, (period, []))[1].extend(app_ids)
+    for app, at in changes:
+        period = periods.get(at) or periods.setdefault(at, ctx.period(at))
+        months.setdefault(period.key, (period, []))[1].append(app.app_id)
     for period, app_ids in months.values():
         record_plans(uow, ctx, app_ids, period)
     uow.audit.add_many(

@@ -67,14 +67,11 @@ class Repo:
             return
         columns = list(rows[0])
         quote = self.conn.dialect.identifier_preparer.quote
-        dialect = self.conn.dialect
-        bind = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
         sql = (
             f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
             f"VALUES ({self.marks(len(columns))})"
         )
-        values = [[r[c] for r in rows] for c in columns]
-        data = list(zip(*(v if p is None else list(map(p, v)) for v, p in zip(values, bind))))
+        data = self._bound(table, columns, [[r[c] for r in rows] for c in columns])
         for part in chunks(data, INSERT_CHUNK):
             self.conn.exec_driver_sql(sql, list(part))
 
@@ -84,14 +81,18 @@ class Repo:
         if not rows:
             return
         quote = self.conn.dialect.identifier_preparer.quote
-        dialect = self.conn.dialect
-        bind = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in (*columns, *where)]
         sql = (
             f"UPDATE {quote(table.name)} SET {', '.join(f'{quote(c)} = {self.mark}' for c in columns)} "
             f"WHERE {' AND '.join(f'{quote(c)} = {self.mark}' for c in where)}"
         )
-        values = [list(v) if p is None else list(map(p, v)) for v, p in zip(zip(*rows), bind)]
-        self.conn.exec_driver_sql(sql, list(zip(*values)))
+        self.conn.exec_driver_sql(sql, self._bound(table, [*columns, *where], list(zip(*rows))))
+
+    def _bound(self, table: Table, columns: Sequence[str], values: Sequence[Sequence]) -> list[tuple]:
+        """Rows of driver values from each column's values (in `columns` order), every value
+        through its column type's bind processor."""
+        dialect = self.conn.dialect
+        bind = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
+        return list(zip(*(v if p is None else list(map(p, v)) for v, p in zip(values, bind))))
 
     def driver_rows_in(self, sql: str, params: Sequence, column: str, values: Sequence) -> list[tuple]:
         """`driver_rows` of `sql AND column IN (values)`, in chunks."""
