@@ -43,7 +43,8 @@ def measure(tree: str, apps: int, halts: int) -> None:
     from imtui.ui.widgets.app_table import AppTable
 
     db, _ = bench.build(apps, False)
-    work = Path(tempfile.mkdtemp()) / "work.db"
+    tmp = tempfile.TemporaryDirectory(prefix="imtui-bench-")  # removed with the copy's WAL at exit
+    work = Path(tmp.name) / "work.db"
     shutil.copy(db, work)
 
     async def go() -> list[float]:
@@ -60,7 +61,10 @@ def measure(tree: str, apps: int, halts: int) -> None:
         services.close()
         return seconds
 
-    print(" ".join(f"{s:.4f}" for s in asyncio.run(go())))
+    try:
+        print(" ".join(f"{s:.4f}" for s in asyncio.run(go())))
+    finally:
+        tmp.cleanup()
 
 
 async def idle(pilot, app, refresh_seconds: float) -> None:

@@ -18,6 +18,8 @@ import sys
 import tempfile
 import time
 from array import array
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -52,6 +54,16 @@ def child(cmd: list[str], stdout=subprocess.DEVNULL) -> tuple[float, float]:
             err.seek(0)
             raise subprocess.CalledProcessError(proc.returncode, cmd, stderr=err.read())
     return seconds, usage.ru_maxrss / 1024
+
+
+@contextmanager
+def scratch_copy(db: Path, name: str) -> Iterator[Path]:
+    """A copy of the database to change, in a temporary directory removed afterwards with the
+    copy's WAL (each is as large as the database: a run makes several)."""
+    with tempfile.TemporaryDirectory(prefix="imtui-bench-") as tmp:
+        work = Path(tmp) / name
+        subprocess.run(["cp", str(db), str(work)], check=True)
+        yield work
 
 
 def build(apps: int, rebuild: bool) -> tuple[Path, float | None]:
@@ -212,16 +224,15 @@ def startup(db: Path, runs: int, scenarios: bool = True) -> dict:
     With `scenarios`, the fleet cost also after a month's draft (a copy of the database, opened
     on the morning of the 1st) and at midnight (the clock crosses it; the poll sees it)."""
     bare, rows, full, drafted, midnight = [], [], [], [], []
-    copy = Path(tempfile.mkdtemp()) / "drafted.db"
     for _ in range(runs):
         bare.append(float(run_script(STARTUP_BARE, str(db)).split()[0]))
         rows.append(json.loads(run_script(STARTUP_IMTUI, str(db), NOW, "rows"))["rows"])
         full.append(json.loads(run_script(STARTUP_IMTUI, str(db), NOW, "all")))
         if scenarios:
-            subprocess.run(["cp", str(db), str(copy)], check=True)
-            drafted.append(json.loads(run_script(STARTUP_IMTUI, str(copy), DRAFTED, "all")))
-            subprocess.run(["cp", str(db), str(copy)], check=True)  # crossing midnight purges what falls due
-            midnight.append(json.loads(run_script(STARTUP_IMTUI, str(copy), BEFORE_MIDNIGHT, "day")))
+            with scratch_copy(db, "drafted.db") as copy:
+                drafted.append(json.loads(run_script(STARTUP_IMTUI, str(copy), DRAFTED, "all")))
+            with scratch_copy(db, "midnight.db") as copy:  # crossing midnight purges what falls due
+                midnight.append(json.loads(run_script(STARTUP_IMTUI, str(copy), BEFORE_MIDNIGHT, "day")))
     out = {
         "bare": median(bare),
         "imtui": median(rows),
@@ -240,6 +251,12 @@ def startup(db: Path, runs: int, scenarios: bool = True) -> dict:
 
 
 async def interactions(db: Path, runs: int, halt: bool = True) -> dict:
+    """Filter, sort, cursor, mark all, fleet cost and bulk halts in a loaded dashboard, on a copy."""
+    with scratch_copy(db, "work.db") as work:
+        return await _interactions(work, runs, halt)
+
+
+async def _interactions(work: Path, runs: int, halt: bool) -> dict:
     from textual.geometry import Region
 
     from imtui.bootstrap import open_services
@@ -250,8 +267,6 @@ async def interactions(db: Path, runs: int, halt: bool = True) -> dict:
     from imtui.ui.app import ImtuiApp
     from imtui.ui.widgets.app_table import AppTable
 
-    work = Path(tempfile.mkdtemp()) / "work.db"
-    subprocess.run(["cp", str(db), str(work)], check=True)
     settings = Settings(db=str(work))
     clock = FixedClock(parse_instant(NOW, settings.billing_tz))
     services = open_services(settings, clock, SimulatedControlPlane(latency=0))  # the creator: admin
@@ -398,13 +413,11 @@ def usage_import(db: Path, runs: int) -> dict:
     rows = sum(1 for _ in open(path)) - 1
     times, peaks, floors = [], [], []
     for _ in range(runs):
-        work = Path(tempfile.mkdtemp()) / "import.db"
-        subprocess.run(["cp", str(db), str(work)], check=True)
-        seconds, peak = child(imtui(work, "usage", "import", str(path)))
+        with scratch_copy(db, "import.db") as work:
+            seconds, peak = child(imtui(work, "usage", "import", str(path)))
         times.append(seconds)
         peaks.append(peak)
         floors.append(float(run_script(FLOOR_PARSE, str(path))))
-        work.unlink()
     return {
         "rows": rows,
         "seconds": median(times),

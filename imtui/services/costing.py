@@ -36,7 +36,7 @@ from imtui.domain.calendar import Month
 from imtui.domain.editions import Package
 from imtui.domain.lifecycle import ACTIVE
 from imtui.domain.period import BillingPeriod
-from imtui.domain.prices import ZERO, from_cents
+from imtui.domain.prices import ZERO, PriceList, from_cents
 from imtui.domain.usage import Peaks, overage_cost, overage_lines
 from imtui.persistence.repos.plans import StoredPlan
 from imtui.persistence.uow import UnitOfWork
@@ -82,12 +82,6 @@ class MonthPlans:
             self.curves[text] = unpack(curve) if curve is not None else array("i", MonthPlan.decode(text).curve())
         self.plan_of[app_id] = text
 
-    def put_plan(self, app_id: int, plan: MonthPlan) -> None:
-        text = sys.intern(plan.encode())
-        if text not in self.curves:
-            self.curves[text] = array("i", plan.curve())
-        self.plan_of[app_id] = text
-
     def update(self, other: MonthPlans) -> None:
         self.plan_of.update(other.plan_of)
         for text, curve in other.curves.items():
@@ -112,23 +106,44 @@ class MonthPlans:
         return mtd, projected, apps
 
 
-def plans_of(uow: UnitOfWork, ctx: ServiceContext, app_ids: list[int], period: BillingPeriod) -> dict[int, MonthPlan]:
+def plans_of(uow: UnitOfWork, ctx: ServiceContext, app_ids: list[int], period: BillingPeriod) -> dict[int, Worked]:
     """The month plans of some apps, worked out from their history (apps that did not exist in
     the month are left out)."""
     many = len(app_ids) > MANY
     states = uow.history.states_between(period.start, period.end, None if many else app_ids)
     wanted = set(app_ids) if many else None
-    month, days = period.month, period.month.days
-    alike: dict[DaysHeld, MonthPlan] = {}  # apps that held the same packages on the same days
+    month, days, fingerprint = period.month, period.month.days, ctx.prices.fingerprint
     plans = {}
     for app_id, history in states.items():
         if wanted is None or app_id in wanted:
             held = days_held(active_spans(history, period.start, period.end), month, ctx.tz)
-            plan = alike.get(held)
-            if plan is None:
-                plan = alike[held] = plan_of_days(held, days, ctx.prices)
-            plans[app_id] = plan
+            plans[app_id] = worked(held, days, ctx.prices, fingerprint)
     return plans
+
+
+@dataclass(frozen=True, slots=True)
+class Worked:
+    """A month plan as it is stored: its text and its packed curve."""
+
+    text: str
+    curve: bytes
+
+
+_WORKED: dict[tuple, Worked] = {}
+
+
+def worked(held: DaysHeld, days: int, prices: PriceList, fingerprint: str) -> Worked:
+    """The plan of a month of `days` days whose app held these packages on these days, under
+    the price list whose fingerprint this is (remembered: a fleet's apps fall into a few
+    thousand such patterns, which recur from one bulk operation or read to the next)."""
+    key = (held, days, fingerprint)
+    found = _WORKED.get(key)
+    if found is None:
+        if len(_WORKED) > 10_000:
+            _WORKED.clear()
+        plan = plan_of_days(held, days, prices)
+        found = _WORKED[key] = Worked(sys.intern(plan.encode()), pack(plan.curve()))
+    return found
 
 
 def record_plans(uow: UnitOfWork, ctx: ServiceContext, app_ids: list[int], period: BillingPeriod) -> None:
@@ -139,15 +154,11 @@ def record_plans(uow: UnitOfWork, ctx: ServiceContext, app_ids: list[int], perio
         return
     newest = uow.history.newest_between(period.start, period.end, app_ids)
     key = priced_with(ctx)
-    curves: dict[str, bytes] = {}  # apps alike (a bulk halt) share the work
-    stored = {}
-    for app_id, plan in plans_of(uow, ctx, app_ids, period).items():
-        if app_id in newest:
-            text = plan.encode()
-            curve = curves.get(text)
-            if curve is None:
-                curve = curves[text] = pack(plan.curve())
-            stored[app_id] = StoredPlan(newest[app_id], key, text, curve)
+    stored = {
+        app_id: StoredPlan(newest[app_id], key, plan.text, plan.curve)
+        for app_id, plan in plans_of(uow, ctx, app_ids, period).items()
+        if app_id in newest
+    }
     uow.plans.store(period.key, stored)
 
 
@@ -181,7 +192,7 @@ def fleet_plans(
     plan_of, curves = plans.plan_of, plans.curves
     need = sorted({*unplanned, *priced_otherwise, *later} - plan_of.keys())
     for app_id, plan in (plans_of(uow, ctx, need, period) if need else {}).items():
-        plans.put_plan(app_id, plan)
+        plans.put(app_id, plan.text, plan.curve)
     if packages is None:
         packages = (
             (a, (p.edition, status, p.live_groups, p.groups_per_user, p.members_per_group, p.history_days))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -44,8 +45,11 @@ RECOVER_CONCURRENCY = 8
 
 
 def new_key() -> str:
-    """A random 128-bit key in hex (like a UUID4's, a few times quicker: bulks make thousands)."""
-    return os.urandom(16).hex()
+    """A unique 128-bit key in hex, ordered by time like a UUIDv7: the milliseconds of the wall
+    clock, then 80 random bits. Keys made later sort later, so a bulk's thousand intents go
+    to the end of the key index instead of into a thousand of its pages (which random keys
+    reach once the table holds many)."""
+    return f"{time.time_ns() // 1_000_000:012x}{os.urandom(10).hex()}"
 
 
 def wall_now() -> datetime:

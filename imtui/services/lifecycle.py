@@ -36,7 +36,7 @@ from imtui.domain.lifecycle import (
 from imtui.domain.period import BillingPeriod
 from imtui.domain.timeline import check_not_before
 from imtui.persistence.uow import UnitOfWork
-from imtui.services.context import ServiceContext
+from imtui.services.context import ServiceContext, no_cyclic_gc
 from imtui.services.control_plane import DONE as PLATFORM_DONE
 from imtui.services.control_plane import ControlPlaneError, ControlPlaneUnreachable
 from imtui.services.costing import record_plans
@@ -219,7 +219,7 @@ class LifecycleService:
         ctx = self.ctx
         applied: dict[int, AppView] = {}
         refused: dict[int, ImtuiError] = {}
-        with ctx.uow(write=True) as uow:
+        with ctx.uow(write=True) as uow, no_cyclic_gc():  # thousands of short-lived rows and values
             latest = uow.meta.latest
             versions = uow.apps.versions([a for a, _ in group])
             clock_now = ctx.now()

@@ -109,3 +109,16 @@ async def test_recovery_records_what_the_platform_did_for_a_dead_owner(services,
     assert intents(db_path) == {a: "done", b: "pending", c: "pending"}
     assert await count_audit(services, "recover", "done", app_id=a) == 1
     assert await count_audit(services, "halt", "done", app_id=a) == 1
+
+
+def test_intent_keys_are_unique_and_sort_in_the_order_they_were_made(monkeypatch):
+    """Time-ordered like UUIDv7 (a bulk's intents go to the end of the key index, not into a
+    thousand of its pages), unique within one millisecond, 32 hex digits as before."""
+    import imtui.services.intents as module
+
+    ms = iter([1_795_000_000_000, 1_795_000_000_000, 1_795_000_000_001, 1_795_000_000_002])
+    monkeypatch.setattr(module.time, "time_ns", lambda: next(ms) * 1_000_000)
+    keys = [module.new_key() for _ in range(4)]
+    monkeypatch.undo()
+    assert len(set(keys)) == 4 and all(len(k) == 32 and int(k, 16) >= 0 for k in keys)
+    assert keys[1:] == sorted(keys[1:]) and keys[0] < keys[2]

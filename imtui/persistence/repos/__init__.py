@@ -87,6 +87,11 @@ class Repo:
         )
         self.conn.exec_driver_sql(sql, self._bound(table, [*columns, *where], list(zip(*rows))))
 
+    def bind(self, table: Table, column: str, value: Any) -> Any:
+        """One value as the driver takes it for `column` (through its type's bind processor),
+        for hand-written SQL."""
+        return self._bound(table, [column], [[value]])[0][0]
+
     def _bound(self, table: Table, columns: Sequence[str], values: Sequence[Sequence]) -> list[tuple]:
         """Rows of driver values from each column's values (in `columns` order), every value
         through its column type's bind processor."""

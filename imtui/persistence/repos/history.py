@@ -53,37 +53,40 @@ class HistoryRepo(Repo):
         self, start: datetime, end: datetime, app_ids: list[int] | None = None
     ) -> dict[int, list[State]]:
         """Each app's billing states relevant to [start, end): the one in effect at `start`,
-        then every event before `end`, in time order (plain rows, for speed)."""
+        then every event before `end`, in time order (the driver's rows: a bulk halt's plans read
+        them for 1,000 apps, the fleet's for every app)."""
+        if app_ids is not None and not app_ids:
+            return {}
         if app_ids is not None and len(app_ids) > IN_CHUNK:
             out: dict[int, list[State]] = {}
             for part in chunks(app_ids):
                 out.update(self.states_between(start, end, list(part)))
             return out
-        ranked = select(
-            *_STATE,
-            func.row_number()
-            .over(partition_by=_EVENTS.c.app_id, order_by=(_EVENTS.c.at.desc(), _EVENTS.c.id.desc()))
-            .label("rn"),
-        ).where(_EVENTS.c.at <= start)
-        within = select(*_STATE).where(_EVENTS.c.at > start, _EVENTS.c.at < end)
-        if app_ids is not None:
-            ranked = ranked.where(_EVENTS.c.app_id.in_(app_ids))
-            within = within.where(_EVENTS.c.app_id.in_(app_ids))
-        ranked = ranked.subquery()
-        before = select(*(c for c in ranked.c if c.name != "rn")).where(ranked.c.rn == 1)
-        out: dict[int, list[State]] = defaultdict(list)
-        packages: dict[tuple, Package] = {}
+        m = self.mark
+        columns = ", ".join(("app_id", "at", *PACKAGE_COLUMNS, "status"))
+        apps: tuple = () if app_ids is None else tuple(app_ids)
+        of_apps = f" AND app_id IN ({self.marks(len(apps))})" if apps else ""
+        bounds = self.bind(_EVENTS, "at", start), self.bind(_EVENTS, "at", end)
         # Each app's own events in time order is all that is needed. Given apps are ordered by app
         # first, as their index holds them: ordered by time alone, SQLite walks every event of the
         # month from about 700 apps on (~100 ms at 100,000 apps instead of ~1 ms).
-        order = (_EVENTS.c.at, _EVENTS.c.id) if app_ids is None else (_EVENTS.c.app_id, _EVENTS.c.at, _EVENTS.c.id)
-        for stmt in (before, within.order_by(*order)):
-            for app_id, at, *pkg, status in self.conn.execute(stmt):
-                key = tuple(pkg)
-                package = packages.get(key)
-                if package is None:
-                    package = packages[key] = Package(*key)
-                out[app_id].append(State(at, package, status == ACTIVE))  # typed: aware already
+        order = "at, id" if app_ids is None else "app_id, at, id"
+        before = (
+            f"SELECT {columns} FROM (SELECT {columns}, row_number() OVER "
+            f"(PARTITION BY app_id ORDER BY at DESC, id DESC) AS rn FROM events WHERE at <= {m}{of_apps}) AS ranked "
+            "WHERE rn = 1"
+        )
+        within = f"SELECT {columns} FROM events WHERE at > {m} AND at < {m}{of_apps} ORDER BY {order}"
+        out: dict[int, list[State]] = defaultdict(list)
+        packages: dict[tuple, Package] = {}
+        for sql, params in ((before, (bounds[0], *apps)), (within, (*bounds, *apps))):
+            for rows in self.driver_batches(sql, params, 10_000):
+                for app_id, at, *pkg, status in rows:
+                    key = tuple(pkg)
+                    package = packages.get(key)
+                    if package is None:
+                        package = packages[key] = Package(*key)
+                    out[app_id].append(State(aware(at), package, status == ACTIVE))
         return out
 
     def deactivations(self) -> dict[int, list[tuple[datetime, datetime | None]]]:
@@ -112,18 +115,18 @@ class HistoryRepo(Repo):
     ) -> dict[int, int]:
         """The newest event id of each app (of all, or the given ones) with events in [start, end)
         (only events with ids up to `up_to`, when given)."""
-        stmt = (
-            select(_EVENTS.c.app_id, func.max(_EVENTS.c.id))
-            .where(_EVENTS.c.at >= start, _EVENTS.c.at < end)
-            .group_by(_EVENTS.c.app_id)
-        )
+        m = self.mark
+        sql = f"SELECT app_id, max(id) FROM events WHERE at >= {m} AND at < {m}"
+        params: tuple = (self.bind(_EVENTS, "at", start), self.bind(_EVENTS, "at", end))
         if up_to is not None:
-            stmt = stmt.where(_EVENTS.c.id <= up_to)
+            sql, params = f"{sql} AND id <= {m}", (*params, up_to)
         if app_ids is None:
-            return dict(self.conn.execute(stmt).all())
+            return dict(self.driver_rows(f"{sql} GROUP BY app_id", params))
         out: dict[int, int] = {}
         for part in chunks(app_ids):
-            out.update(self.conn.execute(stmt.where(_EVENTS.c.app_id.in_(part))).all())
+            out.update(
+                self.driver_rows(f"{sql} AND app_id IN ({self.marks(len(part))}) GROUP BY app_id", (*params, *part))
+            )
         return out
 
     def apps_changed_since(self, instant: datetime) -> set[int]:
