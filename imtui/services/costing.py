@@ -28,7 +28,6 @@ from imtui.domain.billing import (
     Span,
     active_spans,
     days_held,
-    plan_month,
     plan_of_days,
     total,
 )
@@ -205,28 +204,19 @@ def fleet_plans(
         text = steady.get(fields)
         if text is None:
             edition, status, *values = fields
-            text, curve = steady_plan(ctx, Package(edition, *values), status == ACTIVE, period)
+            plan = steady_plan(ctx, Package(edition, *values), status == ACTIVE, period)
+            text = plan.text
             if text not in curves:
-                curves[text] = unpack(curve)
+                curves[text] = unpack(plan.curve)
             steady[fields] = text
         plan_of[app_id] = text
     return plans
 
 
-_STEADY: dict[tuple, tuple[str, bytes]] = {}
-
-
-def steady_plan(ctx: ServiceContext, package: Package, active: bool, period: BillingPeriod) -> tuple[str, bytes]:
-    """The plan (text, packed curve) of an app that kept one package and status all month."""
-    key = (package, active, period.month, ctx.tz, ctx.prices.fingerprint)
-    found = _STEADY.get(key)
-    if found is None:
-        if len(_STEADY) > 50_000:
-            _STEADY.clear()
-        spans = [Span(period.start, period.end, package)] if active else []
-        plan = plan_month(spans, period.month, ctx.tz, ctx.prices)
-        found = _STEADY[key] = (plan.encode(), pack(plan.curve()))
-    return found
+def steady_plan(ctx: ServiceContext, package: Package, active: bool, period: BillingPeriod) -> Worked:
+    """The plan of an app that kept one package and status all month."""
+    spans = [Span(period.start, period.end, package)] if active else []
+    return worked(days_held(spans, period.month, ctx.tz), period.month.days, ctx.prices, ctx.prices.fingerprint)
 
 
 @dataclass
