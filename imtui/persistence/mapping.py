@@ -50,14 +50,13 @@ def app_columns(app: App, account_id: int) -> dict[str, Any]:
     }
 
 
-def app_of(row: Mapping[str, Any], account: str, package: Package | None = None) -> App:
-    """A row of `apps` (and its account's name) as the domain's value (`package`: the row's,
-    when the caller has it already)."""
+def app_of(row: Mapping[str, Any], account: str) -> App:
+    """A row of `apps` (and its account's name) as the domain's value."""
     return App(
         app_id=row["app_id"],
         name=row["name"],
         account=account,
-        package=package or package_of(row),
+        package=package_of(row),
         status=row["status"],
         created_at=row["created_at"],
         deactivated_at=row["deactivated_at"],

@@ -57,21 +57,14 @@ class AppRepo(Repo):
         return None if row is None else app_of(row, row["account"])
 
     def many(self, app_ids: Iterable[int]) -> dict[int, App]:
-        """The apps with these IDs that exist, by ID (the driver's rows: bulks read a thousand;
-        apps with the same package share one `Package`)."""
-        rows = self.driver_rows_in(_MANY_SQL, (), "apps.app_id", list(app_ids))
-        packages: dict[tuple, Package] = {}
+        """The apps with these IDs that exist, by ID (the driver's rows: bulks read a thousand)."""
         out: dict[int, App] = {}
-        for *values, account in rows:
+        for *values, account in self.driver_rows_in(_MANY_SQL, (), "apps.app_id", list(app_ids)):
             row = dict(zip(_MANY_COLUMNS, values))
             for name in _INSTANTS:
                 if row[name] is not None:
                     row[name] = aware(row[name])
-            key = tuple(row[c] for c in PACKAGE_COLUMNS)
-            package = packages.get(key)
-            if package is None:
-                package = packages[key] = Package(*key)
-            out[row["app_id"]] = app_of(row, account, package)
+            out[row["app_id"]] = app_of(row, account)
         return out
 
     def versions(self, app_ids: list[int]) -> dict[int, int]:

@@ -24,7 +24,6 @@ from imtui.persistence.types import aware
 UTC = timezone.utc
 _EVENTS = Event.__table__
 _CHANGES = ItemChange.__table__
-_STATE = (_EVENTS.c.app_id, _EVENTS.c.at, *(_EVENTS.c[c] for c in PACKAGE_COLUMNS), _EVENTS.c.status)
 
 
 class HistoryRepo(Repo):
