@@ -9,9 +9,12 @@ from datetime import datetime
 
 from imtui.clock import Clock, FixedClock, OffsetClock, SystemClock
 from imtui.config import Settings, data_dir
+from imtui.domain.calendar import check_zone, parse_instant
 from imtui.domain.errors import InvalidInput
 from imtui.domain.prices import load_price_list
 from imtui.persistence.database import Database
+from imtui.persistence.engine import url_password
+from imtui.persistence.engine import without_passwords as _without_passwords
 from imtui.services.context import ServiceContext
 from imtui.services.control_plane import ControlPlane, SimulatedControlPlane
 from imtui.services.face import Services
@@ -24,16 +27,46 @@ TOKEN_FILE = "control-plane.token"
 
 
 def settings_from_env(
-    db: str | None = None, read_only: bool = False, now: datetime | None = None, control_plane: str | None = None
+    db: str | None = None,
+    read_only: bool = False,
+    now: datetime | str | None = None,
+    control_plane: str | None = None,
 ) -> Settings:
-    """Settings from options (already parsed) and the environment."""
-    settings = Settings(read_only=read_only, now=now, control_plane_url=control_plane or None)
+    """Settings from options and the environment. `now` may be the text of `--now` (`IMTUI_NOW`),
+    parsed here: without an offset it is read in the billing time zone. An unknown zone in
+    `IMTUI_BILLING_TZ` is refused (exit 2) before anything else, named as the zone."""
+    settings = Settings(read_only=read_only, control_plane_url=control_plane or None)
     if db:
         settings = replace(settings, db=db)
     tz = os.environ.get("IMTUI_BILLING_TZ")
     if tz:
+        try:
+            check_zone(tz)
+        except InvalidInput as exc:
+            raise InvalidInput(f"IMTUI_BILLING_TZ: {exc.message}") from None
         settings = replace(settings, billing_tz=tz)
-    return settings
+    if isinstance(now, str):
+        try:
+            now = parse_instant(now, settings.billing_tz)
+        except InvalidInput as exc:
+            raise InvalidInput(f"--now: {exc.message}") from None
+    return replace(settings, now=now)
+
+
+def password_warning(db_option: str) -> str | None:
+    """The warning for a `--db` URL with a password in it: any user of the host sees a process's
+    arguments (`ps`); None when it holds none."""
+    if not url_password(db_option):
+        return None
+    return (
+        "warning: the password in --db is visible to other users in the process list; "
+        "set the URL in IMTUI_DB instead, or keep the password in ~/.pgpass (or the file PGPASSFILE names)"
+    )
+
+
+def without_passwords(message: str, db: str | None) -> str:
+    """A message as the command line shows it: the database URL's password (any URL's) masked."""
+    return _without_passwords(message, db)
 
 
 def tune_dashboard_process() -> None:
@@ -79,41 +112,73 @@ def control_plane_of(settings: Settings) -> ControlPlane:
         raise InvalidInput(f"IMTUI_CONTROL_PLANE_TIMEOUT must be a number of seconds, not {seconds!r}") from None
     if attempt_seconds is not None and not 0 < attempt_seconds <= 600:
         raise InvalidInput("IMTUI_CONTROL_PLANE_TIMEOUT must be between 0 and 600 seconds")
-    return HttpControlPlane(url, token, attempt_seconds) if attempt_seconds else HttpControlPlane(url, token)
+    ca_file = os.environ.get("IMTUI_CONTROL_PLANE_CA", "").strip() or None  # https:// verified against it
+    try:
+        if attempt_seconds:
+            return HttpControlPlane(url, token, attempt_seconds, ca_file=ca_file)
+        return HttpControlPlane(url, token, ca_file=ca_file)
+    except ValueError as exc:  # the CA bundle
+        raise InvalidInput(str(exc)) from None
 
 
 def serve_control_plane(args) -> int:
-    """`imtui control-plane serve`: the platform simulator in this process until interrupted."""
+    """`imtui control-plane serve`: the platform simulator in this process until interrupted. A bad
+    option, token, store or certificate is one line on standard error and exit 2 (the options are
+    checked before any file is made); an address it cannot listen on (in use, not allowed) exit 1."""
     import asyncio
+    import errno
+    import math
+    import socket
     import sys
     from pathlib import Path
 
-    from imtui.simulator.server import Fault, Faults, serve
-    from imtui.simulator.store import Store
+    from imtui.simulator.server import Fault, Faults, parse_listen, serve, tls_context
+    from imtui.simulator.store import Store, StoreError
+
+    def fail(message: str, code: int = 2) -> int:
+        print(f"control plane: {message}", file=sys.stderr)
+        return code
 
     try:
+        if args.fault and not args.allow_faults:
+            raise ValueError("--fault injects failures for drills only; add --allow-faults to serve with them")
+        if not (math.isfinite(args.latency) and 0 <= args.latency <= 60):
+            raise ValueError("--latency must be a number of seconds from 0 to 60")
         faults = Faults(args.latency, [Fault.parse(f) for f in args.fault], args.seed)
-        host, _, port = args.listen.rpartition(":")
-        if not host or not port.isdigit():
-            raise ValueError("--listen must be HOST:PORT")
-        store_path = Path(args.store or data_dir() / "control-plane.sqlite").expanduser()
-        store_path.parent.mkdir(parents=True, exist_ok=True)
+        host, port = parse_listen(args.listen)
+        if args.socket and (args.tls_cert or args.tls_key):
+            raise ValueError("--tls-cert and --tls-key are for --listen; a --socket is reached from this host only")
+        tls = tls_context(args.tls_cert, args.tls_key)
         if os.environ.get(TOKEN_ENV, "").strip() and not args.token_file:
             token = os.environ[TOKEN_ENV].strip()
         else:
             token_path = Path(args.token_file or data_dir() / TOKEN_FILE).expanduser()
             token = create_token_file(token_path)
+        store_path = Path(args.store or data_dir() / "control-plane.sqlite").expanduser()
+        try:
+            store_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            parent = next((d for d in store_path.parents if d.exists()), store_path.parent)
+            why = f"{parent} is not a directory" if not parent.is_dir() else exc.strerror or str(exc)
+            raise StoreError(f"cannot use {store_path} as the control plane's store: {why}") from None
         store = Store(store_path)
-    except (ValueError, TokenError, OSError) as exc:
-        print(f"control plane: {exc}", file=sys.stderr)
-        return 2
+    except (ValueError, TokenError, StoreError) as exc:
+        return fail(str(exc))
+    except OSError as exc:
+        return fail(f"{exc.strerror or exc}")
+    where = args.socket or args.listen
     try:
-        asyncio.run(serve(store, token, faults, host.strip("[]"), int(port), args.socket))
+        asyncio.run(serve(store, token, faults, host, port, args.socket, allow_faults=args.allow_faults, tls=tls))
     except KeyboardInterrupt:
         pass
+    except (socket.gaierror, UnicodeError):
+        return fail(f"cannot listen on {where}: no such host")
     except OSError as exc:
-        print(f"control plane: cannot listen on {args.socket or args.listen}: {exc.strerror or exc}", file=sys.stderr)
-        return 1
+        if exc.errno == errno.EADDRNOTAVAIL:
+            return fail(f"cannot listen on {where}: not an address of this host")
+        if exc.errno == errno.EADDRINUSE:
+            return fail(f"cannot listen on {where}: the address is already in use", 1)
+        return fail(f"cannot listen on {where}: {exc.strerror or exc}", 1)
     return 0
 
 
@@ -142,7 +207,9 @@ def open_services(
     except BaseException:
         db.close()
         raise
-    return Services.build(ctx)
+    services = Services.build(ctx)
+    services.configure_notify(settings.notify_secret, settings.notify_timeout)
+    return services
 
 
 def completions(db_option: str | None, kind: str, prefix: str) -> list[str]:

@@ -20,6 +20,22 @@ def config_dir() -> Path:
     return Path(base) / "imtui"
 
 
+NOTIFY_TIMEOUT = 5.0
+"""Seconds one attempt to deliver to a webhook may take (signals.md §3)."""
+
+
+def notify_timeout_from_env() -> float:
+    """`IMTUI_NOTIFY_TIMEOUT` in seconds, else 5. A malformed value is NaN here, refused (exit 2)
+    by `check --notify` only, so it never stands in the way of anything else."""
+    text = os.environ.get("IMTUI_NOTIFY_TIMEOUT", "").strip()
+    if not text:
+        return NOTIFY_TIMEOUT
+    try:
+        return float(text)
+    except ValueError:
+        return float("nan")
+
+
 def default_db() -> str:
     return str(data_dir() / "imtui.db")
 
@@ -47,3 +63,7 @@ class Settings:
     """How often the dashboard polls for changes made by others."""
     keymap: Path = field(default_factory=lambda: config_dir() / "keymap.toml")
     """File that remaps the dashboard's keys (binding id = "key")."""
+    notify_secret: str | None = field(default_factory=lambda: os.environ.get("IMTUI_NOTIFY_SECRET") or None, repr=False)
+    """`IMTUI_NOTIFY_SECRET`: `check --notify` signs each message with it (HMAC-SHA256) when set."""
+    notify_timeout: float = field(default_factory=lambda: notify_timeout_from_env())
+    """Seconds one attempt of `check --notify` may take (`IMTUI_NOTIFY_TIMEOUT`, default 5)."""

@@ -30,6 +30,7 @@ APP_FIELDS = (
 )
 AUDIT_FIELDS = ("at", "actor", "action", "app_id", "result", "detail")
 BULK_FIELDS = ("app_id", "ok", "error")
+DRY_RUN_FIELDS = (*BULK_FIELDS, "before", "after", "monthly_delta")
 BILL_CSV_FIELDS = ("month", "account", "app_id", "item", "setting", "days", "amount")
 
 
@@ -68,7 +69,48 @@ def audit_record(entry: AuditView, tz: str) -> dict[str, Any]:
 
 
 def bulk_record(result: BulkResult) -> dict[str, Any]:
-    return {"app_id": result.app_id, "ok": result.ok, "error": result.error}
+    """`error` is null for an app that succeeded (also one with nothing to change)."""
+    return {"app_id": result.app_id, "ok": result.ok, "error": None if result.ok else result.error}
+
+
+def dry_run_record(result: BulkResult) -> dict[str, Any]:
+    """A bulk element with what the operation would do: the monthly price before and after and
+    their difference (null for an app it would refuse: nothing about it would change)."""
+    planned = result.planned if result.ok else None
+    return {
+        **bulk_record(result),
+        "before": money(planned.monthly_before) if planned else None,
+        "after": money(planned.monthly_after) if planned else None,
+        "monthly_delta": money(planned.monthly_delta) if planned else None,
+    }
+
+
+def dry_run_lines(results: Sequence[BulkResult], verb: str) -> list[str]:
+    """`--dry-run` for people: one line per app (its change and monthly price before → after,
+    or why it would be refused), then the total."""
+    lines = []
+    counted: dict[int, BulkResult] = {}
+    for r in results:
+        p = r.planned
+        if not r.ok or p is None:
+            lines.append(f"app {r.app_id}: {printable_line(r.error or 'refused')}")
+            continue
+        counted[r.app_id] = r
+        if r.error:  # nothing to change
+            lines.append(f"app {r.app_id}: {r.error}; monthly {money(p.monthly_before)}")
+        else:
+            lines.append(
+                f"app {r.app_id}: would {verb}: {printable_line(p.changes)}; monthly "
+                f"{money(p.monthly_before)} → {money(p.monthly_after)} ({p.monthly_delta:+.2f})"
+            )
+    changing = [r for r in counted.values() if not r.error]
+    total = sum((r.planned.monthly_delta for r in changing if r.planned), Decimal("0.00"))
+    n = len({r.app_id for r in results})
+    lines.append(
+        f"dry run: {len(changing)} of {n} app{'s' if n != 1 else ''} would {verb}; "
+        f"monthly {total:+.2f} in total; nothing was changed"
+    )
+    return lines
 
 
 DRIFT_FIELDS = ("app_id", "status", "platform", "fix")
@@ -398,3 +440,81 @@ def review_table(apps) -> str:
 
 def _setting(value) -> str:
     return "unlimited" if value is None else str(value)
+
+
+# --- budgets and signals (signals.md §1-2) ----------------------------------------------------------
+
+BUDGET_FIELDS = ("account", "amount", "warn_at", "month_to_date", "projected", "used_pct", "state")
+BUDGET_REMOVED_FIELDS = ("account", "amount", "warn_at", "removed")
+SIGNAL_CSV_FIELDS = ("key", "kind", "severity", "app_id", "account", "fleet", "since", "figures", "text")
+"""`check --format csv`: the JSON's fields, `subject` spread over app_id, account and fleet (an
+app's signal names its account too), `figures` as compact JSON."""
+
+
+def budget_record(status) -> dict[str, Any]:
+    """A `domain.budgets.BudgetStatus` as `budgets list --format json` shows it (account null:
+    the fleet's)."""
+    return {
+        "account": status.account,
+        "amount": money(status.amount),
+        "warn_at": status.warn_at,
+        "month_to_date": money(status.month_to_date),
+        "projected": money(status.projected),
+        "used_pct": status.used_pct,
+        "state": status.state,
+    }
+
+
+def budget_table(statuses) -> str:
+    if not statuses:
+        return "no budgets (imtui budgets set ACCOUNT AMOUNT, or --fleet AMOUNT)"
+    rows = [{**budget_record(s), "account": "(fleet)" if s.account is None else s.account} for s in statuses]
+    for row in rows:
+        row["used_pct"] = f"{row['used_pct']} %"
+        row["warn_at"] = f"{row['warn_at']} %"
+    return to_table(rows, BUDGET_FIELDS)
+
+
+def removed_budget_record(account: str | None, budget) -> dict[str, Any]:
+    """What `budgets remove` prints: the budget removed (amount null when there was none)."""
+    return {
+        "account": account,
+        "amount": money(budget.amount) if budget is not None else None,
+        "warn_at": budget.warn_at if budget is not None else None,
+        "removed": budget is not None,
+    }
+
+
+def signal_row(record: dict[str, Any], account: str | None) -> dict[str, Any]:
+    """One signal (`services.signals.signal_record`) as a CSV row."""
+    subject = record["subject"]
+    return {
+        "key": record["key"],
+        "kind": record["kind"],
+        "severity": record["severity"],
+        "app_id": subject.get("app_id"),
+        "account": account,
+        "fleet": bool(subject.get("fleet")),
+        "since": record["since"],
+        "figures": json.dumps(record["figures"], ensure_ascii=False, separators=(",", ":")),
+        "text": record["text"],
+    }
+
+
+def signals_table(records: Sequence[dict[str, Any]]) -> str:
+    if not records:
+        return "no signals"
+    rows = []
+    for r in records:
+        subject = r["subject"]
+        shown = (
+            f"app {subject['app_id']}"
+            if "app_id" in subject
+            else "fleet"
+            if subject.get("fleet")
+            else f"account {subject['account']}"
+        )
+        rows.append(
+            {"severity": r["severity"], "kind": r["kind"], "subject": shown, "since": r["since"], "text": r["text"]}
+        )
+    return to_table(rows, ("severity", "kind", "subject", "since", "text"))

@@ -44,7 +44,7 @@ def create_token_file(path: Path) -> str:
     """A new random token in a file only its owner can read (kept if it already exists)."""
     if path.exists():
         return read_token_file(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     token = secrets.token_urlsafe(32)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:

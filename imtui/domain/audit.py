@@ -17,6 +17,9 @@ ACTIONS = (
     "usage_import",
     "grant",
     "revoke",
+    "bind",
+    "budget",
+    "notify",
 )
 """The contract's actions; `demo`, `reconcile` and `recover` are imtui's own beyond them."""
 

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from itertools import accumulate
 
 from imtui.domain.calendar import Month, day_bounds
@@ -139,12 +140,10 @@ class MonthPlan:
         for pl in self.daily:
             days = pl.days(last)
             if days:
-                price = from_cents(pl.price_cents)
-                lines.append(BillLine(pl.item, pl.setting, price, days, prorate(price, days, self.days)))
+                lines.append(_line(pl.item, pl.setting, pl.price_cents, days, self.days))
         history = self._history(last)
         if history is not None and history[1] > 0:
-            price = from_cents(history[1])
-            lines.append(BillLine(HISTORY_DAYS, history[0], price, self.days, price))
+            lines.append(_line(HISTORY_DAYS, history[0], history[1], self.days, self.days))
         return lines
 
     def cents(self, through: int) -> tuple[int, int]:
@@ -203,16 +202,29 @@ class MonthPlan:
     @classmethod
     def decode(cls, text: str) -> MonthPlan:
         days, daily, history = text.split("|")
-        lines = []
-        for part in daily.split(";") if daily else ():
-            item, setting, cents, runs = part.split(":")
-            pairs = tuple(tuple(int(x) for x in run.split("-")) for run in runs.split(","))
-            lines.append(PlanLine(item, setting, int(cents), pairs))
+        lines = tuple(map(_plan_line, daily.split(";"))) if daily else ()
         candidates = tuple(
             (setting, int(cents), int(first))
             for setting, cents, first in (c.split(":") for c in (history.split(";") if history else ()))
         )
-        return cls(int(days), tuple(lines), candidates)
+        return cls(int(days), lines, candidates)
+
+
+@lru_cache(maxsize=20_000)
+def _line(item: str, setting: str, price_cents: int, days: int, days_in_month: int) -> BillLine:
+    """A bill line of a monthly price prorated over some days (every day of the month: the
+    price itself, as history retention is charged). The lines of a fleet's plans are few kinds:
+    each is made once, and plans alike share it (a `BillLine` never changes)."""
+    price = from_cents(price_cents)
+    return BillLine(item, setting, price, days, prorate(price, days, days_in_month))
+
+
+@lru_cache(maxsize=20_000)
+def _plan_line(part: str) -> PlanLine:
+    """One daily line of an encoded plan (`edition:pro:44999:0-14,20-29`): plans of a fleet share
+    most of theirs, so each is read once."""
+    item, setting, cents, runs = part.split(":")
+    return PlanLine(item, setting, int(cents), tuple(tuple(map(int, run.split("-"))) for run in runs.split(",")))
 
 
 def prorate_cents(price_cents: int, days: int, days_in_month: int) -> int:

@@ -108,8 +108,13 @@ def to_utc(instant: datetime) -> datetime:
     return datetime.fromtimestamp(instant.timestamp(), UTC).replace(microsecond=instant.microsecond)
 
 
+FIRST_YEAR, LAST_YEAR = 1970, 9998
+"""The years an instant may fall in: months, days and purges around them stay computable."""
+
+
 def parse_instant(text: str, tz: str) -> datetime:
-    """Parses ISO 8601; without an offset it is read in the billing time zone."""
+    """Parses ISO 8601; without an offset it is read in the billing time zone. An instant outside
+    the years 1970-9998 (as written or in UTC) is invalid input, like malformed text."""
     try:
         parsed = pendulum.parse(text.strip(), tz=tz, strict=False)
     except Exception:  # noqa: BLE001  (pendulum raises several kinds for malformed text)
@@ -119,4 +124,49 @@ def parse_instant(text: str, tz: str) -> datetime:
             parsed = pendulum.datetime(parsed.year, parsed.month, parsed.day, tz=tz)
         else:
             raise InvalidInput(f"{text!r} is not an ISO 8601 date or instant")
-    return to_utc(parsed)
+    try:
+        instant = to_utc(parsed)
+    except (OverflowError, ValueError, OSError):
+        instant = None
+    if (
+        instant is None
+        or not FIRST_YEAR <= min(instant.year, parsed.year) <= max(instant.year, parsed.year) <= LAST_YEAR
+    ):
+        raise InvalidInput(f"{text!r} is outside the years {FIRST_YEAR}-{LAST_YEAR}")
+    return instant
+
+
+def check_zone(name: str) -> str:
+    """The name of a time zone the zone database knows; InvalidInput (exit 2) naming it otherwise,
+    with the closest known name when one is close."""
+    if is_zone(name):
+        return name
+    close = closest_zone(name)
+    hint = f' (did you mean "{close}"?)' if close else ""
+    raise InvalidInput(f"unknown time zone {shown_zone(name)}{hint}")
+
+
+def is_zone(name: str) -> bool:
+    try:
+        zone(name)
+        pendulum.timezone(name)
+    except Exception:  # noqa: BLE001  (unknown: ZoneInfoNotFoundError; malformed: ValueError, ...)
+        return False
+    return True
+
+
+def closest_zone(name: str) -> str | None:
+    """The known zone name closest to a misspelt one (`Asia/Shangai` → `Asia/Shanghai`), if any."""
+    from difflib import get_close_matches
+    from zoneinfo import available_timezones
+
+    if len(name) > 64:
+        return None
+    close = get_close_matches(name, sorted(available_timezones()), n=1)
+    return close[0] if close else None
+
+
+def shown_zone(name: str) -> str:
+    """A zone name as a message quotes it: in double quotes, control characters escaped, cut short."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in name[:64])
+    return f'"{text}{"…" if len(name) > 64 else ""}"'

@@ -23,6 +23,8 @@ NEEDS = {
     "reconcile": RESPONDER,
     "grant": ADMIN,
     "revoke": ADMIN,
+    "bind": ADMIN,
+    "budget": OPERATOR,
 }
 
 DEFAULT_ROLE = VIEWER

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from imtui.domain.errors import Unavailable
 from imtui.persistence.engine import MIGRATION_LOCK
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
+REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008")
 """Every migration in order; add each new file of `migrations/versions/` here."""
 HEAD = REVISIONS[-1]
 
@@ -20,6 +21,11 @@ HEAD = REVISIONS[-1]
 def backup(db: Path, revision: str) -> Path:
     """A consistent copy of a SQLite database (WAL included) before migrating it."""
     target = db.with_name(f"{db.name}.schema-{revision}.bak")
+    try:  # the copy is as private as the database it copies
+        os.close(os.open(target, os.O_WRONLY | os.O_CREAT, 0o600))
+        os.chmod(target, db.stat().st_mode & 0o777)
+    except OSError:
+        pass  # then sqlite3 below says what is wrong with the place
     source = sqlite3.connect(db)
     try:
         copy = sqlite3.connect(target)

@@ -203,3 +203,33 @@ class IntentRow(SQLModel, table=True):
     owner: str = Field(max_length=300)
     lease_until: datetime | None = _instant(nullable=True)
     settled_at: datetime | None = _instant(nullable=True)
+
+
+class BudgetRow(SQLModel, table=True):
+    """A monthly budget (signals.md §1) of one account, or of the fleet (`account_id` NULL): at
+    most one of each, which the primary key `subject` (`fleet`, or `account:<id>`) enforces (a
+    unique NULL would not)."""
+
+    __tablename__ = "budgets"
+    __table_args__ = (UniqueConstraint("account_id", name="uq_budgets_account_id"),)
+    subject: str = Field(primary_key=True, max_length=32)
+    account_id: int | None = Field(default=None, foreign_key="accounts.id")
+    amount_cents: int = Field(sa_type=BigInteger)
+    warn_at: int
+    set_at: datetime = _instant()
+    set_by: str = Field(max_length=200)
+
+
+class NotificationRow(SQLModel, table=True):
+    """What a webhook was told (signals.md §3): per URL (by its SHA-256, never the URL itself,
+    which may carry a token) and signal key, the signal's `since` when notified. Written only
+    after the webhook answered 2xx; a resolved signal's row is deleted once that was told."""
+
+    __tablename__ = "notifications"
+    url_key: str = Field(primary_key=True, max_length=64)
+    signal_key: str = Field(primary_key=True, max_length=300)
+    kind: str = Field(max_length=32)
+    account: str | None = Field(default=None, max_length=200)
+    """The signal's account (an app's own; NULL for the fleet): what `check --account` may resolve."""
+    since: datetime = _instant()
+    notified_at: datetime = _instant()

@@ -22,10 +22,13 @@ from imtui.persistence.repos.accounts import AccountRepo
 from imtui.persistence.repos.apps import AppRepo
 from imtui.persistence.repos.audit import AuditRepo
 from imtui.persistence.repos.bills import BillRepo
+from imtui.persistence.repos.budgets import BudgetRepo
 from imtui.persistence.repos.history import HistoryRepo, LockRepo
 from imtui.persistence.repos.intents import IntentRepo
 from imtui.persistence.repos.meta import MetaRepo
+from imtui.persistence.repos.notifications import NotificationRepo
 from imtui.persistence.repos.plans import PlanRepo
+from imtui.persistence.repos.signals import SignalRepo
 from imtui.persistence.repos.usage import UsageRepo
 from imtui.persistence.repos.users import UserRepo
 
@@ -51,6 +54,9 @@ class UnitOfWork:
     usage: UsageRepo
     plans: PlanRepo
     intents: IntentRepo
+    budgets: BudgetRepo
+    notifications: NotificationRepo
+    signals: SignalRepo
 
     def __init__(self, engine: Engine, write: bool = False):
         self._postgres = engine.dialect.name == "postgresql"
@@ -83,6 +89,9 @@ class UnitOfWork:
         self.usage = UsageRepo(conn)
         self.plans = PlanRepo(conn)
         self.intents = IntentRepo(conn)
+        self.budgets = BudgetRepo(conn)
+        self.notifications = NotificationRepo(conn)
+        self.signals = SignalRepo(conn)
         return self
 
     def commit(self) -> None:

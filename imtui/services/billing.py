@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from decimal import Decimal
 from itertools import repeat
+from operator import itemgetter
+from typing import TypeVar
 
 from imtui.domain.audit import DONE, AuditEntry
-from imtui.domain.billing import BillLine, MonthPlan, daily_costs, live_cost
+from imtui.domain.billing import BillLine, MonthPlan, daily_costs, total
 from imtui.domain.calendar import Month
 from imtui.domain.errors import InvalidInput, NotFound
+from imtui.domain.focus import FocusBill, FocusRows
 from imtui.domain.month_close import DRAFT, ISSUED, OPEN, draft_instant, issue_instant
 from imtui.domain.period import BillingPeriod
 from imtui.domain.prices import ZERO, from_cents, to_cents
 from imtui.domain.usage import overage_cost, overage_lines
 from imtui.persistence.repos.bills import StoredLine
 from imtui.persistence.uow import UnitOfWork
-from imtui.services.context import ServiceContext
+from imtui.services.context import ServiceContext, no_cyclic_gc
 from imtui.services.costing import Costing, FleetTotals, fleet_plans
 from imtui.services.models import AccountBill, AppBill, BillView, CostSummary, LineView
+
+T = TypeVar("T")
 
 LINES_UP_TO = 200
 """Per-item lines are summed for selections up to this size (the panel shows them for one app)."""
@@ -31,20 +37,68 @@ def _views(lines: list[BillLine]) -> list[LineView]:
     return [LineView(ln.item, ln.setting, ln.days, ln.amount) for ln in lines]
 
 
+def plan_lines(
+    uow: UnitOfWork,
+    ctx: ServiceContext,
+    period: BillingPeriod,
+    app_ids: list[int] | None = None,
+    to_date: bool = True,
+    whole: bool = True,
+    packages: Iterable[tuple[int, tuple]] | None = None,
+) -> Iterator[tuple[int, list[BillLine] | None, list[BillLine] | None]]:
+    """The one computation of a month's bill lines (open and draft bills, the close, the FOCUS
+    export): every app's (or the given apps') package by day, from its month plan, and its usage
+    overage, as (app ID, the lines through `period.today`, the whole month's lines), by app ID;
+    `to_date` or `whole` False leaves that list out (None). Apps with nothing to bill (in the
+    whole month, or in the one list asked for) are left out. Apps alike share their lists: read,
+    never change them. `packages`: as `fleet_plans` takes them."""
+    prices, today = ctx.prices, period.today
+    if app_ids is None:  # only peaks above a quota bill anything: the fleet's few are read alone
+        peaks = uow.usage.over_quota(period.month, prices.dau.included, prices.groups.included)
+    else:
+        peaks = uow.usage.month_peaks(period.month, app_ids)
+    by_plan: dict[str, tuple[list[BillLine] | None, list[BillLine] | None]] = {}
+    for app_id, text in sorted(fleet_plans(uow, ctx, period, app_ids, packages).plan_of.items()):
+        pair = by_plan.get(text)
+        if pair is None:
+            plan = MonthPlan.decode(text)
+            pair = by_plan[text] = (plan.lines(today) if to_date else None, plan.lines() if whole else None)
+        over = overage_lines(peaks.get(app_id), prices)
+        if over:
+            pair = (None if pair[0] is None else pair[0] + over, None if pair[1] is None else pair[1] + over)
+        if pair[1] if whole else pair[0]:
+            yield app_id, pair[0], pair[1]
+
+
 def month_lines(uow: UnitOfWork, ctx: ServiceContext, period: BillingPeriod) -> dict[int, list[BillLine]]:
-    """Every app's lines of a whole month: its package by day (from its month plan) and its
-    usage overage."""
-    peaks = uow.usage.month_peaks(period.month)
-    by_plan: dict[str, list[BillLine]] = {}
-    out: dict[int, list[BillLine]] = {}
-    for app_id, text in sorted(fleet_plans(uow, ctx, period).plan_of.items()):
-        lines = by_plan.get(text)
-        if lines is None:
-            lines = by_plan[text] = MonthPlan.decode(text).lines()
-        lines = lines + overage_lines(peaks.get(app_id), ctx.prices)
-        if lines:
-            out[app_id] = lines
-    return out
+    """Every app's lines of a whole month (`plan_lines`)."""
+    return {app_id: lines for app_id, _, lines in plan_lines(uow, ctx, period, to_date=False)}
+
+
+def billed_apps(
+    uow: UnitOfWork,
+    ctx: ServiceContext,
+    period: BillingPeriod,
+    account: str | None,
+    app_id: int | None,
+    owners: dict[int, str] | None = None,
+    to_date: bool = True,
+    whole: bool = True,
+    packages: Iterable[tuple[int, tuple]] | None = None,
+) -> list[tuple[str, int, list[BillLine] | None, list[BillLine] | None]]:
+    """`plan_lines` of a computed bill (of one account or app, or all) with each app's account
+    (`owners`, read when not given), by account name, then app ID: what `bills` shows and
+    `bills export` writes."""
+    ids = None if app_id is None else [app_id]
+    if owners is None:
+        owners = uow.apps.accounts_of(ids)
+    billed = [
+        (name, aid, mtd, month)
+        for aid, mtd, month in plan_lines(uow, ctx, period, ids, to_date, whole, packages)
+        if (name := owners.get(aid)) is not None and (account is None or name == account)
+    ]
+    billed.sort(key=itemgetter(0))  # stable: by app ID within an account
+    return billed
 
 
 def draft_month(uow: UnitOfWork, ctx: ServiceContext, month: Month, now: datetime) -> None:
@@ -73,6 +127,44 @@ def issue_month(uow: UnitOfWork, ctx: ServiceContext, month: Month, now: datetim
     uow.meta.advance_latest(issue_instant(month, ctx.tz))
 
 
+def _fleet_labels(uow: UnitOfWork) -> tuple[dict[int, str], dict[int, str], list[tuple[int, tuple]]]:
+    """Every app's name, its account's name, and its package as `fleet_plans` takes them, from
+    one read of the fleet (the fleet table's, without a join)."""
+    accounts = uow.accounts.names()
+    names: dict[int, str] = {}
+    owners: dict[int, str] = {}
+    packages: list[tuple[int, tuple]] = []
+    for batch in uow.apps.fleet_row_batches():
+        for r in batch:
+            names[r[0]] = r[1]
+            owners[r[0]] = accounts[r[2]]
+            packages.append((r[0], r[3:9]))
+    return names, owners, packages
+
+
+def _issued_apps(
+    uow: UnitOfWork, month: Month, account: str | None, names: dict[int, str]
+) -> Iterator[tuple[str, int, str, list[BillLine]]]:
+    """The issued lines of a month (of one account, or all) as (account, app ID, app name,
+    lines), in the order `bill` shows them, read a batch at a time; lines alike share one value."""
+    shared: dict[tuple, BillLine] = {}
+    key = None
+    lines: list[BillLine] = []
+    for batch in uow.bills.line_batches(month, account):
+        for name, app_id, item, setting, unit_cents, days, cents in batch:
+            fields = (item, setting, unit_cents, days, cents)
+            line = shared.get(fields)
+            if line is None:
+                line = shared[fields] = BillLine(item, setting, from_cents(unit_cents), days, from_cents(cents))
+            if (name, app_id) != key:
+                if lines:
+                    yield key[0], key[1], names.get(key[1], ""), lines
+                key, lines = (name, app_id), []
+            lines.append(line)
+    if lines:
+        yield key[0], key[1], names.get(key[1], ""), lines
+
+
 class BillingService:
     """Reads bills and live costs; month closes happen in `Housekeeping`."""
 
@@ -93,26 +185,63 @@ class BillingService:
     def _bill(self, month: Month | None, account: str | None, app_id: int | None) -> BillView:
         ctx = self.ctx
         current = ctx.period()
-        month = month or current.month
         with ctx.uow() as uow:
-            if account is not None and uow.accounts.find(account) is None:
-                raise NotFound(f"no account named {account!r}")
-            if app_id is not None and uow.apps.get(app_id) is None:
-                raise NotFound(f"no app {app_id}")
-            issued_at = uow.bills.issued_at(month)
-            if issued_at is not None:
-                return self._issued(uow, month, issued_at, account, app_id)
-            if uow.bills.is_drafted(month):
-                return self._computed(uow, BillingPeriod.for_month(month, current.now, ctx.tz), DRAFT, account, app_id)
-            created = uow.meta.created_at
-            if month > current.month:
-                raise NotFound(f"month {month.key} has not started yet (it is now {current.key})")
-            if created is None or month < Month.of(created, ctx.tz):
-                raise NotFound(f"month {month.key} ended before this database was created")
-            if month < current.month:
-                # finished but not yet closed: only possible in a read that raced a close
-                raise NotFound(f"month {month.key} is being closed; try again")
-            return self._computed(uow, current, OPEN, account, app_id)
+            state, period, issued_at = self._month(uow, month or current.month, current, account, app_id)
+            if state == ISSUED:
+                return self._issued(uow, period.month, issued_at, account, app_id)
+            return self._computed(uow, period, state, account, app_id)
+
+    def _month(
+        self, uow: UnitOfWork, month: Month, current: BillingPeriod, account: str | None, app_id: int | None = None
+    ) -> tuple[str, BillingPeriod, datetime | None]:
+        """Which bill a month has now (`issued`, `draft` or `open`), its period and when it was
+        issued; refuses an unknown account or app and a month without a bill."""
+        ctx = self.ctx
+        if account is not None and uow.accounts.find(account) is None:
+            raise NotFound(f"no account named {account!r}")
+        if app_id is not None and uow.apps.get(app_id) is None:
+            raise NotFound(f"no app {app_id}")
+        issued_at = uow.bills.issued_at(month)
+        if issued_at is not None:
+            return ISSUED, BillingPeriod.for_month(month, current.now, ctx.tz), issued_at
+        if uow.bills.is_drafted(month):
+            return DRAFT, BillingPeriod.for_month(month, current.now, ctx.tz), None
+        created = uow.meta.created_at
+        if month > current.month:
+            raise NotFound(f"month {month.key} has not started yet (it is now {current.key})")
+        if created is None or month < Month.of(created, ctx.tz):
+            raise NotFound(f"month {month.key} ended before this database was created")
+        if month < current.month:
+            # finished but not yet closed: only possible in a read that raced a close
+            raise NotFound(f"month {month.key} is being closed; try again")
+        return OPEN, current, None
+
+    async def export(self, month: Month | None, account: str | None, write: Callable[[Iterator[str]], T]) -> T:
+        """A month's bill as the lines of a FOCUS CSV file (`domain.focus`: the header, then one
+        row per line `bill` shows), handed to `write` as they are made: it runs in a worker
+        thread while the database is read, so a whole fleet's rows are never held at once."""
+        if account is not None and "\x00" in account:
+            raise InvalidInput("an account name cannot contain a NUL character")
+        await self.housekeeping.catch_up()
+        return await self.ctx.run(lambda: self._export(month, account, write))
+
+    def _export(self, month: Month | None, account: str | None, write: Callable[[Iterator[str]], T]) -> T:
+        ctx = self.ctx
+        current = ctx.period()
+        with ctx.uow() as uow, no_cyclic_gc():
+            state, period, _ = self._month(uow, month or current.month, current, account)
+            head = FocusBill(period.key, state, ctx.prices.currency, period.start, period.end, period.days)
+            if state == ISSUED:
+                apps = _issued_apps(uow, period.month, account, uow.apps.names())
+            else:
+                if state == DRAFT:
+                    period = BillingPeriod.for_month(period.month, period.end, ctx.tz)  # seen from its end
+                names, owners, packages = _fleet_labels(uow)
+                open_ = state == OPEN
+                billed = billed_apps(uow, ctx, period, account, None, owners, open_, not open_, packages)
+                del owners, packages
+                apps = ((owner, aid, names[aid], mtd or whole) for owner, aid, mtd, whole in billed)
+            return write(FocusRows(head, ctx.prices).lines(apps))
 
     def _issued(self, uow: UnitOfWork, month: Month, issued_at, account, app_id) -> BillView:
         accounts: list[AccountBill] = []
@@ -136,22 +265,12 @@ class BillingService:
         """A bill computed from the history and usage: the open month's (month-to-date and
         projected) or a draft's (the whole month; both totals equal)."""
         ctx = self.ctx
-        ids = None if app_id is None else [app_id]
-        states = uow.history.states_between(period.start, period.end, ids)
-        peaks = uow.usage.month_peaks(period.month, ids)
-        owners = uow.apps.accounts_of(ids)
         if state == DRAFT:
             period = BillingPeriod.for_month(period.month, period.end, ctx.tz)  # seen from its end
         per_account: dict[str, list[AppBill]] = defaultdict(list)
-        for aid in sorted(states.keys() | peaks.keys()):
-            name = owners.get(aid)
-            if name is None or (account is not None and name != account):
-                continue
-            cost = live_cost(states.get(aid, ()), period, ctx.prices, overage_lines(peaks.get(aid), ctx.prices))
-            if cost.projected:
-                mtd = cost.month_to_date if state == OPEN else cost.projected
-                total = cost.mtd_total if state == OPEN else cost.projected_total
-                per_account[name].append(AppBill(aid, total, cost.projected_total, _views(mtd), _views(cost.projected)))
+        for name, aid, mtd, whole in billed_apps(uow, ctx, period, account, app_id):
+            shown = mtd if state == OPEN else whole
+            per_account[name].append(AppBill(aid, total(shown), total(whole), _views(shown), _views(whole)))
         accounts = [
             AccountBill(
                 name,

@@ -6,15 +6,18 @@ app per transaction, and audits every outcome.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from decimal import Decimal
 
 from imtui.domain.apps import FIRST_APP_ID, App, check_can_create, new_app
 from imtui.domain.audit import DONE, AuditEntry
 from imtui.domain.billing import State, live_cost
 from imtui.domain.changes import MODIFY, UPGRADE, ChangePlan, ChangeRequest, plan_change
 from imtui.domain.editions import TRIAL
-from imtui.domain.errors import Conflict, ImtuiError
+from imtui.domain.errors import Conflict, ImtuiError, NotFound, Refused
+from imtui.domain.guardrails import check_monthly_rise, monthly_rise
 from imtui.domain.lifecycle import ACTIVE
 from imtui.domain.prices import ZERO
 from imtui.domain.text import check_name
@@ -23,17 +26,18 @@ from imtui.persistence.uow import UnitOfWork
 from imtui.services.context import ServiceContext
 from imtui.services.costing import record_plans
 from imtui.services.housekeeping import Housekeeping
-from imtui.services.models import AppView, ChangeResult, CostPreview
+from imtui.services.models import AppView, BulkResult, ChangeResult, CostPreview, DryRun, Planned, result_kind
 from imtui.services.queries import get_app, view_of
 
+STALE_FORM = "you opened it; nothing was changed; reload it and try again"
+STALE_GUARD = "its monthly price was checked against --max-monthly-delta; nothing was changed; try again"
 
-def check_version(app: App, expected: int | None) -> None:
-    """A stale edit (the form was filled in before someone else changed the app) is refused."""
+
+def check_version(app: App, expected: int | None, since: str = STALE_FORM) -> None:
+    """A stale edit (the form was filled in, or the guardrail judged the app, before someone else
+    changed it) is refused (exit 5)."""
     if expected is not None and app.version != expected:
-        raise Conflict(
-            f"app {app.app_id} was changed by {app.updated_by or 'someone'} since you opened it; "
-            "nothing was changed; reload it and try again"
-        )
+        raise Conflict(f"app {app.app_id} was changed by {app.updated_by or 'someone'} since {since}")
 
 
 class ChangeService:
@@ -81,12 +85,12 @@ class ChangeService:
         return await self._change(MODIFY, app_id, request, expected_version)
 
     async def _change(
-        self, kind: str, app_id: int, request: ChangeRequest, expected_version: int | None
+        self, kind: str, app_id: int, request: ChangeRequest, expected_version: int | None, since: str = STALE_FORM
     ) -> ChangeResult:
         self.ctx.require_writable()
         await self.housekeeping.catch_up()
         return await self.ctx.audited(
-            kind, app_id, lambda now: self._apply(kind, app_id, request, now, expected_version)
+            kind, app_id, lambda now: self._apply(kind, app_id, request, now, expected_version, since)
         )
 
     def _plan(self, uow: UnitOfWork, kind: str, app: App, request: ChangeRequest, now: datetime) -> ChangePlan:
@@ -95,14 +99,20 @@ class ChangeService:
         return plan_change(kind, app.app_id, app.status, app.package, request, locks, self.ctx.prices, self.ctx.tz)
 
     def _apply(
-        self, kind: str, app_id: int, request: ChangeRequest, now: datetime, expected_version: int | None
+        self,
+        kind: str,
+        app_id: int,
+        request: ChangeRequest,
+        now: datetime,
+        expected_version: int | None,
+        since: str = STALE_FORM,
     ) -> ChangeResult:
         ctx = self.ctx
         with ctx.uow(write=True) as uow:
             ctx.require(uow, kind)
             app = get_app(uow, app_id, lock=True)
             check_not_before(now, uow.meta.latest, ctx.tz)
-            check_version(app, expected_version)
+            check_version(app, expected_version, since)
             plan = self._plan(uow, kind, app, request, now)
             if plan.nothing_to_change:
                 uow.audit.add(AuditEntry(now, ctx.actor, kind, app_id, DONE, "nothing to change"))
@@ -128,6 +138,105 @@ class ChangeService:
             view = view_of(uow, ctx, changed, now)
             uow.commit()
             return ChangeResult(view, plan.describe(), False)
+
+    # --- several apps: the command line's bulk upgrade and modify, and their dry run ------------
+
+    async def apply(
+        self,
+        kind: str,
+        app_ids: list[int],
+        request: ChangeRequest,
+        max_monthly_delta: Decimal | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> list[BulkResult]:
+        """Upgrades or modifies several apps, each exactly as `upgrade`/`modify` change one (the
+        dashboard's form calls those app by app too): its own transaction and audit record, one
+        app's refusal never stopping the others. Every app's outcome in the order given (an ID
+        given twice is changed once and reported each time); `error` holds "nothing to change"
+        for an app that is fine as it is.
+
+        With `max_monthly_delta` (signals.md §6) the request is judged first, as `dry_run` shows
+        it. When its monthly price would rise by more, it is refused whole (exit 3), audited for
+        every app it names, and nothing changes. Otherwise each app is changed only as it was
+        judged: one someone else changed in between is refused as a conflict (exit 5), so the
+        rise never exceeds what was checked."""
+        self.ctx.require_writable()
+        ids = list(dict.fromkeys(app_ids))
+        versions: dict[int, int] = {}
+        if max_monthly_delta is not None:
+            judged = await self.dry_run(kind, ids, request, max_monthly_delta)
+            if judged.refusal is not None:
+                refusal = Refused(judged.refusal)
+                now = self.ctx.now()
+                entries = [self.ctx.refusal(kind, app_id, refusal, now) for app_id in ids]
+                await self.ctx.run(lambda: self.ctx.audit_refusals(entries))
+                raise refusal
+            # an app that did not exist must still not exist (version 0 matches no app)
+            versions = {r.app_id: (r.planned.version if r.planned else None) or 0 for r in judged.results}
+        outcomes: dict[int, BulkResult] = {}
+        for i, app_id in enumerate(ids, 1):
+            try:
+                done = await self._change(kind, app_id, request, versions.get(app_id), STALE_GUARD)
+                note = "nothing to change" if done.nothing_to_change else None
+                outcomes[app_id] = BulkResult(app_id, True, note, 0, done.app)
+            except ImtuiError as exc:
+                outcomes[app_id] = BulkResult(app_id, False, exc.message, exc.exit_code, kind=result_kind(exc))
+            if progress is not None:
+                progress(i, len(ids))
+        return [outcomes[app_id] for app_id in app_ids]
+
+    async def dry_run(
+        self, kind: str, app_ids: list[int], request: ChangeRequest, max_monthly_delta: Decimal | None = None
+    ) -> DryRun:
+        """What `apply` would do, checked as it checks (read-only, permission, the clock, the
+        rules, the locks, the guardrail), with each app's monthly price before and after;
+        nothing is written and nothing audited."""
+        self.ctx.require_writable()
+        await self.housekeeping.catch_up()
+        ids = list(dict.fromkeys(app_ids))
+        now = self.ctx.now()
+        judged = await self.ctx.run(lambda: self._judge(kind, ids, request, now))
+        rise = monthly_rise(r.planned.monthly_delta for r in judged.values() if r.ok and r.planned is not None)
+        results = [judged[app_id] for app_id in app_ids]
+        try:
+            check_monthly_rise(rise, max_monthly_delta)
+        except Refused as exc:
+            return DryRun(results, exc.message, exc.exit_code)
+        return DryRun(results)
+
+    def _judge(self, kind: str, ids: list[int], request: ChangeRequest, now: datetime) -> dict[int, BulkResult]:
+        """Each app's verdict, in the order `_apply` checks (permission, the app, the clock, the
+        rules and locks), read in one transaction."""
+        ctx = self.ctx
+        price = ctx.prices.package_price
+        out: dict[int, BulkResult] = {}
+        with ctx.uow() as uow:
+            denied: ImtuiError | None = None
+            try:
+                ctx.require(uow, kind)
+            except ImtuiError as exc:
+                denied = exc
+            apps = uow.apps.many(ids)
+            latest = uow.meta.latest
+            for app_id in ids:
+                app = apps.get(app_id)
+                try:
+                    if denied is not None:
+                        raise denied
+                    if app is None:
+                        raise NotFound(f"no app {app_id}")
+                    check_not_before(now, latest, ctx.tz)
+                    plan = self._plan(uow, kind, app, request, now)
+                except ImtuiError as exc:
+                    same = None if app is None else Planned("", price(app.package), price(app.package), app.version)
+                    out[app_id] = BulkResult(
+                        app_id, False, exc.message, exc.exit_code, kind=result_kind(exc), planned=same
+                    )
+                    continue
+                planned = Planned(plan.describe(), price(plan.before), price(plan.after), app.version)
+                note = "nothing to change" if plan.nothing_to_change else None
+                out[app_id] = BulkResult(app_id, True, note, 0, planned=planned)
+        return out
 
     # --- preview -------------------------------------------------------------------------------
 

@@ -6,6 +6,9 @@ the platform never received is fenced there, so a late request cannot act after 
 
 `SimulatedControlPlane` is the embedded default (in this process, no separate state, injectable
 faults); `control_plane_http.HttpControlPlane` talks to the platform simulator over the network.
+
+Each platform says who it is (`identity`): a database belongs to one platform (cli.md), and
+`services.binding` refuses to act through any other. The embedded simulator is `embedded`.
 """
 
 from __future__ import annotations
@@ -14,8 +17,15 @@ import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
+from urllib.parse import urlsplit
+
+from imtui.domain.errors import Unavailable
 
 DONE, CANCELLED = "done", "cancelled"
+EMBEDDED = "embedded"
+"""The identity of the simulator inside the process (no `--control-plane`)."""
+NOT_DONE = "not done: the platform did not answer; nothing changed"
+"""An operation the platform never acted on because it did not answer (not a refusal)."""
 
 
 class ControlPlaneError(Exception):
@@ -27,6 +37,21 @@ class ControlPlaneUnreachable(ControlPlaneError):
     whether the platform acted is unknown until `resolve` says."""
 
 
+class NotDone(Unavailable):
+    """An app's operation the platform never acted on because it did not answer (exit 1): not a
+    refusal, nothing changed; trying again later may work."""
+
+
+class NotKnownYet(Unavailable):
+    """Sent, never answered, and the platform cannot say yet what became of it (exit 1): the app
+    is shown as it was until the next run settles it."""
+
+
+class ControlPlaneSilent(ControlPlaneError):
+    """No answer, and no request reached the platform (the connection was refused, or the breaker
+    did not even try): it did not act, nothing changed there."""
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What became of a key: `done` (acted, at the platform's instant) or `cancelled` (never will)."""
@@ -35,7 +60,29 @@ class Outcome:
     at: datetime | None = None
 
 
+def redact(url: str) -> str:
+    """A control plane's URL as it may be shown and stored: without user, password, query or
+    fragment (where secrets hide)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"
+        netloc = f"{host}:{parts.port}" if parts.port else host
+    except ValueError:  # malformed (a port out of range): cut what may be secret all the same
+        scheme, _, rest = url.split("?", 1)[0].split("#", 1)[0].rpartition("://")
+        netloc, slash, path = rest.partition("/")
+        return f"{scheme}://{netloc.rpartition('@')[2]}{slash}{path}" if scheme else netloc.rpartition("@")[2]
+    return f"{parts.scheme}://{netloc}{parts.path}"
+
+
 class ControlPlane(Protocol):
+    location: str | None
+    """Where it is (the redacted URL); None for the simulator inside the process."""
+
+    async def identity(self) -> str:
+        """The platform's stable identity (the database records which one it belongs to)."""
+
     async def deactivate(self, app_id: int, key: str) -> datetime | None:
         """Stops the app's service; returns the platform's instant of it, when it says."""
 
@@ -50,6 +97,8 @@ class ControlPlane(Protocol):
 class SimulatedControlPlane:
     """In-process control plane with latency and injectable faults; it acts at once and keeps no
     state beyond this process, so it never drifts from the database."""
+
+    location: str | None = None
 
     def __init__(self, latency: float = 0.1, timeout: float = 5.0):
         self.latency = latency
@@ -99,3 +148,6 @@ class SimulatedControlPlane:
 
     async def stopped(self) -> set[int] | None:
         return None
+
+    async def identity(self) -> str:
+        return EMBEDDED

@@ -341,6 +341,26 @@ class Costing:
             table = self._sync(uow, period)
             return FleetTotals(from_cents(table.mtd), from_cents(table.projected), {}, len(table.plans.plan_of))
 
+    def by_owner(self, uow: UnitOfWork, period: BillingPeriod, owner_of: dict[int, int]) -> dict[int, tuple[int, int]]:
+        """(month-to-date, projected) cents of each account's apps (`owner_of`: app → account
+        id), usage overage included: `fleet()` summed per account, each plan's curve read once
+        per account that has it."""
+        with self._lock:
+            table = self._sync(uow, period)
+            plan_of, curves, today = table.plans.plan_of, table.plans.curves, table.today
+            sums: dict[int, list[int]] = {}
+            for (owner, text), n in Counter((owner_of.get(a), t) for a, t in plan_of.items()).items():
+                curve = curves[text]
+                pair = sums.setdefault(owner, [0, 0])
+                pair[0] += n * curve[today]
+                pair[1] += n * curve[-1]
+            for app_id, cents in table.overage.items():
+                if app_id in plan_of:
+                    pair = sums.setdefault(owner_of.get(app_id), [0, 0])
+                    pair[0] += cents
+                    pair[1] += cents
+            return {owner: (m, p) for owner, (m, p) in sums.items()}
+
     def figures(self, uow: UnitOfWork, period: BillingPeriod) -> dict[int, tuple[Decimal, Decimal]]:
         """(month-to-date, projected) of every app; apps alike share one pair."""
         with self._lock:
@@ -368,6 +388,13 @@ class Costing:
         """Every app's plan of a month (kept: a finished month's draft reads it again)."""
         with self._lock:
             return self._sync(uow, period).plans
+
+    def plans_copy(self, uow: UnitOfWork, period: BillingPeriod) -> MonthPlans:
+        """`plans` as a copy of its own (taken while no other thread brings the table up to
+        date), for a reader that walks it outside the lock (budgets, signals)."""
+        with self._lock:
+            plans = self._sync(uow, period).plans
+            return MonthPlans(dict(plans.plan_of), dict(plans.curves))
 
     def per_app(self, uow: UnitOfWork, period: BillingPeriod, app_ids: list[int]) -> dict[int, LiveCost]:
         """Each app's month-to-date and projected lines (usage overage included)."""

@@ -6,6 +6,11 @@ the platform has it, at the platform's instant (never before what the database a
 and the intent completed, in one transaction. `cancelled`: the key is fenced there, no request
 with it can act any more, and the intent is abandoned. Either way the finding is audited. When
 the control plane does not answer, the intent stays pending and the next look tries again.
+
+Recovery asks only the platform the database belongs to (`services.binding`): through any other
+(or the simulator inside the process, when the database belongs to a platform across the
+network) it asks nothing and leaves every intent pending ("not known yet") until a run through
+its own platform settles it.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from functools import partial
 from imtui.clock import SystemClock
 from imtui.domain.apps import App
 from imtui.domain.audit import DONE, REFUSED, AuditEntry
+from imtui.domain.errors import ImtuiError, Refused
 from imtui.domain.intents import (
     ABANDONED,
     LEASE,
@@ -35,6 +41,7 @@ from imtui.domain.intents import (
     DONE as INTENT_DONE,
 )
 from imtui.domain.lifecycle import after, status_before
+from imtui.services.binding import PlatformBinding
 from imtui.services.context import ServiceContext
 from imtui.services.control_plane import DONE as PLATFORM_DONE
 from imtui.services.control_plane import ControlPlaneError, Outcome
@@ -79,6 +86,10 @@ class IntentKeeper:
         self.host = socket.gethostname()
         self.in_flight: set[str] = set()
         """Keys this process is calling the control plane with right now (never recovered here)."""
+        self.binding = PlatformBinding(ctx)
+        self.waiting: str | None = None
+        """Why the last recovery left intents unsettled because the database belongs to another
+        platform (a note for the command line), else None."""
 
     @property
     def owner(self) -> str:
@@ -127,6 +138,24 @@ class IntentKeeper:
             uow.intents.renew(owner, until)
             uow.commit()
 
+    async def require_bound_platform(self, bind: bool = False) -> str | None:
+        """The platform binding check (cli.md): refuses (exit 3, naming the database's platform)
+        when this run's control plane is another; exit 1 when it does not say who it is. With
+        `bind` (an act), an unbound database is bound to it, audited; without (a read, a dry
+        run), nothing is written. Returns the identity checked, None when nothing was asked."""
+        return await self.binding.require(bind)
+
+    async def vet(self, ready: dict[int, App], refused: dict[int, ImtuiError], bind: bool = True) -> None:
+        """Before a bulk's calls: unless this run's control plane is the database's platform, every
+        app `ready` for it is moved to `refused` with why (nothing is asked to act)."""
+        if not ready:
+            return
+        try:
+            await self.require_bound_platform(bind)
+        except ImtuiError as exc:
+            refused.update(dict.fromkeys(ready, exc))
+            ready.clear()
+
     async def ask(self, key: str) -> Outcome | None:
         """What became of a call whose answer was lost; None when the control plane does not say."""
         try:
@@ -152,11 +181,28 @@ class IntentKeeper:
     # --- recovery ---------------------------------------------------------------------------------
 
     async def recover(self) -> int:
-        """Settles every intent whose owner is gone; returns how many were settled."""
+        """Settles every intent whose owner is gone; returns how many were settled. Only the
+        database's own platform is asked (binding an unbound database to this run's): through
+        another, the intents stay pending and `waiting` says why."""
         ctx = self.ctx
+        self.waiting = None
         if ctx.read_only:
             return 0
-        claimed = await ctx.run(self._claim_orphans)
+        orphans = await ctx.run(self._orphans)
+        if not orphans:
+            return 0
+        try:
+            await self.require_bound_platform(bind=True)
+        except Refused as exc:
+            n = len(orphans)
+            self.waiting = (
+                f"note: {n} halt{'s or reactivations' if n > 1 else ' or reactivation'} left by a run "
+                f"that ended early {'are' if n > 1 else 'is'} not known yet and stay pending: {exc.message}"
+            )
+            return 0
+        except ImtuiError:  # the platform does not answer now: the next look tries again
+            return 0
+        claimed = await ctx.run(lambda: self._claim(orphans))
         if not claimed:
             return 0
         gate = asyncio.Semaphore(RECOVER_CONCURRENCY)
@@ -170,23 +216,27 @@ class IntentKeeper:
             await ctx.run(lambda: self._settle(found))
         return len(found)
 
-    def _claim_orphans(self) -> list[Intent]:
+    def _orphans(self) -> list[Intent]:
+        """The pending intents whose owner is gone (read only)."""
         ctx = self.ctx
         with ctx.uow() as uow:
             if not uow.intents.pending_count():
                 return []
             pending = uow.intents.pending()
         wall = wall_now()
-        orphans = [
+        return [
             i
             for i in pending
             if i.key not in self.in_flight
             and (i.owner == self.owner or is_orphaned(i, self.host, pid_alive(owner_pid(i.owner)), wall))
         ]
+
+    def _claim(self, orphans: list[Intent]) -> list[Intent]:
+        """Takes the orphans over (those no other process claimed meanwhile)."""
         if not orphans:
             return []
-        with ctx.uow(write=True) as uow:
-            claimed = uow.intents.claim(orphans, self.owner, wall + LEASE)
+        with self.ctx.uow(write=True) as uow:
+            claimed = uow.intents.claim(orphans, self.owner, wall_now() + LEASE)
             uow.commit()
         return claimed
 

@@ -31,19 +31,28 @@ from imtui.domain.lifecycle import (
     check_reason,
     describe,
     purged,
+    status_before,
     target_status,
 )
 from imtui.domain.period import BillingPeriod
+from imtui.domain.prices import ZERO
 from imtui.domain.timeline import check_not_before
 from imtui.persistence.uow import UnitOfWork
 from imtui.services.context import ServiceContext, no_cyclic_gc
 from imtui.services.control_plane import DONE as PLATFORM_DONE
-from imtui.services.control_plane import ControlPlaneError, ControlPlaneUnreachable
+from imtui.services.control_plane import (
+    NOT_DONE,
+    ControlPlaneError,
+    ControlPlaneSilent,
+    ControlPlaneUnreachable,
+    NotDone,
+    NotKnownYet,
+)
 from imtui.services.costing import record_plans
 from imtui.services.crashpoints import AFTER_CONFIRM, BEFORE_CALL, DURING_WRITE, crashpoint
 from imtui.services.housekeeping import Housekeeping
 from imtui.services.intents import IntentKeeper, new_key
-from imtui.services.models import AppView, BulkResult
+from imtui.services.models import AppView, BulkResult, DryRun, Planned, result_kind
 
 RECORD_GROUP = 1000
 """Most confirmed apps written in one transaction."""
@@ -52,7 +61,6 @@ GATHER_SECONDS = 0.05
 
 Progress = Callable[[int, int], None]
 
-NOT_CHANGED = "the control plane never acted on it; the app was left as it was"
 PENDING_NOTE = (
     "whether it acted is not known yet; the app is shown as it was until the control plane answers, "
     "and the next imtui run settles it"
@@ -77,6 +85,39 @@ class LifecycleService:
         self.ctx.require_writable()
         return await self._bulk(REACTIVATE, app_ids, None, progress)
 
+    async def dry_run(self, action: str, app_ids: list[int], reason: str | None = None) -> DryRun:
+        """What `halt` (with `reason`) or `reactivate` would do, checked as they check (read-only,
+        the reason, permission, each app, the platform the database belongs to), with the monthly
+        price that stops or resumes. Nothing is written or audited, intents are neither opened nor
+        recovered, and no platform is asked to act (only, when the database is bound, who it is)."""
+        ctx = self.ctx
+        ctx.require_writable()
+        if action == HALT:
+            check_reason(reason or "")
+        await self.housekeeping.catch_up()
+        now = ctx.now()
+        ids = list(dict.fromkeys(app_ids))
+        refused, ready = await ctx.run(lambda: self._check(action, ids, now))
+        await self.intents.vet(ready, refused, bind=False)  # checked, never bound by a dry run
+        price = ctx.prices.package_price
+        results = []
+        for app_id in app_ids:
+            if app_id in refused:
+                err = refused[app_id]
+                results.append(BulkResult(app_id, False, err.message, err.exit_code, kind=result_kind(err)))
+                continue
+            app = ready[app_id]
+            monthly = price(app.package)
+            stops = action == HALT
+            planned = Planned(
+                f"status {status_before(action)} → {target_status(action)}",
+                monthly if stops else ZERO,
+                ZERO if stops else monthly,
+                app.version,
+            )
+            results.append(BulkResult(app_id, True, None, 0, planned=planned))
+        return DryRun(results)
+
     async def _bulk(
         self, action: str, app_ids: list[int], reason: str | None, progress: Progress | None
     ) -> list[BulkResult]:
@@ -89,6 +130,7 @@ class LifecycleService:
         now = ctx.now()
         ids = list(dict.fromkeys(app_ids))
         refused, ready = await ctx.run(lambda: self._check(action, ids, now))
+        await self.intents.vet(ready, refused)  # the database's platform, bound at the first act
         intents = await self.intents.open(action, list(ready), reason, now)
         crashpoint(BEFORE_CALL)
         applied: dict[int, AppView] = {}
@@ -112,10 +154,16 @@ class LifecycleService:
                         at = outcome.at
                     else:
                         settled = outcome is not None
-                        refused[app_id] = Unavailable(f"{exc}; {NOT_CHANGED if settled else PENDING_NOTE}")
+                        refused[app_id] = (
+                            NotDone(f"{NOT_DONE} ({exc})") if settled else NotKnownYet(f"{exc}; {PENDING_NOTE}")
+                        )
                         if settled:
                             unsettled[key] = ABANDONED
                         at = _NOT_CONFIRMED
+                except ControlPlaneSilent as exc:  # no request reached the platform
+                    refused[app_id] = NotDone(f"{NOT_DONE} ({exc})")
+                    unsettled[key] = ABANDONED
+                    at = _NOT_CONFIRMED
                 except ControlPlaneError as exc:
                     refused[app_id] = Unavailable(f"{exc}; the app was left as it was")
                     unsettled[key] = FAILED
@@ -168,7 +216,7 @@ class LifecycleService:
         for app_id in app_ids:
             if app_id in refused:
                 err = refused[app_id]
-                results.append(BulkResult(app_id, False, err.message, err.exit_code))
+                results.append(BulkResult(app_id, False, err.message, err.exit_code, kind=result_kind(err)))
             else:
                 results.append(BulkResult(app_id, True, None, 0, applied.get(app_id)))
         return results

@@ -74,6 +74,25 @@ class ChangeResult:
     nothing_to_change: bool
 
 
+DONE_KIND, REFUSED_KIND, NOT_DONE_KIND, NOT_KNOWN_KIND = "done", "refused", "not done", "not known yet"
+
+
+@dataclass(frozen=True)
+class Planned:
+    """What an operation would do to one app (`--dry-run`, the guardrail): the change in words
+    and the app's monthly list price before and after (equal when nothing would change)."""
+
+    changes: str
+    monthly_before: Decimal
+    monthly_after: Decimal
+    version: int | None = None
+    """The app's version when it was judged (a guarded change is carried out on it only)."""
+
+    @property
+    def monthly_delta(self) -> Decimal:
+        return self.monthly_after - self.monthly_before
+
+
 @dataclass(frozen=True)
 class BulkResult:
     """One app's outcome in a bulk operation."""
@@ -83,6 +102,46 @@ class BulkResult:
     error: str | None = None
     exit_code: int = 0
     app: AppView | None = None
+    kind: str = ""
+    """"done"; "refused" (a rule, a permission, the platform said no); "not done" (the platform did
+    not answer and never acted: nothing changed); "not known yet" (sent, no answer: settled by
+    the next run). Empty: "done" when ok, else "refused"."""
+    planned: Planned | None = None
+    """With `--dry-run`: what the operation would do (None for an app that does not exist)."""
+
+    @property
+    def outcome(self) -> str:
+        return self.kind or (DONE_KIND if self.ok else REFUSED_KIND)
+
+
+@dataclass(frozen=True)
+class DryRun:
+    """A bulk operation checked but not carried out (`--dry-run`): every app's outcome as the real
+    run would report it, with what it would do, and the refusal of the whole request (the
+    guardrail) when the real run would refuse it before any app."""
+
+    results: list[BulkResult]
+    refusal: str | None = None
+    refusal_code: int = 0
+
+    @property
+    def exit_code(self) -> int:
+        """As the real run would exit: the whole request's refusal, else the first app's failure."""
+        if self.refusal is not None:
+            return self.refusal_code
+        return next((r.exit_code for r in self.results if not r.ok), 0)
+
+
+def result_kind(error: Exception) -> str:
+    """How a failed app's outcome is reported (tui.md: an app the platform never acted on because
+    it did not answer is "not done", not refused)."""
+    from imtui.services.control_plane import NotDone, NotKnownYet
+
+    if isinstance(error, NotDone):
+        return NOT_DONE_KIND
+    if isinstance(error, NotKnownYet):
+        return NOT_KNOWN_KIND
+    return REFUSED_KIND
 
 
 @dataclass(frozen=True)

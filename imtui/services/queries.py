@@ -10,6 +10,7 @@ from imtui.domain.billing import State
 from imtui.domain.editions import EDITIONS
 from imtui.domain.errors import InvalidInput, NotFound
 from imtui.domain.lifecycle import STATUSES
+from imtui.domain.text import MAX_NAME
 from imtui.persistence.uow import UnitOfWork
 from imtui.services.context import ServiceContext
 from imtui.services.housekeeping import Housekeeping
@@ -34,6 +35,12 @@ class AppFilter:
             raise InvalidInput(f"unknown status {self.status!r}; allowed: {', '.join(STATUSES)}")
         if self.edition is not None and self.edition not in EDITIONS:
             raise InvalidInput(f"unknown edition {self.edition!r}; allowed: {', '.join(EDITIONS)}")
+
+    @property
+    def matches_nothing(self) -> bool:
+        """A search text longer than any ID or name (at most `MAX_NAME` characters) is found in
+        none: answered without handing the database a pattern longer than it takes."""
+        return self.search is not None and len(self.search) > MAX_NAME
 
 
 def get_app(uow: UnitOfWork, app_id: int, lock: bool = False) -> App:
@@ -87,6 +94,8 @@ class AppQueries:
                     account_id = uow.accounts.find(filt.account)
                     if account_id is None:
                         raise NotFound(f"no account named {filt.account!r}")
+                if filt.matches_nothing:
+                    return []
                 apps = uow.apps.search(filt.status, filt.edition, account_id, filt.search)
                 locks = uow.locks.of_apps([a.app_id for a in apps], month)
             return [AppView.of(a, locks.get(a.app_id, {}), self.ctx.tz) for a in apps]

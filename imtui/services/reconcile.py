@@ -3,6 +3,8 @@
 Repairs go one way only: the platform is made to match imtui, each fix audited (`reconcile`).
 The embedded control plane keeps no state of its own, so it cannot drift and there is nothing
 to compare; with it `check` says so rather than report an empty list as if it had looked.
+Both compare and repair only through the platform the database belongs to (`services.binding`);
+`--fix` binds an unbound database, a plain look does not.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass, field
 
 from imtui.domain.audit import DONE, REFUSED, AuditEntry
 from imtui.domain.drift import START, STOP, Drift, drifted
-from imtui.domain.errors import ImtuiError, InvalidInput, Unavailable
+from imtui.domain.errors import ImtuiError, InvalidInput, Refused, Unavailable
 from imtui.services.context import ServiceContext
 from imtui.services.control_plane import ControlPlaneError
 from imtui.services.intents import IntentKeeper, new_key
@@ -43,6 +45,7 @@ class ReconcileService:
         """Every app's status against the platform's; settles orphaned intents first."""
         ctx = self.ctx
         await self.intents.recover()
+        await self.intents.require_bound_platform(bind=False)
         try:
             stopped = await ctx.control_plane.stopped()
         except ControlPlaneError as exc:
@@ -71,8 +74,10 @@ class ReconcileService:
         """Makes the platform match imtui for every drifted app; each fix is audited."""
         ctx = self.ctx
         ctx.require_writable()
-        await ctx.run(self._require)
+        await ctx.audited(RECONCILE, None, lambda _: self._require())
+        await self._bound(bind=False)
         found = await self.check()
+        await self._bound(bind=True)  # a platform apart from imtui was compared: the database is its
         gate = asyncio.Semaphore(ctx.bulk_concurrency)
 
         async def repair(d: Drift) -> None:
@@ -87,6 +92,16 @@ class ReconcileService:
         await asyncio.gather(*(repair(d) for d in found.drift))
         await ctx.run(lambda: self._audit(found))
         return found
+
+    async def _bound(self, bind: bool) -> None:
+        """The platform binding check of a repair; a refusal is audited."""
+        ctx = self.ctx
+        try:
+            await self.intents.require_bound_platform(bind)
+        except Refused as exc:
+            entries = [ctx.refusal(RECONCILE, None, exc, ctx.now())]
+            await ctx.run(lambda: ctx.audit_refusals(entries))
+            raise
 
     def _require(self) -> None:
         with self.ctx.uow() as uow:

@@ -5,12 +5,16 @@ remembered; a repeat returns what the first did and acts again never. `resolve` 
 became of a key and, if no request with it has arrived, fences the key so a late one cannot act:
 that is how imtui settles an intent whose call it never saw answered. An app the platform has not
 heard of is serving (apps serve from their creation). The log holds one line per action carried out.
+The store also keeps the platform's identity: made once (a random id) and the same for as long as
+the store lives, across restarts, so imtui can tell one platform from another.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
+import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -28,7 +32,12 @@ CREATE TABLE IF NOT EXISTS log (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, key TEXT NOT NULL,
     app_id INTEGER NOT NULL, action TEXT NOT NULL, serving_before INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+
+
+class StoreError(Exception):
+    """The store cannot be opened or written (a directory, not SQLite, not writable...)."""
 
 
 class KeyMismatch(Exception):
@@ -62,10 +71,27 @@ class Store:
     its record are one transaction, committed before the answer is sent."""
 
     def __init__(self, path: str | Path):
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(_SCHEMA)
+        path = Path(path)
+        db = None
+        try:
+            if path.is_dir():
+                raise StoreError(f"the store {path} is a directory, not a file")
+            if not path.exists():  # made readable by its owner only (its WAL and SHM files follow)
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+            db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+            db.execute("PRAGMA busy_timeout=5000")
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_SCHEMA)
+            db.execute("BEGIN IMMEDIATE")  # it can be written, not only read
+            db.execute("INSERT INTO meta VALUES ('platform', ?) ON CONFLICT (name) DO NOTHING", (uuid.uuid4().hex,))
+            db.execute("COMMIT")
+            self.identity: str = db.execute("SELECT value FROM meta WHERE name = 'platform'").fetchone()[0]
+        except (OSError, sqlite3.Error) as exc:
+            if db is not None:
+                db.close()
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise StoreError(f"cannot use {path} as the control plane's store: {reason}") from None
+        self._db = db
         self._lock = threading.Lock()
 
     def close(self) -> None:

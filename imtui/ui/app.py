@@ -14,6 +14,7 @@ from imtui.domain.errors import ImtuiError
 from imtui.domain.roles import VIEWER, allows
 from imtui.services.face import Services
 from imtui.ui.keymap import load_keymap
+from imtui.ui.typeahead import KeysInOrder
 
 
 def styles_dir() -> Path:
@@ -25,8 +26,9 @@ def styles_dir() -> Path:
     raise FileNotFoundError("the dashboard's stylesheets (styles/imtui.tcss) are missing")
 
 
-class ImtuiApp(App):
-    """imtui: the fleet, its costs, and the operations on it."""
+class ImtuiApp(KeysInOrder, App):
+    """imtui: the fleet, its costs, and the operations on it. Keys typed ahead are routed one at a
+    time, each once the one before it has had its effect (`KeysInOrder`)."""
 
     TITLE = "imtui"
     CSS_PATH = [styles_dir() / "imtui.tcss"]
@@ -63,6 +65,7 @@ class ImtuiApp(App):
             self.theme = "ansi-dark"
         self.load_role()
         self.push_screen(MainScreen())
+        self.release_keys()  # keys typed during start-up go to the fleet once it is shown
 
     @property
     def main(self):

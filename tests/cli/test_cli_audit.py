@@ -27,6 +27,7 @@ def test_audit_shape_and_order(history):
     assert [(e["action"], e["result"]) for e in trail] == [
         ("reactivate", "done"),
         ("halt", "done"),
+        ("bind", "done"),  # the first halt bound the database to its platform (cli.md)
         ("modify", "refused"),
         ("upgrade", "done"),
         ("create", "done"),
@@ -35,11 +36,18 @@ def test_audit_shape_and_order(history):
         assert list(e) == AUDIT_KEYS
         assert e["action"] in ACTIONS
         assert e["result"] in ("done", "refused")
-        assert e["app_id"] == FIRST
+        assert e["app_id"] == (None if e["action"] == "bind" else FIRST)
         assert isinstance(e["detail"], str) and e["detail"] and "\n" not in e["detail"]
     ats = [parse_local(e["at"]) for e in trail]
     assert ats == sorted(ats, reverse=True)
-    assert [e["at"][:10] for e in trail] == ["2026-11-06", "2026-11-05", "2026-11-04", "2026-11-03", "2026-11-02"]
+    assert [e["at"][:10] for e in trail] == [
+        "2026-11-06",
+        "2026-11-05",
+        "2026-11-05",
+        "2026-11-04",
+        "2026-11-03",
+        "2026-11-02",
+    ]
 
 
 def test_audit_details(history):
@@ -137,7 +145,7 @@ def test_csv_and_table(history):
     r = history.run("audit", "--format", "csv", now="2026-11-07T09:00:00+08:00").ok()
     rows = list(csv.reader(io.StringIO(r.out)))
     assert rows[0] == AUDIT_KEYS
-    assert len(rows) == 6
+    assert len(rows) == 7  # with the first halt's `bind`
     assert rows[1][2] == "reactivate"
     r = history.run("audit").ok()
     assert r.out.splitlines()[0].split()[:3] == ["at", "actor", "action"]

@@ -74,6 +74,8 @@ def test_start_up_variables_directory_and_umask_are_the_requests_own(two_dbs, tm
         "LANG": "C.UTF-8",
         "PYTHONIOENCODING": "ascii:backslashreplace",
     }
+    if os.environ.get("PGPASSFILE"):  # the test role's password on PostgreSQL (tests/support/dbs.py)
+        env["PGPASSFILE"] = os.environ["PGPASSFILE"]
     outcomes = []
     for db, forked in zip(two_dbs, (True, False)):
         seen = []

@@ -90,7 +90,7 @@ def world(fleet, tmp_path):
     copy.write_bytes(Path(store).read_bytes())
     (tmp_path / "platform.token").write_text(token_file.read_text())
     (tmp_path / "platform.token").chmod(0o600)
-    platform = Platform(tmp_path, store=copy).start()
+    platform = Platform(tmp_path, store=copy, allow_faults=True).start()  # the drills below inject faults
     yield db, platform, active
     platform.kill()
     drop_db(db)

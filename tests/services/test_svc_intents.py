@@ -46,7 +46,9 @@ async def test_an_unanswered_call_is_asked_about_and_abandoned_when_it_never_act
     cp.hang.add(b)
     cp.timeout = 0.05
     results = await services.lifecycle.halt([a, b], "drill")
-    assert "never acted" in results[1].error
+    # tui.md: an app the platform never acted on because it did not answer is "not done", not refused
+    assert results[1].error.startswith("not done: the platform did not answer; nothing changed")
+    assert (results[1].outcome, results[1].exit_code) == ("not done", 1)
     assert intents(db_path) == {a: "done", b: "abandoned"}
     assert (await services.apps.show(b)).status == "active"
 

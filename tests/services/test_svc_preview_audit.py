@@ -78,6 +78,7 @@ async def test_audit_trail_is_newest_first_with_the_actor(services, clock, trial
         ("create", "done", other),
         ("reactivate", "done", trial_app),
         ("halt", "done", trial_app),
+        ("bind", "done", None),  # the first halt bound the database to its (embedded) platform
         ("modify", "refused", trial_app),
         ("upgrade", "done", trial_app),
         ("create", "done", trial_app),
@@ -86,8 +87,8 @@ async def test_audit_trail_is_newest_first_with_the_actor(services, clock, trial
     assert [r.at for r in records] == sorted((r.at for r in records), reverse=True)
     assert records[0].at == clock.now()
     assert "night maintenance" in records[2].detail
-    assert "edition" in records[3].detail
-    assert "trial → pro" in records[4].detail
+    assert "edition" in records[4].detail
+    assert "trial → pro" in records[5].detail
 
     mine = await services.audit.trail(app_id=trial_app, limit=2)
     assert [(r.action, r.result) for r in mine] == [("reactivate", "done"), ("halt", "done")]

@@ -62,6 +62,9 @@ ACTIONS = {
     "usage_import",
     "grant",
     "revoke",
+    "bind",
+    "budget",
+    "notify",
 }
 
 ISO_LOCAL = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?\+08:00$")
@@ -74,7 +77,10 @@ ENV_KEYS = (
     "IMTUI_CONTROL_PLANE_TOKEN",
     "IMTUI_CONTROL_PLANE_TOKEN_FILE",
     "IMTUI_CONTROL_PLANE_TIMEOUT",
+    "IMTUI_CONTROL_PLANE_CA",
     "IMTUI_CRASH_AT",
+    "IMTUI_NOTIFY_SECRET",
+    "IMTUI_NOTIFY_TIMEOUT",
 )
 
 

@@ -17,9 +17,38 @@ import pytest
 from sqlalchemy.engine import make_url
 
 ENV = "IMTUI_TEST_DB_URL"
-TEST_DB_URL = os.environ.get(ENV) or None
-ON_POSTGRES = TEST_DB_URL is not None
 PREFIX = "imtui_t_"
+_PASSFILE: list[str] = []
+"""This process's libpq password file, made on first use (PGPASSFILE names it)."""
+
+
+def remember_password(url: str) -> str:
+    """The URL without its password, which goes to a libpq password file (mode 600) that this
+    process and the imtui processes it starts read through PGPASSFILE, as the README advises:
+    a password in `--db` is visible in the process list, and imtui warns of it on every run."""
+    import atexit
+    import tempfile
+
+    u = make_url(url)
+    if u.password is None:
+        return url
+    if not _PASSFILE:
+        fd, path = tempfile.mkstemp(prefix="imtui-pgpass-")  # mode 600, as libpq requires
+        os.close(fd)
+        _PASSFILE.append(path)
+        atexit.register(lambda: os.path.exists(path) and os.unlink(path))
+    os.environ["PGPASSFILE"] = _PASSFILE[0]
+
+    def field(value: str) -> str:
+        return value.replace("\\", "\\\\").replace(":", "\\:")
+
+    with open(_PASSFILE[0], "a", encoding="utf-8") as fh:
+        fh.write(f"*:*:*:{field(u.username or '')}:{field(str(u.password))}\n")
+    return u._replace(password=None).render_as_string(hide_password=False)  # set() keeps a None
+
+
+TEST_DB_URL = remember_password(os.environ[ENV]) if os.environ.get(ENV) else None
+ON_POSTGRES = TEST_DB_URL is not None
 
 sqlite_only = pytest.mark.skipif(
     ON_POSTGRES, reason=f"inspects a SQLite file directly; runs in the SQLite pass ({ENV} unset)"

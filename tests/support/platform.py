@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -24,13 +25,24 @@ def free_port() -> int:
 
 
 class Platform:
-    def __init__(self, folder: Path, store: Path | None = None, latency: float = 0.01):
+    def __init__(
+        self,
+        folder: Path,
+        store: Path | None = None,
+        latency: float = 0.01,
+        allow_faults: bool = False,
+        tls: tuple[Path, Path] | None = None,
+    ):
+        """`allow_faults`: started for drills (`--allow-faults`), so `faults()` works; `tls`: a
+        (certificate, key) to serve https:// with (the certificate is its own CA: self-signed)."""
         self.folder = folder
         self.store = store or folder / "platform.sqlite"
         self.token_file = folder / "platform.token"
         self.latency = latency
+        self.allow_faults = allow_faults
+        self.tls = tls
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.proc = None  # forkserver.Forked or subprocess.Popen
         self.out = self.errors = None  # its standard output (read for the line it listens on) and error
 
@@ -52,6 +64,8 @@ class Platform:
                     str(self.token_file),
                     "--latency",
                     str(self.latency),
+                    *(["--allow-faults"] if self.allow_faults else []),
+                    *(["--tls-cert", str(self.tls[0]), "--tls-key", str(self.tls[1])] if self.tls else []),
                 ],
                 stdout=told,
                 stderr=self.errors,
@@ -104,8 +118,9 @@ class Platform:
             req.add_header("Authorization", f"Bearer {token or self.token}")
         for k, v in (headers or {}).items():
             req.add_header(k, v)
+        context = ssl.create_default_context(cafile=str(self.tls[0])) if self.tls else None
         try:
-            with urllib.request.urlopen(req, timeout=10) as r:
+            with urllib.request.urlopen(req, timeout=10, context=context) as r:
                 return r.status, json.loads(r.read() or b"{}")
         except urllib.error.HTTPError as exc:
             return exc.code, json.loads(exc.read() or b"{}")

@@ -75,6 +75,8 @@ def clean_env(extra: dict | None = None, home: str | None = None) -> dict:
         "HOME": home or tempfile.gettempdir(),
         "PYTHONDONTWRITEBYTECODE": "1",
     }
+    if os.environ.get("PGPASSFILE"):  # the test role's password (tests/support/dbs.py), out of argv
+        env["PGPASSFILE"] = os.environ["PGPASSFILE"]
     if extra:
         env.update(extra)
     return env
@@ -244,7 +246,12 @@ class TeamDb:
         return r
 
     def as_user(self, *argv: str, env: dict | None = None, globals_: tuple[str, ...] = ()) -> Result:
-        cmd = self.other.command(["--db", self.user_url, *globals_, *argv])
+        url, env = self.user_url, dict(env or {})
+        if "://" in url and make_url(url).password is not None:  # not in argv: imtui would warn
+            env.setdefault("IMTUI_DB", url)
+            cmd = self.other.command([*globals_, *argv])
+        else:
+            cmd = self.other.command(["--db", url, *globals_, *argv])
         return run_cmd(cmd, clean_env(env, self.home))
 
     def fix_perms(self) -> None:

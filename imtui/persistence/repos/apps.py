@@ -220,7 +220,7 @@ class AppRepo(Repo):
 
     def owners(self) -> dict[int, int]:
         """Account id of every app."""
-        return dict(self.conn.execute(select(_APPS.c.app_id, _APPS.c.account_id)).all())
+        return dict(self.driver_rows(f"SELECT app_id, account_id FROM {_APPS.name}"))
 
     def accounts_of(self, app_ids: list[int] | None = None) -> dict[int, str]:
         """Account name of the given apps, or of all."""
@@ -243,6 +243,15 @@ class AppRepo(Repo):
             )
             for app_id, created, status, purge_at, paid in rows
         }
+
+    def names(self) -> dict[int, str]:
+        """Every app's name by app ID (an export names each app it bills)."""
+        return dict(self.driver_rows(f"SELECT app_id, name FROM {_APPS.name}"))
+
+    def counts(self) -> dict[tuple[str, str], int]:
+        """How many apps there are by (status, edition)."""
+        rows = self.driver_rows(f"SELECT status, edition, COUNT(*) FROM {_APPS.name} GROUP BY status, edition")
+        return {(status, edition): n for status, edition, n in rows}
 
     def count(self) -> int:
         return self.conn.execute(select(func.count()).select_from(_APPS)).scalar_one()

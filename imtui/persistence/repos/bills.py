@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import datetime
 from typing import NamedTuple
 
@@ -131,6 +132,21 @@ class BillRepo(Repo):
             for bill_id, *values in rows:
                 lines[bill_id].append(StoredLine(*values))
         return [StoredBill(name, total, lines.get(bill_id, [])) for bill_id, name, total in bills]
+
+    def line_batches(self, month: Month, account: str | None = None) -> Iterator[list[tuple]]:
+        """(account name, *StoredLine) of every line of an issued month (or one account's), in
+        `of_month`'s order (by account name, then app, then line), a batch at a time: an export
+        of the whole fleet's lines never holds them all."""
+        sql = (
+            f"SELECT a.name, {', '.join(f'l.{f}' for f in StoredLine._fields)} "
+            f"FROM {_LINES.name} l JOIN {_BILLS.name} b ON b.id = l.bill_id "
+            f"JOIN {_ACCOUNTS.name} a ON a.id = b.account_id WHERE b.month = {self.mark}"
+        )
+        params: tuple = (month.key,)
+        if account is not None:
+            sql += f" AND a.name = {self.mark}"
+            params += (account,)
+        return self.driver_batches(sql + " ORDER BY a.name, l.app_id, l.id", params, size=5_000)
 
     def month_cents(self, month: Month) -> int:
         """Cents billed to every account in an issued month."""

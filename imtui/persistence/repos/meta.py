@@ -18,6 +18,11 @@ CHANGE_COUNTER = "change_counter"
 SIMULATION = "simulation"
 PLANS_AFTER_EVENT = "plans_after_event"
 """Every event after this id was written with its app's month plan (set by migration 0004)."""
+PLATFORM = "platform"
+"""The identity of the platform the database belongs to (cli.md); unset until the first act."""
+PLATFORM_URL = "platform_url"
+"""Where that platform was last reached (redacted: no user, password or query); empty when embedded."""
+PLATFORM_BOUND_AT = "platform_bound_at"
 
 _META = Meta.__table__
 
@@ -58,6 +63,18 @@ class MetaRepo(Repo):
     def plans_after_event(self) -> int:
         value = self.get(PLANS_AFTER_EVENT)
         return int(value) if value else 0
+
+    @property
+    def platform(self) -> tuple[str | None, str | None, datetime | None]:
+        """The platform the database belongs to: (identity, last-known URL, bound at), or Nones."""
+        return self.get(PLATFORM) or None, self.get(PLATFORM_URL) or None, self.instant(PLATFORM_BOUND_AT)
+
+    def bind_platform(self, identity: str, url: str | None, at: datetime | None) -> None:
+        """Records the platform (and its redacted URL); `at` None keeps the binding's instant."""
+        self.set(PLATFORM, identity)
+        self.set(PLATFORM_URL, url or "")
+        if at is not None:
+            self.set(PLATFORM_BOUND_AT, at.astimezone(UTC).isoformat())
 
     def advance_latest(self, instant: datetime) -> None:
         """Records that something took effect at `instant` (time only moves forward)."""

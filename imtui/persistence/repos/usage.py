@@ -11,7 +11,7 @@ from array import array
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from imtui.domain.calendar import Month
 from imtui.domain.headroom import WindowPeaks
@@ -198,6 +198,27 @@ class UsageRepo(Repo):
             (month.key, dau_included, groups_included),
         )
         return {app_id: Peaks(dau, groups, days) for app_id, dau, groups, days in rows}
+
+    def latest_day(self) -> date | None:
+        """The newest day any app has a record for (None: no record at all). Only the newest
+        month with records is read, and of each row only its first figure's days (a record has
+        every figure), a batch of rows at a time."""
+        import numpy as np
+
+        width = SLOTS * 4  # DAU_AT is 0: the row's first SLOTS int32 are its daily active users
+        newest = select(func.max(_USAGE.c.month))
+        month = self.conn.execute(newest).scalar()
+        while month is not None:
+            sql = f"SELECT substr(days, 1, {width}) FROM usage_months WHERE month = {self.mark}"
+            seen = np.zeros(SLOTS, dtype=bool)
+            for rows in self.driver_batches(sql, (month,), size=5_000):
+                dau = np.frombuffer(b"".join(bytes(r[0]) for r in rows), dtype="<i4").reshape(-1, SLOTS)
+                seen |= (dau != MISSING).any(axis=0)
+            if seen.any():
+                year, number = map(int, month.split("-"))
+                return date(year, number, int(np.flatnonzero(seen)[-1]) + 1)
+            month = self.conn.execute(newest.where(_USAGE.c.month < month)).scalar()  # rows without a record
+        return None
 
     def _month_chunks(self, month: str, app_ids: list[int] | None):
         """(app ids, their packed days joined) of a month, a batch of rows at a time, so the

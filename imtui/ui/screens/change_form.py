@@ -19,6 +19,7 @@ from imtui.domain.errors import ImtuiError
 from imtui.services.fleet import FleetRow
 from imtui.services.models import AppView, BulkResult
 from imtui.ui import format as fmt
+from imtui.ui.equivalent import CommandBox, change_command
 
 KEEP = "keep"
 VALUE_FIELDS = ("live_groups", "groups_per_user", "members_per_group", "history_days")
@@ -71,7 +72,8 @@ class ChangeForm(ModalScreen):
                     yield Label("", id=f"lock-{item}", classes="lock")
             yield DataTable(id="preview", cursor_type="row", zebra_stripes=False)
             yield Static("", id="preview-total", markup=False)
-            yield Static("", id="command", classes="command", markup=False)
+            with CommandBox():  # the whole equivalent command; a long one scrolls
+                yield Static("", id="command", classes="command", markup=False)
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel", compact=True)
                 yield Button("Confirm (F2)", id="confirm", variant="warning", compact=True)
@@ -173,8 +175,8 @@ class ChangeForm(ModalScreen):
             live_unlimited=None if live == KEEP else live is None,
             **values,
         )
-        ids = " ".join(str(t.app_id) for t in self.targets[:3]) + (" …" if len(self.targets) > 3 else "")
-        self.query_one("#command", Static).update(f"$ imtui apps {self.kind} {ids} {self.request.describe()}")
+        command = change_command(self.kind, (t.app_id for t in self.targets), self.request)
+        self.query_one("#command", Static).update(command)  # every ID: it runs as printed
         self.preview()
 
     @work(exclusive=True, group="form-preview")

@@ -14,6 +14,7 @@ from textual.widgets import Button, Input, Label, Static
 
 from imtui.services.fleet import FleetRow
 from imtui.ui import format as fmt
+from imtui.ui.equivalent import CommandBox, halt_command
 
 SHOWN = 12
 
@@ -56,7 +57,8 @@ class HaltDialog(ModalScreen):
             if n > 1:  # above the reason, so shift+tab from Cancel reaches the reason first
                 yield Input(placeholder=f"type {n} to confirm", id="count", compact=True)
             yield Input(placeholder="reason (required)", id="reason", compact=True)
-            yield Static("", id="command", classes="command", markup=False)
+            with CommandBox():  # the whole equivalent command; a long one scrolls
+                yield Static("", id="command", classes="command", markup=False)
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel", compact=True)
                 yield Button(f"Halt {n}", id="confirm", variant="error", disabled=True, compact=True)
@@ -76,9 +78,9 @@ class HaltDialog(ModalScreen):
     @on(Input.Changed)
     def _update(self) -> None:
         self.query_one("#confirm", Button).disabled = not self._ready()
-        reason = self.query_one("#reason", Input).value.strip() or "…"
-        ids = " ".join(str(t.app_id) for t in self.targets[:5]) + (" …" if len(self.targets) > 5 else "")
-        self.query_one("#command", Static).update(f"$ imtui apps halt {ids} --reason {reason!r} --yes")
+        reason = self.query_one("#reason", Input).value
+        command = halt_command((t.app_id for t in self.targets), reason)
+        self.query_one("#command", Static).update(command)  # every ID, quoted: it runs as printed
 
     @on(Input.Submitted)
     def _next(self, event: Input.Submitted) -> None:

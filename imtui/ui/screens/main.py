@@ -552,11 +552,18 @@ class MainScreen(Screen):
         self.load_changes()
         failed = [r for r in results if not r.ok]
         if len(results) > 1 or (failed and list_refusals):
-            title = f"{verb}: {len(results) - len(failed)} done, {len(failed)} refused"
+            kinds = [r.outcome for r in failed]
+            title = f"{verb}: {len(results) - len(failed)} done, {kinds.count('refused')} refused" + "".join(
+                f", {kinds.count(k)} {k}" for k in ("not done", "not known yet") if k in kinds
+            )
             self.app.push_screen(ResultsScreen(title, results), (lambda _: then()) if then else None)
             return
         elif failed:
-            self.app.notify(failed[0].error or "refused", severity="error", title=f"{verb} refused")
+            self.app.notify(
+                failed[0].error or "refused",
+                severity="error",
+                title=f"{verb} refused" if failed[0].outcome == "refused" else f"{verb}: {failed[0].outcome}",
+            )
         elif results and list_refusals:  # one app changed: say so (or that nothing changed)
             self.app.notify(f"app {results[0].app_id}: {results[0].error or 'done'}", title=verb.capitalize())
         if then is not None:

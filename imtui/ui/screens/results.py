@@ -11,11 +11,19 @@ from textual.widgets import Button, DataTable, Label
 from imtui.services.models import BulkResult
 from imtui.ui import format as fmt
 
+OUTCOME_LABELS = {
+    "done": "✓ done",
+    "refused": "✕ refused",
+    "not done": "○ not done",  # the platform did not answer; nothing changed (not a refusal)
+    "not known yet": "? not known yet",
+}
+
 
 class ResultsScreen(ModalScreen):
     BINDINGS = [
         Binding("escape", "close", "Close", id="results.close"),
-        Binding("enter", "close", "Close", show=False, id="results.close_enter"),
+        # priority: the focused list would take enter for itself (select a row) and nothing closed
+        Binding("enter", "close", "Close", show=False, priority=True, id="results.close_enter"),
     ]
 
     def __init__(self, title: str, results: list[BulkResult]) -> None:
@@ -34,7 +42,7 @@ class ResultsScreen(ModalScreen):
         table.add_columns("App", "Result", "Why")
         ordered = sorted(self.results, key=lambda r: r.ok)  # refusals first
         for r in ordered:
-            table.add_row(str(r.app_id), "✓ done" if r.ok else "✕ refused", fmt.plain(r.error or ""))
+            table.add_row(str(r.app_id), OUTCOME_LABELS.get(r.outcome, f"✕ {r.outcome}"), fmt.plain(r.error or ""))
         table.focus()
 
     def on_button_pressed(self) -> None:
