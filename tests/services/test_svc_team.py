@@ -75,7 +75,7 @@ async def test_now_is_refused_on_a_shared_database_not_created_for_simulation(db
         real.close()
     with pytest.raises(Refused) as err:
         open_services(Settings(db=db_path), FixedClock(at("2030-01-01T00:00:00")))
-    assert err.value.message == "--now is refused on a shared team database that was not created for simulation"
+    assert err.value.message == "this database runs on the real clock; --now is only for databases created with --now"
     again = open_services(Settings(db=db_path), SystemClock())  # the real clock is still fine
     try:
         assert (await again.apps.show(app.app_id)).name == "chat"
