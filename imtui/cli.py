@@ -581,7 +581,7 @@ async def cmd_bills_export(sv, args) -> int:
 
 
 async def cmd_usage_import(sv, args) -> int:
-    from imtui.services.usage import UsageRefused
+    from imtui.domain.usage_file import UsageRefused
 
     sv.require_writable()
     try:
@@ -599,7 +599,8 @@ async def cmd_usage_import(sv, args) -> int:
             print(output.printable_line(line), file=sys.stderr)
         return refused.exit_code
     if summary.ignored:
-        print(f"note: ignored the column(s) {', '.join(summary.ignored)}", file=sys.stderr)
+        # the names come from the file: escaped, so a column name cannot drive the terminal
+        print(output.printable_line(f"note: ignored the column(s) {', '.join(summary.ignored)}"), file=sys.stderr)
     _emit(args, output.import_record(summary), output.IMPORT_FIELDS, single=True)
     return 0
 

@@ -27,6 +27,10 @@ NOTHING_TO_COMPARE = (
 )
 
 
+class PlatformSilent(Unavailable):
+    """The platform did not answer the comparison (the dashboard says since when)."""
+
+
 @dataclass
 class Reconciliation:
     checked: int
@@ -49,7 +53,7 @@ class ReconcileService:
         try:
             stopped = await ctx.control_plane.stopped()
         except ControlPlaneError as exc:
-            raise Unavailable(str(exc)) from None
+            raise PlatformSilent(str(exc)) from None
         if stopped is None:
             raise InvalidInput(NOTHING_TO_COMPARE)
 
@@ -64,9 +68,11 @@ class ReconcileService:
 
     async def drifted_apps(self) -> set[int] | None:
         """The drifted apps (the dashboard's figure and filter); None when there is no platform
-        apart from imtui or it cannot be asked now."""
+        apart from imtui or it cannot be asked now; `PlatformSilent` when it does not answer."""
         try:
             return {d.app_id for d in (await self.check()).drift}
+        except PlatformSilent:
+            raise
         except ImtuiError:
             return None
 

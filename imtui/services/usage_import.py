@@ -1,11 +1,14 @@
-"""Reading a usage file fast: a million rows in a few seconds, in bounded memory.
+"""Importing a usage file (domain.md §6): read and checked whole first, then written in short
+transactions, so a halt or reactivate never waits for an import.
 
-Rows are read in chunks; each chunk's cells become NumPy arrays, so the common case (well-formed
-rows the rules accept) is checked and gathered column by column. Each distinct date and app of
-the file is looked at once (the rules of `domain.usage.ImportRules`). A row that fails any check
-takes the slow path, which asks the domain why, one row at a time; so a bad row is explained
-exactly as a one-row file would explain it. Good records are gathered in one matrix of packed
-months (a row per app and month), merged with what is stored only when every row was good.
+Reading holds no lock and no transaction: rows are read in chunks in bounded memory (a line over
+`LINE_LIMIT` is a bad row, read past without being held); each chunk's cells become NumPy arrays,
+so the common case (well-formed rows the rules accept) is checked and gathered column by column.
+Each distinct date and app of the file is looked at once (the rules of `domain.usage.ImportRules`).
+A row that fails any check takes the slow path, which asks the domain why, one row at a time; so a
+bad row is explained exactly as a one-row file would explain it. Good records are gathered in one
+matrix of packed months (a row per app and month). Only when every row was good is anything
+written: a chunk of packed months per transaction, each merged with what is stored at that moment.
 """
 
 from __future__ import annotations
@@ -14,28 +17,35 @@ import csv
 import heapq
 import io
 import json
-import re
 from array import array
-from collections.abc import Iterator
-from datetime import date
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from datetime import date, datetime, timedelta
 from itertools import islice
 from typing import BinaryIO
 
 import numpy as np
 
-from imtui.domain.errors import InvalidInput
+from imtui.domain.audit import DONE, AuditEntry
+from imtui.domain.calendar import zone
+from imtui.domain.errors import InvalidInput, Refused
+from imtui.domain.timeline import check_not_before
 from imtui.domain.usage import (
     COLUMNS,
     FIELDS,
     MOST,
+    AppDays,
     BadRow,
     ImportRules,
     parse_app_id,
     parse_count,
-    parse_counts,
 )
-from imtui.services.usage import SHOWN_BAD_ROWS
+from imtui.domain.usage_file import LINE_LIMIT, MESSAGE_LIMIT, SHOWN_BAD_ROWS, ImportSummary, UsageRefused
+from imtui.persistence.repos.usage import MISSING
+from imtui.services import usage_fast
+from imtui.services.context import ServiceContext, no_cyclic_gc
 
+CSV, JSONL = "csv", "jsonl"
 SLOTS = 31
 """Days a packed month has room for (see `persistence.repos.usage`)."""
 SIZE = SLOTS * len(FIELDS)
@@ -43,11 +53,15 @@ UNTOUCHED = -2
 """A day the file has no record for (in the gathered matrix)."""
 CHUNK = 25_000
 """Rows checked at once (bounds the memory rows take while they are read)."""
-FAST_BYTES = 1 << 22
-"""Bytes of whole lines the fast path reads at once (about 100,000 rows)."""
-DIGITS = b"0123456789"
-_LONE_CR = re.compile(r"(?<=\r)(?!\n)")
-TO_COMMAS = bytes.maketrans(b"-\n", b",,")
+WRITE_CHUNK = 4_096
+"""Packed months read, merged and written in one transaction (about 0.1 s: what a halt issued
+meanwhile may have to wait)."""
+READ_CHARS = LINE_LIMIT + 2
+"""Characters a line is read in at most (a line of `LINE_LIMIT` bytes and its CR LF)."""
+LONG_LINE = f"longer than 64 KiB ({LINE_LIMIT:,} bytes); a usage row is far shorter"
+LONG_DIGITS = 20
+"""A figure of more digits than this is out of range whatever its value (read without `int`,
+which refuses 4,300 digits and more)."""
 BLOCK = 4_096
 """Packed months a block of the gathered matrix holds (grown a block at a time, never copied)."""
 
@@ -139,8 +153,10 @@ class Gathered:
         for i in np.flatnonzero(~ok):
             self._explain(lines[i], *cells(i))
         good = np.flatnonzero(ok)
-        if self.bad_count or not len(good):
-            return  # a refused file: only bad rows matter from now on
+        if not len(good):
+            return
+        # good rows are gathered even in a refused file: a later row for the same app and day is
+        # a bad row too, listed in its place
         rows = self._rows(app_ids[good], day["month"][day_codes[good]])
         cells_at = rows * SIZE + day["slot"][day_codes[good]]
         block_of = rows // BLOCK
@@ -151,12 +167,13 @@ class Gathered:
             seen[here] = self.blocks[b].reshape(-1)[cells_at[here] - b * BLOCK * SIZE] != UNTOUCHED
         once = np.zeros(len(good), dtype=bool)
         once[np.unique(cells_at, return_index=True)[1]] = True
-        for i in np.flatnonzero(seen | ~once):
+        again = seen | ~once
+        for i in np.flatnonzero(again):
             j = good[i]
             app_id, when = int(app_ids[j]), self._day_values[day_codes[j]]
-            self._refuse(lines[j], 2, f"a second record for app {app_id} on {when} (one record per app and day)")
-        if self.bad_count:
-            return
+            self.refuse(lines[j], 2, f"a second record for app {app_id} on {when} (one record per app and day)")
+        if again.any():
+            good, cells_at, block_of = good[~again], cells_at[~again], block_of[~again]
         for b in blocks:
             here = block_of == b
             flat = self.blocks[b].reshape(-1)
@@ -186,14 +203,17 @@ class Gathered:
         try:
             day, month, _, _ = self.rules.day(day_text)
             app_id = parse_app_id(app_text)
-            values = parse_counts(cells)
+            values = [_count(f, c) for f, c in zip(FIELDS, cells)]
             self.rules.check(app_id, day, month, values)
         except BadRow as bad:
-            self._refuse(line, bad.code, bad.message)
+            self.refuse(line, bad.code, bad.message)
             return
         raise AssertionError(f"line {line} was refused without a reason")  # the two paths disagree
 
-    def _refuse(self, line: int, code: int, message: str) -> None:
+    def refuse(self, line: int, code: int, message: str) -> None:
+        """Counts a bad row; the first ones (by line) are kept with why."""
+        if len(message) > MESSAGE_LIMIT:
+            message = message[:MESSAGE_LIMIT] + "…"
         self.bad_count += 1
         if len(self._bad) < SHOWN_BAD_ROWS:
             heapq.heappush(self._bad, (-line, code, message))
@@ -282,8 +302,8 @@ def _figures(columns: list[list], n: int) -> tuple[np.ndarray, np.ndarray]:
                 values[f] = np.fromiter(map(int, column), dtype=np.int64, count=n)
                 ok &= values[f] <= MOST
                 continue
-            except OverflowError:
-                pass  # a number far out of range: cell by cell
+            except (OverflowError, ValueError):
+                pass  # a number far out of range (or of thousands of digits): cell by cell
         values[f], column_ok = _figure_cells(column, n)
         ok &= column_ok
     return values, ok
@@ -295,11 +315,25 @@ def _figure_cells(column: list, n: int) -> tuple[np.ndarray, np.ndarray]:
     ok = np.zeros(n, dtype=bool)
     for i, cell in enumerate(column):
         try:
-            values[i] = parse_count("figure", cell)
+            values[i] = _count("figure", cell)
             ok[i] = True
         except BadRow:
             pass
     return values, ok
+
+
+def _count(field: str, cell: object) -> int:
+    """`domain.usage.parse_count`, but a cell of many characters is refused without being
+    turned into a number (`int` refuses 4,300 digits and more, and takes long before that)."""
+    if isinstance(cell, str) and len(cell) > LONG_DIGITS:
+        text = cell.strip()
+        if len(text) > LONG_DIGITS:
+            digits = text.isascii() and text.isdigit()
+            if digits and len(text.lstrip("0")) <= LONG_DIGITS:
+                return parse_count(field, text.lstrip("0") or "0")
+            what = f"a number of {len(text):,} digits" if digits else f"a text of {len(text):,} characters"
+            raise BadRow(2, f"{field} must be a whole number of digits from 0 to {MOST:,}, not {what}")
+    return parse_count(field, cell)
 
 
 # --- reading the two formats ------------------------------------------------------------------
@@ -308,85 +342,18 @@ def _figure_cells(column: list, n: int) -> tuple[np.ndarray, np.ndarray]:
 def read_csv(stream: BinaryIO, gathered: Gathered) -> tuple[str, ...]:
     """Reads a CSV usage file (any column order; extra columns ignored); returns those columns.
 
-    A file whose header names just the seven columns is read a block of whole lines at a time
-    as numbers (`_plain_block`) while its lines are plain (digits where the numbers go, nothing
-    quoted or spaced); from the first block that is not, the rest goes through the `csv` module
+    A file whose header names just the seven columns goes the quick way (`usage_fast`) while its
+    lines are plain; from the first block that is not, the rest goes through the `csv` module
     line by line, which reads every CSV and explains every bad row."""
-    head = stream.readline()
-    plain = _plain_header(head)
+    head = stream.readline(READ_CHARS)
+    plain = usage_fast.plain_header(head)
     if plain is None:
         return _read_csv_rows(_Prefixed(head, stream), gathered)
-    line = 1  # lines read so far
-    while block := stream.read(FAST_BYTES):
-        if not block.endswith(b"\n"):
-            block += stream.readline()  # up to the end of the line (or of the file)
-        numbers = _plain_block(block, plain)
-        if numbers is None:
-            _read_csv_rows(_Prefixed(block, stream), gathered, plain, line)
-            break
-        days, app_ids, values = numbers
-        gathered.add_numbers(line + 1, days, app_ids, values)
-        line += block.count(b"\n")
+    rest = usage_fast.read_plain(stream, plain, gathered)
+    if rest is not None:
+        block, line = rest
+        _read_csv_rows(_Prefixed(block, stream), gathered, plain, line)
     return ()
-
-
-def _plain_header(head: bytes) -> tuple[str, ...] | None:
-    """The columns of a header that names just the seven columns, unquoted (None otherwise)."""
-    try:
-        text = head.decode("utf-8-sig").rstrip("\r\n")
-    except UnicodeDecodeError:
-        return None
-    names = tuple(text.split(","))
-    return names if sorted(names) == sorted(COLUMNS) else None
-
-
-def _plain_block(block: bytes, names: tuple[str, ...]):
-    """A block of whole lines of plain rows as numbers (dates as YYYYMMDD, app IDs, the figures
-    a row each), or None when some line is not plain: blank lines at its end aside, every line
-    holds each column's digits in the shape the rules ask for (a date `YYYY-MM-DD`, an app ID of
-    ten digits not starting with 0, one to ten digits a figure), commas between, nothing else."""
-    body = block.rstrip(b"\r\n")
-    if b"\r" in body:
-        body = body.replace(b"\r\n", b"\n")
-    shape = b",".join(b"--" if n == "date" else b"" for n in names)
-    n = body.count(b"\n") + 1
-    if not body or body.translate(None, DIGITS) != b"\n".join([shape] * n):
-        return None
-    # the separators are right; now the digits between them
-    fields = len(names) + 2  # a date is three numbers
-    chars = np.frombuffer(body, dtype=np.uint8)
-    ends = np.flatnonzero(chars < ord("0"))
-    ends = np.append(ends, len(body)).reshape(n, fields)
-    starts = np.empty_like(ends)
-    starts[:, 1:] = ends[:, :-1] + 1
-    starts[:, 0] = np.append(0, ends[:-1, -1] + 1)
-    widths = ends - starts
-    low, high, at = _widths(names)
-    if (widths < low).any() or (widths > high).any() or (chars[starts[:, at["app_id"]]] == ord("0")).any():
-        return None
-    numbers = np.fromstring(body.translate(TO_COMMAS), dtype=np.int64, sep=",").reshape(n, fields)
-    date = at["date"]
-    days = numbers[:, date] * 10000 + numbers[:, date + 1] * 100 + numbers[:, date + 2]
-    values = numbers[:, [at[f] for f in FIELDS]].T
-    return days, numbers[:, at["app_id"]].copy(), np.ascontiguousarray(values)
-
-
-def _widths(names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
-    """The fewest and most digits of each number of a plain line, and where each column's first
-    number is."""
-    low, high, at = [], [], {}
-    for name in names:
-        at[name] = len(low)
-        if name == "date":
-            low += [4, 2, 2]
-            high += [4, 2, 2]
-        elif name == "app_id":
-            low.append(10)
-            high.append(10)
-        else:
-            low.append(1)
-            high.append(10)
-    return np.array(low), np.array(high), at
 
 
 class _Prefixed(io.RawIOBase):
@@ -409,24 +376,86 @@ class _Prefixed(io.RawIOBase):
         return len(data)
 
 
+class Lines:
+    """The lines of a byte stream as text, each at most `LINE_LIMIT` bytes: a longer one is read
+    past without being held, handed to `too_long` and replaced by a blank line (so memory never
+    grows with a line, and line numbers stay right). A line ends at LF, CR LF or a lone CR; a
+    byte-order mark at the file's start is dropped; a line that is not UTF-8 refuses the file,
+    naming it. `before`: lines of the file already read.
+
+    `row_limit`: for CSV, where a quoted cell may span lines, the characters read since the
+    reader last took a row (`row_taken`) may not pass `LINE_LIMIT` either (a quote left open
+    would otherwise gather the rest of the file into one row)."""
+
+    def __init__(
+        self, stream: BinaryIO, before: int = 0, too_long: Callable[[int], None] | None = None, row_limit=False
+    ):
+        encoding = "utf-8-sig" if before == 0 else "utf-8"
+        self._text = io.TextIOWrapper(stream, encoding=encoding, errors="surrogateescape", newline="")
+        self.line = before
+        self._too_long = too_long
+        self._row_limit = row_limit
+        self._since_row = 0
+        self._cut_cr = False  # the last piece ended at the read limit on a CR (its LF may follow)
+
+    def __iter__(self) -> Lines:
+        return self
+
+    def row_taken(self) -> None:
+        self._since_row = 0
+
+    def _read(self) -> str:
+        piece = self._text.readline(READ_CHARS)
+        if self._cut_cr and piece == "\n":
+            piece = self._text.readline(READ_CHARS)  # the LF of a CR LF split by the read limit
+        self._cut_cr = len(piece) == READ_CHARS and piece.endswith("\r")
+        return piece
+
+    def __next__(self) -> str:
+        piece = self._read()
+        if not piece:
+            raise StopIteration
+        self.line += 1
+        ended = piece.endswith(("\n", "\r"))
+        body = piece.rstrip("\r\n")
+        if (
+            not ended
+            and len(piece) == READ_CHARS
+            or len(body) > LINE_LIMIT
+            or not body.isascii()
+            and len(body.encode("utf-8", "surrogateescape")) > LINE_LIMIT
+        ):
+            while not ended and piece:  # read past the rest of the line, a piece at a time
+                piece = self._read()
+                ended = piece.endswith(("\n", "\r"))
+            if self._too_long is not None:
+                self._too_long(self.line)
+            return "\n"
+        if not body.isascii():
+            try:
+                body.encode("utf-8")
+            except UnicodeEncodeError:
+                raise InvalidInput(f"line {self.line}: the usage file is not UTF-8 text") from None
+        if self._row_limit:
+            self._since_row += len(piece)
+            if self._since_row > READ_CHARS:
+                raise InvalidInput(
+                    f"line {self.line}: a row runs on over several lines past 64 KiB (a quote left open?)"
+                )
+        return piece
+
+    def close(self) -> None:
+        """Lets go of the stream without closing it."""
+        self._text.detach()
+
+
 def text_lines(stream: BinaryIO, before: int = 0) -> Iterator[str]:
-    """The lines of a byte stream as text (a byte-order mark at its start dropped), decoded a
-    line at a time so that a line that is not UTF-8 is named exactly; a lone CR ends a line, as
-    in universal newlines. `before`: lines of the file already read."""
-    line = before
-    for data in stream:
-        try:
-            text = data.decode("utf-8-sig" if line == 0 else "utf-8")
-        except UnicodeDecodeError:
-            raise InvalidInput(f"line {line + 1}: the usage file is not UTF-8 text") from None
-        if "\r" in text.rstrip("\r\n"):
-            for piece in _LONE_CR.split(text):
-                if piece:
-                    line += 1
-                    yield piece
-        else:
-            line += 1
-            yield text
+    """The lines of a byte stream as text (`Lines`; a line over `LINE_LIMIT` bytes as a blank one)."""
+    lines = Lines(stream, before)
+    try:
+        yield from lines
+    finally:
+        lines.close()
 
 
 def _read_csv_rows(
@@ -434,40 +463,64 @@ def _read_csv_rows(
 ) -> tuple[str, ...]:
     """Reads CSV with the `csv` module: the header first (`names` None), or data rows that come
     after `before` lines of the file whose header named `names`."""
-    reader = csv.reader(text_lines(io.BufferedReader(raw), before))
+
+    def too_long(line: int) -> None:
+        if line == 1:
+            raise InvalidInput(f"line 1: the header is {LONG_LINE}")
+        gathered.refuse(line, 2, LONG_LINE)
+
+    lines = Lines(io.BufferedReader(raw), before, too_long, row_limit=True)
+    reader = csv.reader(lines)
+
+    def taken() -> Iterator[list[str]]:
+        for row in reader:
+            lines.row_taken()
+            yield row
+
+    rows_of = taken()
     try:
         if names is None:
-            header = next(reader, None)
+            header = next(rows_of, None)
             if header is None:
                 raise InvalidInput("the usage file is empty")
             names = tuple(h.strip() for h in header)
-            missing = [c for c in COLUMNS if c not in names]
-            if missing:
-                raise InvalidInput(
-                    f"line 1: the header lacks the column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
-                    f"(a usage file's columns: {','.join(COLUMNS)})"
-                )
+            _check_header(names)
         at = [names.index(c) for c in COLUMNS]
         width = len(names)
         while True:
             start = reader.line_num + before
-            rows = list(islice(reader, CHUNK))
+            rows = list(islice(rows_of, CHUNK))
             if not rows:
                 break
-            lines = _line_numbers(rows, start, reader.line_num + before)
+            line_numbers = _line_numbers(rows, start, reader.line_num + before)
             if set(map(len, rows)) != {width}:
                 keep = []
-                for line, cells in zip(lines, rows):
+                for line, cells in zip(line_numbers, rows):
                     if len(cells) == width:
                         keep.append((line, cells))
                     elif any(c.strip() for c in cells):
-                        gathered._refuse(line, 2, f"expected {width} columns, found {len(cells)}")
-                lines, rows = [ln for ln, _ in keep], [c for _, c in keep]
+                        gathered.refuse(line, 2, f"expected {width} columns, found {len(cells)}")
+                line_numbers, rows = [ln for ln, _ in keep], [c for _, c in keep]
             if rows:
-                gathered.add(lines, *_columns(rows, at))
+                gathered.add(line_numbers, *_columns(rows, at))
     except csv.Error as exc:
         raise InvalidInput(f"line {reader.line_num + before}: the usage file is not CSV ({exc})") from None
+    finally:
+        lines.close()
     return tuple(n for n in names if n not in COLUMNS)
+
+
+def _check_header(names: tuple[str, ...]) -> None:
+    """Refuses a header that names a column twice or lacks one of the seven."""
+    twice = [n for n, k in Counter(names).items() if k > 1 and n]
+    if twice:
+        raise InvalidInput(f"line 1: the header names the column {twice[0]!r} twice (which one holds the figures?)")
+    missing = [c for c in COLUMNS if c not in names]
+    if missing:
+        raise InvalidInput(
+            f"line 1: the header lacks the column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
+            f"(a usage file's columns: {','.join(COLUMNS)})"
+        )
 
 
 def _line_numbers(rows: list[list[str]], start: int, end: int) -> list[int]:
@@ -487,33 +540,71 @@ def _columns(rows: list[list], at: list[int]) -> tuple[list, list, list[list]]:
     return list(columns[at[0]]), list(columns[at[1]]), [list(columns[i]) for i in at[2:]]
 
 
+class _Twice(ValueError):
+    """A JSON object that names a key twice."""
+
+
+class _Shown:
+    """A JSON value that cannot be a cell (an array, an object), shown by its kind: never held
+    whole in a message, never printed deeply nested."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+
+    def __repr__(self) -> str:
+        return f"a JSON {self.kind}"
+
+
+def _object(pairs: list[tuple[str, object]]) -> dict:
+    """A JSON object, refused when it names a key twice."""
+    obj = dict(pairs)
+    if len(obj) < len(pairs):
+        raise _Twice(next(k for k, n in Counter(k for k, _ in pairs).items() if n > 1))
+    return obj
+
+
+def _integer(digits: str) -> int | str:
+    """A JSON integer; one of very many digits stays text (refused as out of range, not read)."""
+    return int(digits) if len(digits) <= LONG_DIGITS else digits
+
+
 def read_jsonl(stream: BinaryIO, gathered: Gathered) -> tuple[str, ...]:
     """Reads a JSON lines usage file (one object a line); returns the fields it ignored."""
     ignored: set[str] = set()
-    line = 0
     seen_any = False
     chunk: list[tuple[int, list]] = []
-    for line, raw in enumerate(text_lines(stream), 1):
-        if not raw.strip():
-            continue
-        seen_any = True
-        try:
-            obj = json.loads(raw)
-        except ValueError:
-            obj = None
-        if not isinstance(obj, dict):
-            gathered._refuse(line, 2, "not a JSON object")
-            continue
-        missing = [c for c in COLUMNS if c not in obj]
-        if missing:
-            gathered._refuse(line, 2, f"lacks {', '.join(missing)}")
-            continue
-        ignored.update(k for k in obj if k not in COLUMNS)
-        chunk.append((line, [_text(obj[c]) for c in COLUMNS]))
-        if len(chunk) == CHUNK:
-            gathered.add([ln for ln, _ in chunk], *_columns([c for _, c in chunk], list(range(7))))
-            chunk = []
-    if not seen_any:
+    lines = Lines(stream, too_long=lambda line: gathered.refuse(line, 2, LONG_LINE))
+    try:
+        for raw in lines:
+            line = lines.line
+            if not raw.strip():
+                continue
+            seen_any = True
+            try:
+                obj = json.loads(raw, object_pairs_hook=_object, parse_int=_integer)
+            except _Twice as twice:
+                gathered.refuse(line, 2, f"names the key {twice.args[0]!r} twice (which one holds the figure?)")
+                continue
+            except RecursionError:
+                gathered.refuse(line, 2, "not a usage record: its JSON is nested too deeply")
+                continue
+            except ValueError:
+                obj = None
+            if not isinstance(obj, dict):
+                gathered.refuse(line, 2, "not a JSON object")
+                continue
+            missing = [c for c in COLUMNS if c not in obj]
+            if missing:
+                gathered.refuse(line, 2, f"lacks {', '.join(missing)}")
+                continue
+            ignored.update(k for k in obj if k not in COLUMNS)
+            chunk.append((line, [_text(obj[c]) for c in COLUMNS]))
+            if len(chunk) == CHUNK:
+                gathered.add([ln for ln, _ in chunk], *_columns([c for _, c in chunk], list(range(7))))
+                chunk = []
+    finally:
+        lines.close()
+    if not seen_any and not gathered.bad_count:
         raise InvalidInput("the usage file is empty")
     if chunk:
         gathered.add([ln for ln, _ in chunk], *_columns([c for _, c in chunk], list(range(7))))
@@ -521,5 +612,153 @@ def read_jsonl(stream: BinaryIO, gathered: Gathered) -> tuple[str, ...]:
 
 
 def _text(value) -> object:
-    """A JSON integer as the digits a CSV cell would hold; anything else as it is."""
-    return str(value) if type(value) is int else value
+    """A JSON integer as the digits a CSV cell would hold; an array or object by its kind;
+    anything else as it is."""
+    if type(value) is int:
+        return str(value)
+    if isinstance(value, list | dict):
+        return _Shown("array" if isinstance(value, list) else "object")
+    return value
+
+
+# --- the import: checked whole without a lock, then written in short transactions ---------------
+
+
+def input_format(name: str, chosen: str | None) -> str:
+    """CSV or JSON lines: as chosen, else from the file's extension, else CSV."""
+    if chosen:
+        return chosen
+    return JSONL if name.lower().endswith((".jsonl", ".ndjson")) else CSV
+
+
+class UsageImport:
+    """One import of a usage file, at the run's instant `now`.
+
+    1. What the rules need (apps, their days, issued months) is read in one short read
+       transaction; the permission and the instant are checked there.
+    2. The whole input is read and checked with no transaction open and no lock held.
+    3. A file with a bad row is refused: nothing was written (all or nothing).
+    4. The gathered packed months are written `WRITE_CHUNK` at a time, one short write
+       transaction each, merged with what is stored at that moment (so a halt, an upgrade or
+       another import between two chunks is never overwritten), each chunk's months checked
+       again against the issued bills first.
+    5. A last short transaction records the import in the audit trail.
+
+    A halt or reactivate issued meanwhile waits at most one chunk's transaction."""
+
+    def __init__(self, ctx: ServiceContext):
+        self.ctx = ctx
+
+    def run(self, stream: BinaryIO, name: str, fmt: str, now: datetime) -> ImportSummary:
+        ctx = self.ctx
+        with ctx.uow() as uow:
+            ctx.require(uow, "usage_import")
+            check_not_before(now, uow.meta.latest, ctx.tz)
+            lives = Lives(uow.apps.lives(), uow.history.deactivations(), zone(ctx.tz))
+            issued = {m: at.astimezone(zone(ctx.tz)).date().isoformat() for m, at in uow.bills.issued().items()}
+        gathered = Gathered(ImportRules(lives, ctx.period(now).today_date, issued), lives.ordinals())
+        with no_cyclic_gc():  # a million short-lived rows would set the collector off again and again
+            ignored = (read_jsonl if fmt == JSONL else read_csv)(stream, gathered)
+        if gathered.bad_count:
+            raise UsageRefused(gathered.bad, gathered.bad_count)
+        if not gathered.rows:
+            raise InvalidInput("the usage file holds no records (only a header)")
+        summary = self._write(gathered, set(issued), ignored)
+        with ctx.uow(write=True) as uow:
+            uow.audit.add(
+                AuditEntry(
+                    now,
+                    ctx.actor,
+                    "usage_import",
+                    None,
+                    DONE,
+                    f"imported usage from {name}: {summary.rows} records of {summary.apps} apps; "
+                    f"{summary.inserted} new, {summary.replaced} replaced, {summary.unchanged} unchanged",
+                )
+            )
+            uow.meta.advance_latest(now)
+            uow.meta.bump_counter()
+            uow.commit()
+        return summary
+
+    def _write(self, gathered: Gathered, issued: set[str], ignored: tuple[str, ...]) -> ImportSummary:
+        """Merges the gathered months into what is stored, `WRITE_CHUNK` packed months per short
+        write transaction, counting new, replaced and unchanged records."""
+        tz = zone(self.ctx.tz)
+        counts = np.zeros(3, dtype="i8")
+        keys = list(gathered.keys)
+        for start in range(0, len(keys), WRITE_CHUNK):
+            part = keys[start : start + WRITE_CHUNK]
+            new = gathered.months(start, start + len(part))
+            with self.ctx.uow(write=True) as uow:
+                late = sorted({m for _, m in part if m not in issued} & set(uow.bills.issued()))
+                if late:  # a month close ran meanwhile: what was written before stays (see report)
+                    raise Refused(
+                        f"the bill of {late[0]} was issued while the usage file was being imported; "
+                        f"its usage can no longer change ({start} of {len(keys)} app months were written)"
+                    )
+                paid = {
+                    a: at.astimezone(tz).date()
+                    for a, at in uow.usage.paid_since(sorted({a for a, _ in part})).items()
+                    if at is not None
+                }
+                old = uow.usage.load_matrix(part)
+                touched = new[:, :SLOTS] != UNTOUCHED
+                missing = old[:, :SLOTS] == MISSING
+                shape = (len(part), len(FIELDS), SLOTS)
+                same = (new.reshape(shape) == old.reshape(shape)).all(axis=1)
+                unchanged = touched & ~missing & same
+                counts += (
+                    int((touched & missing).sum()),
+                    int((touched & ~missing & ~same).sum()),
+                    int(unchanged.sum()),
+                )
+                merged = np.where(np.tile(touched, len(FIELDS)), new, old)
+                rows = np.flatnonzero((touched & ~unchanged).any(axis=1))
+                uow.usage.store_matrix([part[i] for i in rows], merged[rows], paid)
+                uow.commit()
+        inserted, replaced, unchanged = (int(c) for c in counts)
+        apps = len({app_id for app_id, _ in keys})
+        return ImportSummary(inserted + replaced + unchanged, apps, inserted, replaced, unchanged, ignored)
+
+
+class Lives(Mapping):
+    """Each app's `AppDays`, made on first use."""
+
+    def __init__(self, raw: dict, spans: dict, tz):
+        self._raw, self._spans, self._tz, self._made = raw, spans, tz, {}
+
+    def __getitem__(self, app_id: int) -> AppDays:
+        made = self._made.get(app_id)
+        if made is None:
+            created, purge_at, _ = self._raw[app_id]
+            halted = tuple(_whole_days(self._spans[app_id], self._tz)) if app_id in self._spans else ()
+            purged = purge_at.astimezone(self._tz).date() if purge_at is not None else None
+            made = self._made[app_id] = AppDays(created.astimezone(self._tz).date(), purged, halted)
+        return made
+
+    def ordinals(self) -> tuple[list[int], list[int], list[int], set[int]]:
+        """Every app's ID (ascending), creation day and purge day (ordinals of the billing time
+        zone's days; 0: not purged), and the apps with days deactivated whole: what an import's
+        fast path looks apps up in."""
+        tz, raw = self._tz, self._raw
+        ids = sorted(raw)
+        created = [raw[a][0].astimezone(tz).date().toordinal() for a in ids]
+        purged = [p.astimezone(tz).date().toordinal() if (p := raw[a][1]) is not None else 0 for a in ids]
+        return ids, created, purged, {a for a in self._spans if a in raw and self[a].halted}
+
+    def __iter__(self):
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+
+def _whole_days(spans, tz) -> Iterator[tuple[date, date | None]]:
+    """The runs of calendar days wholly inside deactivated spans (first, last or None)."""
+    for start, end in spans:
+        local = start.astimezone(tz)
+        first = local.date() if local.time() == datetime.min.time() else local.date() + timedelta(days=1)
+        last = None if end is None else end.astimezone(tz).date() - timedelta(days=1)
+        if last is None or first <= last:
+            yield first, last

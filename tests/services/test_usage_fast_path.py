@@ -1,4 +1,4 @@
-"""The quick reader of plain CSV blocks (`usage_import._plain_block`) must reach exactly the
+"""The quick reader of plain CSV blocks (`usage_fast.plain_block`) must reach exactly the
 verdict of the `csv` module's reader on any file: the same records gathered, the same bad rows
 with the same line numbers and reasons, the same refusal of the whole file. Files mix plain rows
 with every kind of mess, and the blocks are made tiny so the hand-over from the quick path to the
@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from imtui.domain.errors import InvalidInput
 from imtui.domain.usage import COLUMNS, MOST, AppDays, ImportRules
-from imtui.services import usage_import
+from imtui.services import usage_fast, usage_import
 from imtui.services.usage_import import Gathered, read_csv
 
 TODAY = date(2026, 11, 30)
@@ -94,9 +94,9 @@ def verdict(data: bytes) -> tuple:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(files(), st.integers(1, 400))
 def test_the_quick_path_reaches_the_verdict_of_the_csv_path(data, block):
-    with mock.patch.object(usage_import, "_plain_header", lambda head: None):
+    with mock.patch.object(usage_fast, "plain_header", lambda head: None):
         slow = verdict(data)
-    with mock.patch.object(usage_import, "FAST_BYTES", block):
+    with mock.patch.object(usage_fast, "FAST_BYTES", block):
         fast = verdict(data)
     assert fast == slow
 
@@ -105,5 +105,5 @@ def test_plain_files_are_read_by_the_quick_path():
     """A clean export never touches the `csv` module (else the million-row import is slow)."""
     lines = [",".join(COLUMNS)] + [f"2026-11-{d:02d},1400000001,{d},2,1,1,1" for d in range(1, 29)]
     with mock.patch.object(usage_import, "_read_csv_rows", side_effect=AssertionError("slow path")):
-        with mock.patch.object(usage_import, "FAST_BYTES", 100):
+        with mock.patch.object(usage_fast, "FAST_BYTES", 100):
             assert verdict(("\r\n".join(lines) + "\r\n\r\n").encode())[1] == 28

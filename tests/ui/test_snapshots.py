@@ -102,6 +102,17 @@ def test_main_screen(snap_compare, env, fleet, size, theme):
     assert snap_compare(env.make_app(), terminal_size=size, run_before=go())
 
 
+def test_main_screen_at_100_columns_platform_unreachable(snap_compare, env, fleet):
+    """At 100 columns: ID, name, edition, status, headroom and both costs in view, the summary on
+    one line, saying since when the platform has not answered (set as the drift look sets it)."""
+
+    def unreachable(app):
+        app.main.unreachable_since = env.clock.now()
+        app.main.show_summary()
+
+    assert snap_compare(env.make_app(), terminal_size=(100, 30), run_before=go(then=unreachable))
+
+
 def test_upgrade_form(snap_compare, env, fleet, size, theme):
     """The upgrade form for one trial app: edition, items, preview, warning, Confirm/Cancel."""
 

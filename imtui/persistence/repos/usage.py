@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from array import array
 from collections.abc import Iterable, Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -18,6 +18,7 @@ from imtui.domain.headroom import WindowPeaks
 from imtui.domain.usage import FIELDS, Peaks
 from imtui.persistence.repos import Repo, chunks
 from imtui.persistence.tables import UsageMonthRow
+from imtui.persistence.types import aware
 
 _USAGE = UsageMonthRow.__table__
 MANY_APPS = 5_000
@@ -152,6 +153,15 @@ class UsageRepo(Repo):
         )
         for part in chunks(rows, 5000):
             self.conn.exec_driver_sql(sql, list(part))
+
+    def paid_since(self, app_ids: Sequence[int]) -> dict[int, datetime | None]:
+        """When each of these apps left trial (None: still on trial), as stored now: an import
+        writes each chunk's paid peaks from it."""
+        sql = "SELECT app_id, paid_since FROM apps WHERE 1 = 1"
+        return {
+            app_id: aware(at) if at is not None else None
+            for app_id, at in self.driver_rows_in(sql, (), "app_id", app_ids)
+        }
 
     def refresh_paid(self, app_id: int, month: str, paid_from: date | None) -> None:
         """Recomputes a month's paid peaks after the app left trial."""

@@ -17,7 +17,7 @@ from imtui.domain.changes import ChangeRequest
 from imtui.domain.editions import OFFERED, PAID_EDITIONS, label
 from imtui.domain.errors import ImtuiError
 from imtui.services.fleet import FleetRow
-from imtui.services.models import AppView, BulkResult
+from imtui.services.models import AppView, BulkResult, result_kind
 from imtui.ui import format as fmt
 from imtui.ui.equivalent import CommandBox, change_command
 
@@ -234,7 +234,8 @@ class ChangeForm(ModalScreen):
                 note = "nothing to change" if outcome.nothing_to_change else None
                 results.append(BulkResult(target.app_id, True, note, 0, outcome.app))
             except ImtuiError as exc:
-                results.append(BulkResult(target.app_id, False, exc.message, exc.exit_code))
+                # the platform never acted (did not answer): "not done", not refused
+                results.append(BulkResult(target.app_id, False, exc.message, exc.exit_code, kind=result_kind(exc)))
             self.query_one("#preview-total", Static).update(f"applying {i}/{len(self.targets)}…")
         self.dismiss(results)
 

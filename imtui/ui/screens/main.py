@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import gc
+import re
+from datetime import datetime
 
+from rich.cells import cell_len
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -14,7 +17,9 @@ from textual.widgets import Footer, Input, Static
 from imtui.domain.calendar import local_date
 from imtui.domain.errors import ImtuiError
 from imtui.services.fleet import FleetRow
-from imtui.services.models import BulkResult
+from imtui.services.models import BulkResult, result_kind
+from imtui.services.reconcile import PlatformSilent
+from imtui.ui import format as fmt
 from imtui.ui.fleet_model import EDITION_FILTERS, SORT_KEYS, STATUS_FILTERS, USAGE_FILTERS, FleetModel
 from imtui.ui.widgets.app_table import AppTable
 from imtui.ui.widgets.cost_panel import CostFigures, CostPanel
@@ -24,6 +29,26 @@ DRIFT_SECONDS = 15.0
 
 WIDE = 170
 """From this width on, the cost panel sits beside the table instead of below it."""
+
+KEY_HINT = re.compile(r" \[.\]$")
+
+
+def fit_summary(parts: list[str | tuple[str, str | None]], width: int) -> str:
+    """The summary line on one line of `width` if it can be, shortened step by step: every part
+    in full; without the parts whose short wording is None (a filter at its default); also
+    without key hints (the footer and help list the keys); every part in its short wording."""
+    kept = [p if isinstance(p, str) else p[0] for p in parts if isinstance(p, str) or p[1]]
+    short = [p if isinstance(p, str) else p[1] for p in parts if isinstance(p, str) or p[1]]
+    tries = (
+        [p if isinstance(p, str) else p[0] for p in parts],
+        kept,
+        [KEY_HINT.sub("", p) for p in kept],
+    )
+    for words in tries:
+        if cell_len(text := " · ".join(words)) <= width:
+            return text
+    return " · ".join(KEY_HINT.sub("", p) for p in short)
+
 
 PREPARED_SORTS = ("name", "account")
 """Sorts worked out when the loaded dashboard is idle: text sorts slowest (~40 ms at 100,000
@@ -77,6 +102,8 @@ class MainScreen(Screen):
         self.last_halted: list[int] = []
         self._cost_parts: dict = {}
         self.anchor: int | None = None
+        self.unreachable_since: datetime | None = None
+        """When the platform stopped answering the drift look (None while it answers)."""
         self._heap_frozen = False
 
     def compose(self) -> ComposeResult:
@@ -90,6 +117,7 @@ class MainScreen(Screen):
 
     def on_resize(self, event) -> None:
         self.set_class(event.size.width < WIDE, "narrow")
+        self.call_after_refresh(self.show_summary)  # its wording fits the new width
 
     def on_mount(self) -> None:
         self.set_class(self.app.size.width < WIDE, "narrow")
@@ -190,8 +218,19 @@ class MainScreen(Screen):
     @work(exclusive=True, group="drift")
     async def load_drift(self) -> None:
         """Settles what dead processes left unsettled, then counts the apps that drift
-        (`drifted_apps` does both; an error leaves it to the next look)."""
-        drifted = await self.app.services.reconcile.drifted_apps()
+        (`drifted_apps` does both; an error leaves it to the next look). When the platform does
+        not answer, the last figure is kept and the summary says since when."""
+        services = self.app.services
+        try:
+            drifted = await services.reconcile.drifted_apps()
+        except PlatformSilent:
+            if self.unreachable_since is None:
+                self.unreachable_since = services.now()
+                self.show_summary()
+            return
+        if self.unreachable_since is not None:
+            self.unreachable_since = None
+            self.show_summary()
         if drifted != self.model.drifted:
             self.model.drifted = drifted
             if self.model.drift_only:
@@ -279,24 +318,28 @@ class MainScreen(Screen):
     def show_summary(self) -> None:
         m = self.model
         hidden = m.hidden_marked()
-        parts = [
+        marked = f"{len(m.marked)} marked"
+        parts: list[str | tuple[str, str | None]] = [
             f"{len(m.rows)} apps",
             f"{len(m.view)} shown",
-            f"{len(m.marked)} marked" + (f" ({hidden} hidden by filter)" if hidden else ""),
+            (f"{marked} ({hidden} hidden by filter)", f"{marked} ({hidden} hidden)") if hidden else marked,
         ]
         if m.text:
             parts.append(f"filter “{m.text}”")
-        parts.append(f"status {m.status or 'any'} [s]")
-        parts.append(f"edition {m.edition or 'any'} [e]")
-        parts.append(f"usage {m.usage or 'any'} [f]")
+        for word, value, key in (("status", m.status, "s"), ("edition", m.edition, "e"), ("usage", m.usage, "f")):
+            parts.append((f"{word} {value or 'any'} [{key}]", f"{word} {value} [{key}]" if value else None))
         parts.append(f"sort {m.sort_key}{' ▼' if m.sort_reverse else ' ▲'} [o]")
         if m.marked_only:
             parts.append("marked only [*]")
-        if m.drifted is not None:
+        if self.unreachable_since is not None:  # the drift is not known now: say why, not nothing
+            since = fmt.local_time(self.unreachable_since, self.app.services.tz, "HH:mm")
+            parts.append((f"platform unreachable since {since} [D]", f"platform unreachable since {since}"))
+        elif m.drifted is not None:
             parts.append(f"{len(m.drifted)} drifted{' (only these shown)' if m.drift_only else ''} [D]")
         if self.app.settings.read_only:
             parts.append("READ-ONLY")
-        self.query_one("#summary", Static).update(" · ".join(parts))
+        summary = self.query_one("#summary", Static)
+        summary.update(fit_summary(parts, summary.size.width or self.app.size.width - 2))
 
     def show_progress(self, text: str) -> None:
         bar = self.query_one("#progress", Static)
@@ -537,7 +580,10 @@ class MainScreen(Screen):
         try:
             results = await call(progress)
         except ImtuiError as exc:
-            self.app.notify(exc.message, severity="error", title=f"{verb} refused")
+            kind = result_kind(exc)  # the platform did not answer: "not done", not refused
+            self.app.notify(
+                exc.message, severity="error", title=f"{verb} {kind}" if kind == "refused" else f"{verb}: {kind}"
+            )
             return None
         finally:
             self.show_progress("")

@@ -3,7 +3,7 @@ stays instant with 100,000 rows. It displays a `FleetModel` and sends messages u
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rich.segment import Segment
 from textual import events
@@ -32,17 +32,56 @@ COLUMNS = (
     Column("name", "Name", 20),
     Column("account", "Account", 12),
     Column("edition", "Edition", 8),
-    Column("status", "Status", 9),
+    Column("status", "Status", 8),
     Column("live_groups", "Live", 9, True),
     Column("groups_per_user", "Grp/usr", 7, True),
     Column("members_per_group", "Mem/grp", 7, True),
-    Column("headroom", "Headroom", 13, True),
+    Column("headroom", "Headroom", 12, True),
     Column("month_to_date", "MTD $", 11, True),
     Column("projected", "Projected $", 11, True),
 )
 GAP = 2
 """Blank columns between two columns, so neighbouring titles never read as one."""
 TOTAL_WIDTH = sum(c.width + GAP for c in COLUMNS)
+ESSENTIAL = ("mark", "app_id", "name", "status", "headroom", "month_to_date", "projected")
+"""Always in view, at any width down to 80 columns (tui.md, Qualities)."""
+GIVE_WAY = ("edition", "account", "live_groups", "groups_per_user", "members_per_group")
+"""The other columns, kept in view in this order while they fit: the last gives way first."""
+NAME_MIN = 12
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The columns in their order on screen and the blank columns between them."""
+
+    columns: tuple[Column, ...]
+    gap: int = GAP
+
+    @property
+    def width(self) -> int:
+        return sum(c.width + self.gap for c in self.columns)
+
+
+def layout_for(width: int) -> Layout:
+    """All columns when they fit; else the essential ones and those of `GIVE_WAY` that fit, in
+    their usual order, then the rest (reachable by scrolling). Too narrow for that, the name
+    column shrinks (not below `NAME_MIN`) and one blank separates the columns."""
+    full = Layout(COLUMNS)
+    if full.width <= width:
+        return full
+    kept = set(ESSENTIAL)
+    for key in GIVE_WAY:
+        if Layout(_in_view(kept | {key})).width > width:
+            break
+        kept.add(key)
+    shown = _in_view(kept)
+    gap = GAP if Layout(_in_view(kept, NAME_MIN)).width <= width else 1
+    name = max(NAME_MIN, min(20, width - (Layout(shown, gap).width - 20)))
+    return Layout(_in_view(kept, name) + tuple(c for c in COLUMNS if c.key not in kept), gap)
+
+
+def _in_view(keys: set[str], name: int = 20) -> tuple[Column, ...]:
+    return tuple(replace(c, width=name) if c.key == "name" else c for c in COLUMNS if c.key in keys)
 
 
 class AppTable(ScrollView, can_focus=True):
@@ -87,12 +126,26 @@ class AppTable(ScrollView, can_focus=True):
     def __init__(self, model: FleetModel, **kwargs) -> None:
         super().__init__(**kwargs)
         self.model = model
+        self._layout: Layout | None = None
+        self._layout_width = -1
 
     # --- data in --------------------------------------------------------------------------------
 
+    @property
+    def layout(self) -> Layout:
+        """The columns for this width (the scrollbar's column kept free, so its coming and
+        going never changes them)."""
+        width = max(self.outer_size.width - 1, 0)
+        if self._layout is None or self._layout_width != width:
+            self._layout, self._layout_width = layout_for(width), width
+        return self._layout
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.refresh_rows()
+
     def refresh_rows(self, keep_app: int | None = None) -> None:
         """Call after the model changed: resizes the virtual area and keeps the cursor's app."""
-        self.virtual_size = Size(TOTAL_WIDTH, len(self.model.view) + 1)
+        self.virtual_size = Size(self.layout.width, len(self.model.view) + 1)
         if keep_app is not None:
             found = self.model.find(keep_app)
             if found is not None:
@@ -132,52 +185,55 @@ class AppTable(ScrollView, can_focus=True):
     def on_click(self, event: events.Click) -> None:
         if event.y == 0:
             x = event.x + self.scroll_offset.x
-            for col in COLUMNS:
-                if x < col.width + GAP:
+            layout = self.layout
+            for col in layout.columns:
+                if x < col.width + layout.gap:
                     if col.key != "mark":
                         self.post_message(self.SortRequested(col.key))
                     return
-                x -= col.width + GAP
+                x -= col.width + layout.gap
             return
         self._move_to(self.scroll_offset.y + event.y - 1)
 
     # --- rendering ------------------------------------------------------------------------------
 
-    def _cells(self, row) -> list[str]:
+    def _cells(self, row) -> dict[str, str]:
         marked = row.app_id in self.model.marked
-        return [
-            "*" if marked else " ",
-            str(row.app_id),
-            fmt.printable(row.name),
-            fmt.printable(row.account),
-            row.edition,
-            fmt.status(row.status, self.plain),
-            fmt.setting(row.live_groups),
-            str(row.groups_per_user),
-            str(row.members_per_group),
-            fmt.headroom(row.headroom, row.status, self.headroom_loaded),
-            fmt.money(row.month_to_date, "…"),
-            fmt.money(row.projected, "…"),
-        ]
+        return {
+            "mark": "*" if marked else " ",
+            "app_id": str(row.app_id),
+            "name": fmt.printable(row.name),
+            "account": fmt.printable(row.account),
+            "edition": row.edition,
+            "status": fmt.status(row.status, self.plain),
+            "live_groups": fmt.setting(row.live_groups),
+            "groups_per_user": str(row.groups_per_user),
+            "members_per_group": str(row.members_per_group),
+            "headroom": fmt.headroom(row.headroom, row.status, self.headroom_loaded),
+            "month_to_date": fmt.money(row.month_to_date, "…"),
+            "projected": fmt.money(row.projected, "…"),
+        }
 
-    def _line(self, cells: list[str]) -> str:
+    def _line(self, cells: dict[str, str]) -> str:
+        layout = self.layout
         parts = []
-        for col, text in zip(COLUMNS, cells):
+        for col in layout.columns:
+            text = cells[col.key]
             text = text if len(text) <= col.width else text[: col.width - 1] + "…"
             parts.append(text.rjust(col.width) if col.right else text.ljust(col.width))
-        return (" " * GAP).join(parts) + " " * GAP
+        return (" " * layout.gap).join(parts) + " " * layout.gap
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         width = self.size.width
         base = self.rich_style
         if y == 0:
-            titles = []
+            titles = {}
             for col in COLUMNS:
                 title = col.title
                 if col.key == self.model.sort_key:
                     title += "▼" if self.model.sort_reverse else "▲"
-                titles.append(title)
+                titles[col.key] = title
             style = base + self.get_component_rich_style("app-table--header")
             text = self._line(titles)
         else:
