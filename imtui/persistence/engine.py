@@ -86,11 +86,17 @@ def database_url(db: str) -> str:
     them the database's mode), in a folder of mode 700 when imtui makes that too."""
     if "://" in db:
         try:
-            make_url(db)
+            url = make_url(db)
         except (ArgumentError, ValueError, TypeError):  # TypeError, ValueError: e.g. a port that is not a number
             raise Unavailable(f"{redacted_url(db)!r} is not a database URL") from None
+        if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+            _sqlite_file(Path(url.database))  # a file named by URL is made private too
         return db
-    path = Path(db).expanduser()
+    return f"sqlite:///{_sqlite_file(Path(db).expanduser())}"
+
+
+def _sqlite_file(path: Path) -> Path:
+    """Checks a SQLite path can hold a database, making the file (mode 600) when it is new."""
     if path.is_dir():
         raise Unavailable(f"cannot open database {path}: it is a directory")
     parent = path.parent
@@ -113,7 +119,7 @@ def database_url(db: str) -> str:
             pass  # another process made it a moment ago
         except OSError as exc:
             raise Unavailable(f"cannot create database {path}: {exc.strerror}") from None
-    return f"sqlite:///{path}"
+    return path
 
 
 def make_engine(db: str) -> Engine:

@@ -90,11 +90,13 @@ def _mode(path: Path) -> int:
 
 
 @sqlite_only
+@pytest.mark.parametrize("as_url", [False, True], ids=["path", "url"])
 @pytest.mark.parametrize("umask", [0o022, 0o000])
-def test_database_files_are_created_600_whatever_the_umask(tmp_path, umask):
+def test_database_files_are_created_600_whatever_the_umask(tmp_path, umask, as_url):
     path = tmp_path / "private" / "imtui.db"
+    db = f"sqlite:///{path}" if as_url else str(path)
     env = {k: v for k, v in os.environ.items() if not k.startswith("IMTUI_")}
-    run_process(["--db", str(path), "--now", NOW, "apps", "create", "a", "--account", "acme"], env=env, umask=umask)
+    run_process(["--db", db, "--now", NOW, "apps", "create", "a", "--account", "acme"], env=env, umask=umask)
     assert _mode(path) == 0o600
     assert _mode(path.parent) == 0o700  # the folder imtui made
     db = Database(str(path))

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from imtui.domain.calendar import Month
 from imtui.domain.errors import Conflict
-from imtui.persistence.repos import INSERT_CHUNK, Repo, chunks
+from imtui.persistence.repos import Repo, chunks
 from imtui.persistence.tables import Account, Bill, BillLineRow, MonthClose, MonthDraft
 
 _CLOSES = MonthClose.__table__
@@ -112,8 +112,7 @@ class BillRepo(Repo):
             if account_id in bill_ids
             for line in account_lines
         ]
-        for part in chunks(rows, INSERT_CHUNK):
-            self.conn.execute(_LINES.insert(), list(part))
+        self.insert_rows(_LINES, rows)  # a month's lines hold the write lock: written the quick way
 
     def of_month(self, month: Month) -> list[StoredBill]:
         """Every account's issued bill of a month, by account name."""
