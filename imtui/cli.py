@@ -29,6 +29,9 @@ class UsageError(Exception):
 
 
 class Parser(argparse.ArgumentParser):
+    """argparse's parser, raising `UsageError` (exit 2, one printable line) instead of printing usage
+    and exiting itself."""
+
     def error(self, message: str) -> None:  # argparse would print the usage and exit itself
         raise UsageError(output.printable_line(f"{self.prog}: {message}"))
 

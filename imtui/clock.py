@@ -17,6 +17,9 @@ UTC = timezone.utc
 
 
 class Clock(Protocol):
+    """The one source of "now": the machine's clock, one moved by an offset or fixed (`--now`), or
+    the database server's (team mode)."""
+
     def now(self) -> datetime:
         """The current instant, timezone-aware, in UTC."""
         ...

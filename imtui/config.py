@@ -42,6 +42,8 @@ def default_db() -> str:
 
 @dataclass(frozen=True)
 class Settings:
+    """The settings of one run (command line, environment, defaults), typed and read once."""
+
     db: str = field(default_factory=default_db)
     """SQLite file path or SQLAlchemy URL of the database."""
     billing_tz: str = "Asia/Shanghai"

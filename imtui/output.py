@@ -334,8 +334,8 @@ def review_record(app) -> dict[str, Any]:
 
 def reviews_json(apps: Sequence) -> str:
     """`to_json` of the apps' `review_record`s, written straight from the reviews: the same text
-    (json's own string encoder, its separators), without a dict per app, use and suggestion; a
-    whole fleet's review is 60 MB of JSON. Uses repeat (a few of them for every seven apps), so
+    (json's own string encoder, its separators), without a dict per app, use and suggestion (a
+    whole fleet's review is a large text). Uses repeat (a few of them for every seven apps), so
     each is written once."""
     if len(apps) <= 50:  # to_json indents short lists
         return to_json([review_record(app) for app in apps])

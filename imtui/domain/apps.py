@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from imtui.domain.editions import TRIAL, Package, billing_kind, default_package
+from imtui.domain.editions import Package, billing_kind
 from imtui.domain.errors import InvalidInput, Refused
-from imtui.domain.lifecycle import ACTIVE
 
 FIRST_APP_ID = 1_400_000_000
 """New apps get SDKAppIDs from here up."""
@@ -46,11 +45,6 @@ class App:
     def changed(self, **fields) -> App:
         """The app with some fields replaced and its version bumped."""
         return replace(self, version=self.version + 1, **fields)
-
-
-def new_app(app_id: int, name: str, account: str, at: datetime, actor: str) -> App:
-    """A new app is trial and active, with the trial values."""
-    return App(app_id, name, account, default_package(TRIAL), ACTIVE, at, updated_by=actor)
 
 
 def check_app_id(text: str | int) -> int:

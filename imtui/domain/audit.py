@@ -6,22 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 DONE, REFUSED = "done", "refused"
-ACTIONS = (
-    "create",
-    "upgrade",
-    "modify",
-    "halt",
-    "reactivate",
-    "purge",
-    "close_month",
-    "usage_import",
-    "grant",
-    "revoke",
-    "bind",
-    "budget",
-    "notify",
-)
-"""The contract's actions; `demo`, `reconcile` and `recover` are imtui's own beyond them."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -339,14 +339,6 @@ def live_cost(
     return LiveCost(mtd, projected, total(mtd), total(projected))
 
 
-def with_overage(cost: LiveCost, overage: Sequence[BillLine]) -> LiveCost:
-    """An app's live cost with its usage overage added (to both figures)."""
-    if not overage:
-        return cost
-    mtd, projected = cost.month_to_date + list(overage), cost.projected + list(overage)
-    return LiveCost(mtd, projected, total(mtd), total(projected))
-
-
 def daily_costs(states: Sequence[State], period: BillingPeriod, prices: PriceList) -> list[Decimal]:
     """What each day of a month costs, for charts: the daily items' shares of that day plus
     history retention's monthly price spread over the days the app was active."""

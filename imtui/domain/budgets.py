@@ -17,8 +17,6 @@ from decimal import Decimal, InvalidOperation
 from imtui.domain.errors import InvalidInput
 
 OK, FORECAST, WARNING, OVER = "ok", "forecast", "warning", "over"
-STATES = (OK, FORECAST, WARNING, OVER)
-"""In increasing order of severity."""
 
 DEFAULT_WARN_AT = 80
 """The warning threshold of a budget set without one, in percent."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from calendar import monthrange
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -81,12 +80,6 @@ def day_bounds(month: Month, tz: str) -> tuple[datetime, ...]:
     first = pendulum.datetime(month.year, month.month, 1, tz=tz)
     bounds = [first.add(days=i) for i in range(month.days + 1)]
     return tuple(datetime.fromtimestamp(b.timestamp(), UTC) for b in bounds)
-
-
-def day_index(month: Month, tz: str, instant: datetime) -> int:
-    """0-based day of the month an instant falls on (clamped to the month)."""
-    bounds = day_bounds(month, tz)
-    return min(max(bisect_right(bounds, instant) - 1, 0), month.days - 1)
 
 
 def local_date(instant: datetime, tz: str) -> str:

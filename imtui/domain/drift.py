@@ -14,6 +14,8 @@ STOP, START = "stop", "start"
 
 @dataclass(frozen=True)
 class Drift:
+    """An app whose status in imtui differs from what the platform serves, and what would fix it."""
+
     app_id: int
     status: str
     """imtui's status of the app."""

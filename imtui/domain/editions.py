@@ -46,9 +46,6 @@ OFFERED: dict[str, dict[str, tuple[int | None, ...]]] = {
     },
 }
 
-#: Daily active users included (informational; usage billing is a later capability).
-INCLUDED_DAU = {TRIAL: 100, PRO: 10_000, FLAGSHIP: 10_000}
-
 
 @dataclass(frozen=True, slots=True)
 class Package:

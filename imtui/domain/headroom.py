@@ -34,8 +34,6 @@ from imtui.domain.prices import PriceList
 
 NEAR_PCT = 80
 """From this use on an app is near a limit or quota."""
-AT_PCT = 100
-"""From this use on it is at it."""
 LOWER_FITS_PCT = 80
 """A lowering is suggested when the peak is at most this share of the lower setting's limit."""
 WINDOW_DAYS = 7
@@ -98,6 +96,8 @@ class Use(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Suggestion:
+    """A right-sizing suggestion: one item's setting from `frm` to `to`, its monthly price change and why."""
+
     item: str
     frm: int | None
     to: int | None

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 PENDING, DONE, FAILED, ABANDONED = "pending", "done", "failed", "abandoned"
-SETTLED = (DONE, FAILED, ABANDONED)
 
 LEASE = timedelta(seconds=60)
 """How long an owner is trusted to still be at work on its pending intents without renewing them
@@ -22,6 +21,9 @@ LEASE = timedelta(seconds=60)
 
 @dataclass(frozen=True)
 class Intent:
+    """A halt or reactivation written down before the control plane is asked, so whoever finds it
+    unsettled can settle it."""
+
     key: str
     """The idempotency key every call for this intent carries."""
     app_id: int

@@ -10,14 +10,12 @@ deactivation instant; at that instant exactly it is purged, whatever process loo
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
+from imtui.domain.apps import App
 from imtui.domain.calendar import iso_local, to_utc
+from imtui.domain.editions import TRIAL, default_package
 from imtui.domain.errors import InvalidInput, Refused
 from imtui.domain.text import MAX_REASON, check_text
-
-if TYPE_CHECKING:
-    from imtui.domain.apps import App
 
 ACTIVE, DEACTIVATED, PURGED = "active", "deactivated", "purged"
 STATUSES = (ACTIVE, DEACTIVATED, PURGED)
@@ -30,11 +28,6 @@ PURGE_AFTER = timedelta(days=90)
 def purge_instant(deactivated_at: datetime) -> datetime:
     """The exact instant a deactivated app is purged (90 × 24 hours, whatever the time zone)."""
     return to_utc(deactivated_at) + PURGE_AFTER
-
-
-def is_purge_due(status: str, purge_at: datetime | None, now: datetime) -> bool:
-    """Whether the clock has reached a deactivated app's purge instant."""
-    return status == DEACTIVATED and purge_at is not None and now >= purge_at
 
 
 def check_reason(reason: str) -> str:
@@ -66,6 +59,11 @@ def check_can(action: str, app: App, tz: str) -> None:
         check_can_halt(app.app_id, app.status, app.purge_at, tz)
     else:
         check_can_reactivate(app.app_id, app.status)
+
+
+def new_app(app_id: int, name: str, account: str, at: datetime, actor: str) -> App:
+    """An app's first transition, into being: trial and active, with the trial values."""
+    return App(app_id, name, account, default_package(TRIAL), ACTIVE, at, updated_by=actor)
 
 
 def halted(app: App, at: datetime, reason: str, actor: str) -> App:

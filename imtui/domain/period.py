@@ -56,9 +56,5 @@ class BillingPeriod:
     def today_date(self) -> date:
         return self.now.astimezone(zone(self.tz)).date()
 
-    def day_of(self, instant: datetime) -> int:
-        """The 0-based day an instant falls on, clamped into the month."""
-        return min(max(bisect_right(self.bounds, instant) - 1, 0), self.days - 1)
-
     def previous(self) -> BillingPeriod:
         return BillingPeriod.for_month(self.month.previous(), self.now, self.tz)

@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, NamedTuple
 
-from imtui.domain.billing import MonthPlan, prorate_cents
+from imtui.domain.billing import MonthPlan
 from imtui.domain.budgets import Budget, is_forecast, is_over, is_warning, money, used_pct
 from imtui.domain.calendar import zone
 from imtui.domain.drift import Drift
@@ -218,8 +218,9 @@ def budget_signals(
 
     `since`: 00:00 of the first day of the unbroken run of days, ending today, on which the
     condition held. Month-to-date through a day is the package cost through it plus the overage
-    of the peaks recorded through it; the projection of a day is `projection_curve` (the settings
-    held that day carried on to the month's end) plus that day's overage. A budget set or
+    of the peaks recorded through it; the projection of a day is the package cost with the
+    settings held that day carried on to the month's end (`projection_curves`) plus that day's
+    overage. A budget set or
     changed mid-month applies to the whole month (§1), so `since` may precede it."""
     subject = FLEET if budget.account is None else budget.account
     who = "The fleet" if budget.account is None else f"Account {budget.account}"
@@ -279,32 +280,11 @@ def budget_signals(
     return out
 
 
-def projection_curve(plan: MonthPlan) -> list[int]:
-    """The month's projected package cents as the plan shows it on each day: what was billed
-    through that day, with the settings held that day carried on to the month's end (history
-    retention: the dearest in effect so far, for the whole month). On the day of its last change
-    it is the plan's whole month (`MonthPlan.curve()[-1]`)."""
-    dim = plan.days
-    out = []
-    for day in range(dim):
-        cents = 0
-        for pl in plan.daily:
-            held = pl.days(day)
-            if any(first <= day <= last for first, last in pl.runs):
-                held += dim - 1 - day
-            cents += prorate_cents(pl.price_cents, held, dim)
-        best = None
-        for candidate in plan.history:
-            if candidate[2] <= day and (best is None or candidate[1] >= best[1]):
-                best = candidate
-        if best is not None:
-            cents += best[1]
-        out.append(cents)
-    return out
-
-
 def projection_curves(plans: Sequence[MonthPlan], days: int):
-    """`projection_curve` of many plans of one month at once (NumPy): plans × days, int64."""
+    """Each plan's projected package cents as it shows on each day of one month (NumPy): what
+    was billed through that day, with the settings held that day carried on to the month's end
+    (history retention: the dearest in effect so far, for the whole month); on the day of a plan's
+    last change, its whole month (`MonthPlan.curve()[-1]`). Plans × days, int64."""
     import numpy as np
 
     line_plan, prices, covered = [], [], []
@@ -443,24 +423,6 @@ class DayUsage(NamedTuple):
     groups: Sequence[int | None]
 
 
-def overage_by_day(usage: DayUsage, first_paid: int | None, prices: PriceList, through: int) -> list[int]:
-    """The month's overage in cents as the data shows it through each day 0 … `through`: the
-    blocks of the peaks of the paid days recorded up to that day (domain.md §6)."""
-    out: list[int] = []
-    dau = groups = None
-    price_dau, price_groups = int(prices.dau.price * 100), int(prices.groups.price * 100)
-    for day in range(through + 1):
-        if first_paid is not None and day >= first_paid and day < len(usage.dau) and usage.dau[day] is not None:
-            dau = usage.dau[day] if dau is None else max(dau, usage.dau[day])
-            g = usage.groups[day]
-            groups = g if groups is None else max(groups, g)
-        cents = 0
-        if dau is not None:
-            cents = prices.dau.blocks(dau) * price_dau + prices.groups.blocks(groups) * price_groups
-        out.append(cents)
-    return out
-
-
 def overage_reached(usage: DayUsage, first_paid: int | None, prices: PriceList, blocks: int) -> int | None:
     """The first paid day (0-based) whose record brought the month's blocks to `blocks`."""
     run_dau = run_groups = None
@@ -502,7 +464,9 @@ def overage_reached_days(dau, groups, first_paid, blocks, prices: PriceList):
 
 
 def overage_cents_by_day(dau, groups, first_paid, prices: PriceList):
-    """`overage_by_day` of many apps at once (`running_blocks`): cents, apps × days."""
+    """The month's overage in cents as the data shows it through each day, for many apps at once
+    (`running_blocks`): the blocks of the peaks of the paid days recorded up to that day
+    (domain.md §6). Apps × days."""
     dau_blocks, group_blocks = running_blocks(dau, groups, first_paid, prices)
     return dau_blocks * int(prices.dau.price * 100) + group_blocks * int(prices.groups.price * 100)
 
@@ -741,10 +705,6 @@ def delta(
             escalated.append(s)
     resolved = sorted(k for k in notified if k not in now_keys and in_scope(k))
     return Delta(ordered(new), ordered(escalated), resolved)
-
-
-def kind_of_key(key: str) -> str:
-    return key.split(":", 1)[0]
 
 
 def message_text(signals: Sequence[Signal], resolved: Sequence[str]) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from imtui.domain.billing import BillLine
-from imtui.domain.errors import InvalidInput, NotFound, Refused
+from imtui.domain.errors import NotFound, Refused
 from imtui.domain.prices import Overage, PriceList
 
 DAU, GROUPS, LIVE_GROUPS = "dau", "groups", "live_groups"
@@ -29,16 +29,6 @@ MOST = 1_000_000_000
 DAU_OVERAGE, GROUPS_OVERAGE = "dau_overage", "groups_overage"
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-@dataclass(frozen=True, slots=True)
-class Record:
-    """One app's usage of one day."""
-
-    day: date
-    app_id: int
-    values: tuple[int, int, int, int, int]
-    """In `FIELDS` order."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,30 +162,6 @@ def halted_on(runs: tuple[tuple[date, date | None], ...], day: date) -> bool:
     return any(first <= day and (last is None or day <= last) for first, last in runs)
 
 
-def parse_counts(cells: list) -> list[int]:
-    """A row's five figures (plain digits, at most 1,000,000,000 each)."""
-    try:
-        joined = "".join(cells)
-    except TypeError:  # JSON numbers
-        joined = None
-    if joined is not None and joined.isdigit() and joined.isascii() and "" not in cells:
-        values = list(map(int, cells))  # the common case, checked at once
-        if max(values) <= MOST:
-            return values
-    return [parse_count(f, c) for f, c in zip(FIELDS, cells)]
-
-
-def paid_peaks(days: list[tuple[int, int] | None], first_paid: int | None) -> Peaks | None:
-    """A month's peaks for overage: over the days (0-based) from `first_paid` on (the day the
-    app left trial counts; None: trial all month), of the days with a record (dau, groups)."""
-    if first_paid is None:
-        return None
-    counted = [d for d in days[max(first_paid, 0) :] if d is not None]
-    if not counted:
-        return None
-    return Peaks(max(d[0] for d in counted), max(d[1] for d in counted), len(counted))
-
-
 def overage_lines(peaks: Peaks | None, prices: PriceList) -> list[BillLine]:
     """The month's overage lines: one per quota exceeded, `setting` the peak as digits, `days` the
     counted days with a record, amount the started blocks × the block price."""
@@ -218,9 +184,3 @@ def overage_cost(peaks: Peaks | None, prices: PriceList) -> int:
 
 def _cents(price: Overage, peak: int) -> int:
     return price.blocks(peak) * int(price.price * 100)
-
-
-def check_file_counts(rows: int) -> None:
-    """A file with no record at all is refused."""
-    if rows == 0:
-        raise InvalidInput("the file holds no usage records")

@@ -14,6 +14,8 @@ from imtui.persistence.uow import UnitOfWork, translate_db_error
 
 
 class Database:
+    """One open database (SQLite file or server): migrating it and opening units of work on it."""
+
     def __init__(self, db: str):
         """Opens (does not yet migrate) the SQLite file or SQLAlchemy URL `db`."""
         self._engine = make_engine(db)

@@ -24,6 +24,8 @@ class Meta(SQLModel, table=True):
 
 
 class Account(SQLModel, table=True):
+    """An account: the owner of apps, by its unique name."""
+
     __tablename__ = "accounts"
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200, unique=True, index=True)
@@ -105,6 +107,8 @@ class MonthClose(SQLModel, table=True):
 
 
 class Bill(SQLModel, table=True):
+    """One account's issued bill of a month (at most one each)."""
+
     __tablename__ = "bills"
     __table_args__ = (
         UniqueConstraint("account_id", "month", name="uq_bills_account_month"),
@@ -118,6 +122,8 @@ class Bill(SQLModel, table=True):
 
 
 class BillLineRow(SQLModel, table=True):
+    """One line of an issued bill (amounts in cents)."""
+
     __tablename__ = "bill_lines"
     id: int | None = Field(default=None, primary_key=True)
     bill_id: int = Field(foreign_key="bills.id", index=True)
@@ -130,6 +136,8 @@ class BillLineRow(SQLModel, table=True):
 
 
 class AuditRecord(SQLModel, table=True):
+    """One entry of the audit trail."""
+
     __tablename__ = "audit"
     __table_args__ = (Index("ix_audit_action_at", "action", "at"),)
     id: int | None = Field(default=None, primary_key=True)

@@ -113,7 +113,7 @@ class UnitOfWork:
                 )
             )
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(self, _exc_type, exc, _tb) -> None:
         self._close()
         if isinstance(exc, DBAPIError):
             raise translate_db_error(exc) from None

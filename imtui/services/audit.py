@@ -9,6 +9,8 @@ from imtui.services.models import AuditView
 
 
 class AuditService:
+    """Reading the audit trail."""
+
     def __init__(self, ctx: ServiceContext, housekeeping: Housekeeping):
         self.ctx = ctx
         self.housekeeping = housekeeping

@@ -270,7 +270,7 @@ class BillingService:
         per_account: dict[str, list[AppBill]] = defaultdict(list)
         for name, aid, mtd, whole in billed_apps(uow, ctx, period, account, app_id):
             shown = mtd if state == OPEN else whole
-            per_account[name].append(AppBill(aid, total(shown), total(whole), _views(shown), _views(whole)))
+            per_account[name].append(AppBill(aid, total(shown), total(whole), _views(shown)))
         accounts = [
             AccountBill(
                 name,

@@ -47,6 +47,8 @@ class Binding:
 
 @dataclass(frozen=True)
 class BindResult:
+    """What binding a database to a platform did."""
+
     binding: Binding
     changed: bool
     """False when the database already belonged to that platform at that address."""
@@ -64,6 +66,8 @@ def _where(plane: ControlPlane) -> str | None:
 
 
 class PlatformBinding:
+    """Which platform the database belongs to, and the guard that refuses to act through another."""
+
     def __init__(self, ctx: ServiceContext):
         self.ctx = ctx
 

@@ -208,6 +208,8 @@ class BudgetChange:
 
 
 class BudgetService:
+    """Budgets: set, removed and listed against the month's figures."""
+
     def __init__(self, ctx: ServiceContext, housekeeping: Housekeeping, costing: Costing):
         self.ctx = ctx
         self.housekeeping = housekeeping

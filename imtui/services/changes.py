@@ -11,14 +11,14 @@ from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
-from imtui.domain.apps import FIRST_APP_ID, App, check_can_create, new_app
+from imtui.domain.apps import FIRST_APP_ID, App, check_can_create
 from imtui.domain.audit import DONE, AuditEntry
 from imtui.domain.billing import State, live_cost
 from imtui.domain.changes import MODIFY, UPGRADE, ChangePlan, ChangeRequest, plan_change
 from imtui.domain.editions import TRIAL
 from imtui.domain.errors import Conflict, ImtuiError, NotFound, Refused
 from imtui.domain.guardrails import check_monthly_rise, monthly_rise
-from imtui.domain.lifecycle import ACTIVE
+from imtui.domain.lifecycle import ACTIVE, new_app
 from imtui.domain.prices import ZERO
 from imtui.domain.text import check_name
 from imtui.domain.timeline import check_not_before
@@ -41,6 +41,8 @@ def check_version(app: App, expected: int | None, since: str = STALE_FORM) -> No
 
 
 class ChangeService:
+    """Create, upgrade and modify an app, and the cost preview of a change."""
+
     def __init__(self, ctx: ServiceContext, housekeeping: Housekeeping):
         self.ctx = ctx
         self.housekeeping = housekeeping

@@ -29,6 +29,9 @@ READ_ONLY = "this run is read-only (--read-only); nothing can be changed"
 
 @dataclass
 class ServiceContext:
+    """What every service shares: the database, the clock, prices, who acts, the control plane and the
+    worker threads."""
+
     db: Database
     clock: Clock
     prices: PriceList

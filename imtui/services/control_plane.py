@@ -77,6 +77,8 @@ def redact(url: str) -> str:
 
 
 class ControlPlane(Protocol):
+    """The platform that stops and starts apps' service: the simulator in the process, or one over HTTP."""
+
     location: str | None
     """Where it is (the redacted URL); None for the simulator inside the process."""
 

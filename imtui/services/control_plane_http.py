@@ -44,6 +44,9 @@ another platform put behind the same address is noticed)."""
 
 
 class HttpControlPlane:
+    """The control plane across the network (`IMTUI_CONTROL_PLANE`), over aiohttp: each call tried
+    a few times, each attempt time-limited; https verified against the system's or a given CA."""
+
     def __init__(
         self,
         url: str,

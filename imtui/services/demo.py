@@ -12,13 +12,13 @@ import random
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from imtui.domain.apps import FIRST_APP_ID, MAX_APPS_PER_ACCOUNT, App, new_app
+from imtui.domain.apps import FIRST_APP_ID, MAX_APPS_PER_ACCOUNT, App
 from imtui.domain.audit import DONE, AuditEntry
 from imtui.domain.calendar import Month, zone
 from imtui.domain.changes import ChangeRequest, plan_modify, plan_upgrade
 from imtui.domain.editions import FLAGSHIP, OFFERED, PRO, Package
 from imtui.domain.errors import ImtuiError, InvalidInput, Refused
-from imtui.domain.lifecycle import ACTIVE, HALT, PURGE_AFTER, REACTIVATE, halted, reactivated
+from imtui.domain.lifecycle import ACTIVE, HALT, PURGE_AFTER, REACTIVATE, halted, new_app, reactivated
 from imtui.domain.period import BillingPeriod
 from imtui.services import demo_usage
 from imtui.services.context import ServiceContext, no_cyclic_gc
@@ -178,7 +178,7 @@ def _account_name(i: int) -> str:
 
 def _fill(ctx: ServiceContext, n_apps: int, n_accounts: int, seed: int, now: datetime) -> None:
     # millions of records that live until the end: the cyclic collector would walk them again and
-    # again as they grow (12% of a 100,000-app build), and they hold no cycles
+    # again as they grow, and they hold no cycles
     with no_cyclic_gc():
         _fill_now(ctx, n_apps, n_accounts, seed, now)
 

@@ -36,6 +36,8 @@ if TYPE_CHECKING:  # loaded when first used, not on every start
 
 @dataclass
 class Services:
+    """Every use case, built once by the composition root: the one face the command line and the dashboard get."""
+
     apps: AppQueries
     """Reading apps: list, show, history."""
     changes: ChangeService

@@ -64,6 +64,8 @@ def _shared(value: Headroom) -> Headroom:
 
 @dataclass(frozen=True)
 class FleetSnapshot:
+    """The applications table's rows as read, with what tells when to read again and from where."""
+
     rows: list[FleetRow]
     counter: int
     """The database's change counter when read (poll it to know when to read again)."""

@@ -15,12 +15,15 @@ from imtui.domain.errors import Conflict
 from imtui.domain.month_close import draft_instant, issue_instant
 from imtui.persistence.uow import UnitOfWork
 from imtui.services.context import ServiceContext
+from imtui.services.transitions import purge_due
 
 ATTEMPTS = 3
 """How often a catch-up is tried again when another process did the same work at the same time."""
 
 
 class Housekeeping:
+    """Carries out what falls due by itself (purges, the month close's two steps) before a use case reads or writes."""
+
     def __init__(self, ctx: ServiceContext):
         self.ctx = ctx
 
@@ -65,7 +68,6 @@ class Housekeeping:
     def run_due(self, uow: UnitOfWork, now: datetime) -> None:
         """Inside a writing transaction: purges and month steps, in the order they took effect."""
         from imtui.services.billing import draft_month, issue_month
-        from imtui.services.lifecycle import purge_due
 
         ctx = self.ctx
         steps: list[tuple[datetime, int, Callable[[], object]]] = []

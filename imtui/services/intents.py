@@ -45,6 +45,7 @@ from imtui.services.binding import PlatformBinding
 from imtui.services.context import ServiceContext
 from imtui.services.control_plane import DONE as PLATFORM_DONE
 from imtui.services.control_plane import ControlPlaneError, Outcome
+from imtui.services.transitions import apply_confirmed
 
 RECOVER = "recover"
 """The audit trail's action for what recovery found."""
@@ -81,6 +82,8 @@ def pid_alive(pid: int | None) -> bool:
 
 
 class IntentKeeper:
+    """Writes this process's intents, holds them while it works, and recovers those a process left behind."""
+
     def __init__(self, ctx: ServiceContext):
         self.ctx = ctx
         self.host = socket.gethostname()
@@ -243,8 +246,6 @@ class IntentKeeper:
     def _settle(self, found: list[tuple[Intent, Outcome]]) -> None:
         """Completes or abandons the recovered intents as the control plane answered, all in
         one transaction, each finding audited."""
-        from imtui.services.lifecycle import apply_confirmed
-
         ctx = self.ctx
         with ctx.uow(write=True) as uow:
             now = ctx.now()

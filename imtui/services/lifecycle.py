@@ -5,7 +5,8 @@ The rules are `domain.lifecycle`'s. Halt and reactivate write their intents firs
 each app with its intent's completion, fully or not at all. Confirmations are written in small
 groups as they arrive, so a bulk operation shows its progress in the database and a crash loses
 at most the calls in flight, whose intents the next process settles.
-Purges need no operator: `purge_due` carries them out whenever any process looks first.
+Purges need no operator: `services.transitions.purge_due` carries them out whenever any process
+looks first (`services.housekeeping`).
 """
 
 from __future__ import annotations
@@ -16,28 +17,20 @@ from datetime import datetime
 from functools import partial
 
 from imtui.domain.apps import App
-from imtui.domain.audit import DONE, AuditEntry
-from imtui.domain.calendar import iso_local
 from imtui.domain.errors import Conflict, ImtuiError, NotFound, Unavailable
 from imtui.domain.intents import ABANDONED, FAILED, Intent, effective_instant
-from imtui.domain.intents import DONE as INTENT_DONE
 from imtui.domain.lifecycle import (
     HALT,
-    PURGE,
     PURGED,
     REACTIVATE,
     after,
     check_can,
     check_reason,
-    describe,
-    purged,
     status_before,
     target_status,
 )
-from imtui.domain.period import BillingPeriod
 from imtui.domain.prices import ZERO
 from imtui.domain.timeline import check_not_before
-from imtui.persistence.uow import UnitOfWork
 from imtui.services.context import ServiceContext, no_cyclic_gc
 from imtui.services.control_plane import DONE as PLATFORM_DONE
 from imtui.services.control_plane import (
@@ -48,11 +41,11 @@ from imtui.services.control_plane import (
     NotDone,
     NotKnownYet,
 )
-from imtui.services.costing import record_plans
 from imtui.services.crashpoints import AFTER_CONFIRM, BEFORE_CALL, DURING_WRITE, crashpoint
 from imtui.services.housekeeping import Housekeeping
 from imtui.services.intents import IntentKeeper, new_key
 from imtui.services.models import AppView, BulkResult, DryRun, Planned, result_kind
+from imtui.services.transitions import apply_confirmed
 
 RECORD_GROUP = 1000
 """Most confirmed apps written in one transaction."""
@@ -69,6 +62,8 @@ _NOT_CONFIRMED = object()
 
 
 class LifecycleService:
+    """Halt and reactivate, one app or thousands, through the control plane."""
+
     def __init__(self, ctx: ServiceContext, housekeeping: Housekeeping, intents: IntentKeeper):
         self.ctx = ctx
         self.housekeeping = housekeeping
@@ -311,56 +306,3 @@ class LifecycleService:
                     pass  # it stays as the control plane has it; reconcile finds it
 
         await asyncio.gather(*(revert(a) for a in app_ids if statuses.get(a) not in (target_status(action), PURGED)))
-
-
-def apply_confirmed(
-    uow: UnitOfWork,
-    ctx: ServiceContext,
-    action: str,
-    changes: list[tuple[App, datetime]],
-    keys: dict[int, str],
-    actor: str | None = None,
-) -> None:
-    """Inside a writing transaction: the apps' new status, their events, plans and audit records,
-    and the completion of their intents (`keys` by app), so the two are never apart."""
-    if not changes:
-        return
-    actor = actor or ctx.actor
-    uow.apps.save_many([a for a, _ in changes])
-    uow.history.add_many(changes, action, actor)
-    periods: dict[datetime, BillingPeriod] = {}  # a bulk's apps mostly share one instant
-    months: dict[str, tuple[BillingPeriod, list[int]]] = {}
-    for app, at in changes:
-        period = periods.get(at) or periods.setdefault(at, ctx.period(at))
-        months.setdefault(period.key, (period, []))[1].append(app.app_id)
-    for period, app_ids in months.values():
-        record_plans(uow, ctx, app_ids, period)
-    uow.audit.add_many(
-        [AuditEntry(at, actor, action, a.app_id, DONE, describe(action, a, ctx.tz)) for a, at in changes]
-    )
-    uow.intents.settle([keys[a.app_id] for a, _ in changes], INTENT_DONE, max(at for _, at in changes))
-    uow.meta.advance_latest(max(at for _, at in changes))
-
-
-def purge_due(uow: UnitOfWork, ctx: ServiceContext, apps: list[App], now: datetime) -> None:
-    """Purges deactivated apps whose instant has come, each at its own purge instant however
-    late this runs (inside the caller's writing transaction, in the order they fell due)."""
-    actor, tz = ctx.actor, ctx.tz
-    for app in apps:
-        at = app.purge_at
-        gone = purged(app, actor)
-        uow.apps.save(gone)
-        uow.history.add(gone, PURGE, at, actor)
-        record_plans(uow, ctx, [app.app_id], ctx.period(at))
-        uow.audit.add(
-            AuditEntry(
-                at,
-                actor,
-                PURGE,
-                app.app_id,
-                DONE,
-                f"purged 90 days after deactivation (carried out {iso_local(now, tz)}); "
-                "its data and service are unrecoverable",
-            )
-        )
-        uow.meta.advance_latest(at)

@@ -71,6 +71,8 @@ class MetricsSnapshot:
 
 
 class MetricsService:
+    """The figures `imtui metrics` exposes, read in one snapshot."""
+
     def __init__(
         self,
         ctx: ServiceContext,

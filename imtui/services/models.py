@@ -146,6 +146,8 @@ def result_kind(error: Exception) -> str:
 
 @dataclass(frozen=True)
 class LineView:
+    """One line of a bill as shown."""
+
     item: str
     setting: str
     days: int
@@ -154,15 +156,18 @@ class LineView:
 
 @dataclass(frozen=True)
 class AppBill:
+    """One app's part of a bill: its totals (month to date and projected) and lines."""
+
     app_id: int
     total: Decimal
     projected_total: Decimal
     lines: list[LineView]
-    projected_lines: list[LineView] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class AccountBill:
+    """One account's part of a bill."""
+
     account: str
     total: Decimal
     projected_total: Decimal

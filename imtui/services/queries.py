@@ -57,6 +57,8 @@ def view_of(uow: UnitOfWork, ctx: ServiceContext, app: App, now: datetime | None
 
 
 class AppQueries:
+    """Reading apps: list, show and history."""
+
     def __init__(self, ctx: ServiceContext, housekeeping: Housekeeping):
         self.ctx = ctx
         self.housekeeping = housekeeping

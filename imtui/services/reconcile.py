@@ -33,6 +33,8 @@ class PlatformSilent(Unavailable):
 
 @dataclass
 class Reconciliation:
+    """What comparing imtui with the platform found, and what fixing did."""
+
     checked: int
     """Apps compared."""
     drift: list[Drift]
@@ -41,6 +43,8 @@ class Reconciliation:
 
 
 class ReconcileService:
+    """Drift between imtui and the platform: found, and repaired on the platform's side."""
+
     def __init__(self, ctx: ServiceContext, intents: IntentKeeper):
         self.ctx = ctx
         self.intents = intents

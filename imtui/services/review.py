@@ -30,6 +30,8 @@ class AppReview(NamedTuple):
 
 
 class ReviewService:
+    """Headroom and right-sizing suggestions from usage."""
+
     def __init__(self, ctx: ServiceContext, housekeeping: Housekeeping):
         self.ctx = ctx
         self.housekeeping = housekeeping

@@ -127,6 +127,9 @@ def message(signals: list[Signal], resolved: list[str], at: datetime, tz: str) -
 
 
 class SignalService:
+    """The signals now (budgets, limits, overage, spikes, purges, drift, stuck intents) and sending
+    them to a webhook."""
+
     def __init__(
         self,
         ctx: ServiceContext,

@@ -30,6 +30,8 @@ class UsageMonthView:
 
 
 class UsageService:
+    """Importing usage files; an app's usage by month and by day."""
+
     def __init__(self, ctx: ServiceContext, housekeeping: Housekeeping):
         self.ctx = ctx
         self.housekeeping = housekeeping

@@ -54,8 +54,8 @@ UNTOUCHED = -2
 CHUNK = 25_000
 """Rows checked at once (bounds the memory rows take while they are read)."""
 WRITE_CHUNK = 4_096
-"""Packed months read, merged and written in one transaction (about 0.1 s: what a halt issued
-meanwhile may have to wait)."""
+"""Packed months read, merged and written in one transaction (small, since a halt issued meanwhile
+may have to wait for it)."""
 READ_CHARS = LINE_LIMIT + 2
 """Characters a line is read in at most (a line of `LINE_LIMIT` bytes and its CR LF)."""
 LONG_LINE = f"longer than 64 KiB ({LINE_LIMIT:,} bytes); a usage row is far shorter"
@@ -447,15 +447,6 @@ class Lines:
     def close(self) -> None:
         """Lets go of the stream without closing it."""
         self._text.detach()
-
-
-def text_lines(stream: BinaryIO, before: int = 0) -> Iterator[str]:
-    """The lines of a byte stream as text (`Lines`; a line over `LINE_LIMIT` bytes as a blank one)."""
-    lines = Lines(stream, before)
-    try:
-        yield from lines
-    finally:
-        lines.close()
 
 
 def _read_csv_rows(

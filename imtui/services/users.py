@@ -13,6 +13,8 @@ from imtui.services.models import UserView
 
 
 class UserService:
+    """Who operates and with what role; granting and revoking roles."""
+
     def __init__(self, ctx: ServiceContext):
         self.ctx = ctx
 

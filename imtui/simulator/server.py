@@ -65,6 +65,8 @@ def canonical_app_id(text: str) -> int | None:
 
 @dataclass
 class Fault:
+    """One fault the simulator injects into matching requests, for drills and tests."""
+
     mode: str
     apps: list[int] | None = None
     """Only requests for these apps (None: any app)."""
@@ -134,6 +136,8 @@ def _number(value: object, name: str, low: float, high: float) -> float:
 
 @dataclass
 class Faults:
+    """The simulator's added latency and fault rules, drawn from a seedable random source."""
+
     latency: float = 0.0
     rules: list[Fault] = field(default_factory=list)
     seed: int | None = None

@@ -50,6 +50,8 @@ class KeyCancelled(Exception):
 
 @dataclass(frozen=True)
 class Operation:
+    """One activation or deactivation as the platform recorded it under its key (the answer's JSON)."""
+
     key: str
     app_id: int | None
     action: str | None

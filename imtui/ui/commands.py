@@ -11,6 +11,8 @@ MAX_HITS = 20
 
 
 class AppCommands(Provider):
+    """The command palette's apps: typing an ID or a name jumps to that app."""
+
     async def search(self, query: str) -> Hits:
         query = query.strip().lower()
         if not query:
@@ -59,6 +61,8 @@ class AppCommands(Provider):
 
 
 class ScreenCommands(Provider):
+    """The command palette's screens (bills, audit, help...), found by name."""
+
     SCREENS = (
         ("Bills", "issued months and the open month", "open_bills"),
         ("Audit trail", "who did what, when", "open_audit"),

@@ -6,7 +6,7 @@ app ends up with and which items used their once-per-month change.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -33,7 +33,6 @@ from imtui.domain.lifecycle import (
     PURGED,
     check_can_halt,
     check_can_reactivate,
-    is_purge_due,
     purge_instant,
 )
 from imtui.domain.prices import load_price_list
@@ -609,9 +608,6 @@ def test_purge_instant_is_exactly_90_times_24_hours(deactivated_at):
     """An app is purged exactly 90 × 24 hours after its deactivation instant."""
     purge = purge_instant(deactivated_at)
     assert purge.timestamp() - deactivated_at.timestamp() == 90 * 24 * 3600
-    assert not is_purge_due(DEACTIVATED, purge, purge - timedelta(microseconds=1))
-    assert is_purge_due(DEACTIVATED, purge, purge)
-    assert is_purge_due(DEACTIVATED, purge, purge + timedelta(days=400))
 
 
 def test_purge_instant_across_daylight_saving_is_still_90_times_24_hours():
@@ -624,16 +620,6 @@ def test_purge_instant_across_daylight_saving_is_still_90_times_24_hours():
 def test_worked_example_purge_instant():
     """Deactivated 2027-01-10 09:00 (UTC+8): purged at 2027-04-10 09:00 (UTC+8)."""
     assert purge_instant(at("2027-01-10 09:00")) == at("2027-04-10 09:00")
-
-
-@pytest.mark.parametrize("status", [ACTIVE, PURGED])
-def test_purge_due_only_for_deactivated_apps(status):
-    """Only a deactivated app is ever due for purging."""
-    assert not is_purge_due(status, at("2026-01-01"), at("2027-01-01"))
-
-
-def test_purge_not_due_without_instant():
-    assert not is_purge_due(DEACTIVATED, None, at("2027-01-01"))
 
 
 @pytest.mark.parametrize(

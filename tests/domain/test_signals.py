@@ -37,12 +37,10 @@ from imtui.domain.signals import (
     median,
     message_text,
     ordered,
-    overage_by_day,
     overage_cents_by_day,
     overage_reached,
     overage_reached_days,
     overage_signal,
-    projection_curve,
     projection_curves,
     purge_signal,
     reaches_back,
@@ -51,6 +49,7 @@ from imtui.domain.signals import (
     spike_signal,
     stuck_signal,
 )
+from tests.support.oracles import overage_by_day, projection_curve
 
 TZ = "Asia/Shanghai"
 PRICES = load_price_list()

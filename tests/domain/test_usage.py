@@ -20,11 +20,11 @@ from imtui.domain.usage import (
     Peaks,
     overage_cost,
     overage_lines,
-    paid_peaks,
     parse_app_id,
     parse_count,
     parse_day,
 )
+from tests.support.oracles import paid_peaks
 
 PRICES = load_price_list()
 D = Decimal

@@ -9,12 +9,12 @@ from datetime import timedelta
 import pytest
 import sqlalchemy
 
-from imtui.domain.apps import App, new_app
+from imtui.domain.apps import App
 from imtui.domain.audit import AuditEntry
 from imtui.domain.calendar import Month
 from imtui.domain.editions import Package
 from imtui.domain.errors import Conflict
-from imtui.domain.lifecycle import halted
+from imtui.domain.lifecycle import halted, new_app, reactivated
 from imtui.persistence.database import Database
 from imtui.persistence.repos.bills import AlreadyClosed, StoredLine
 from tests.support.dbs import drop_db, migrated_db_url
@@ -118,6 +118,23 @@ def test_due_purges_come_in_the_order_they_fell_due(db):
         assert uow.apps.due_purges(at("2027-01-31T09:59")) == []
         due = uow.apps.due_purges(at("2027-02-02T10:00"))
         assert [x.app_id for x in due] == [b.app_id, a.app_id]
+
+
+def test_a_purge_is_due_exactly_at_its_instant_and_only_for_a_deactivated_app(db):
+    """Due from the purge instant itself (not a microsecond before), however late one looks;
+    an app reactivated since is never due."""
+    a, b = _app(0), _app(1)
+    _seed(db, a, b)
+    halted_a, halted_b = halted(a, at("2026-11-03T10:00"), "x", "ops"), halted(b, at("2026-11-03T10:00"), "y", "ops")
+    with db.uow(write=True) as uow:
+        uow.apps.save_many([halted_a, halted_b])
+        uow.apps.save(reactivated(halted_b, "ops"))
+        uow.commit()
+    purge = halted_a.purge_at
+    with db.uow() as uow:
+        assert uow.apps.due_purges(purge - timedelta(microseconds=1)) == []
+        assert [x.app_id for x in uow.apps.due_purges(purge)] == [a.app_id]
+        assert [x.app_id for x in uow.apps.due_purges(purge + timedelta(days=400))] == [a.app_id]
 
 
 def test_history_gives_each_apps_states_for_a_month(db):

@@ -10,13 +10,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from imtui.domain.apps import new_app
 from imtui.domain.calendar import Month
 from imtui.domain.headroom import WindowPeaks
-from imtui.domain.usage import paid_peaks
+from imtui.domain.lifecycle import new_app
 from imtui.persistence.database import Database
 from imtui.persistence.repos.usage import MISSING, SLOTS, empty
 from tests.support.dbs import drop_db, fresh_db_url
+from tests.support.oracles import paid_peaks
 from tests.support.services import at
 
 APP = 1400000000

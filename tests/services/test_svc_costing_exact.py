@@ -14,9 +14,10 @@ import pytest
 from imtui.domain.changes import ChangeRequest
 from imtui.domain.errors import ImtuiError
 from imtui.domain.period import BillingPeriod
-from imtui.domain.usage import overage_cost, paid_peaks
+from imtui.domain.usage import overage_cost
 from imtui.persistence.database import Database
 from tests.support.billing import recount
+from tests.support.oracles import paid_peaks
 from tests.support.services import at
 
 TZ = "Asia/Shanghai"

@@ -8,7 +8,6 @@ actor is `current_user`); creating it needs CREATEROLE or the `postgres` superus
 
 from __future__ import annotations
 
-import asyncio
 import os
 import pwd
 import secrets
@@ -451,10 +450,6 @@ def _world_from(base: World, other: OtherUser, role: str) -> World:
 def discard_world(world: World) -> None:
     discard_team_db(world.main)
     discard_team_db(world.empty)
-
-
-def run_sync(coro):
-    return asyncio.run(coro)
 
 
 Check = Callable[[TeamDb, World], None]

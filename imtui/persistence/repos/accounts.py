@@ -15,6 +15,8 @@ _APPS = App.__table__
 
 
 class AccountRepo(Repo):
+    """Accounts by name, created on first use."""
+
     def find(self, name: str) -> int | None:
         """The account's id, or None."""
         return self.conn.execute(select(_ACCOUNTS.c.id).where(_ACCOUNTS.c.name == name)).scalar()

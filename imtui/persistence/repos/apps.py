@@ -49,6 +49,8 @@ def _contains(text: str) -> str:
 
 
 class AppRepo(Repo):
+    """Apps as domain values: read, saved under their version, and the fleet's rows for the applications table."""
+
     def get(self, app_id: int, lock: bool = False) -> App | None:
         stmt = _WITH_ACCOUNT.where(_APPS.c.app_id == app_id)
         if lock and self.postgres:

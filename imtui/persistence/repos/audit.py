@@ -15,6 +15,8 @@ _FIELDS = tuple(f.name for f in fields(AuditEntry))
 
 
 class AuditRepo(Repo):
+    """The audit trail: entries appended, read newest first."""
+
     def add(self, entry: AuditEntry) -> None:
         self.add_many([entry])
 

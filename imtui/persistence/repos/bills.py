@@ -34,6 +34,8 @@ class StoredLine(NamedTuple):
 
 
 class StoredBill(NamedTuple):
+    """One account's issued bill of a month: its total and lines, in cents."""
+
     account: str
     total_cents: int
     lines: list[StoredLine]
@@ -44,6 +46,8 @@ class AlreadyClosed(Conflict):
 
 
 class BillRepo(Repo):
+    """The month close's two steps (draft, issue) and the issued bills, each step recorded once."""
+
     def last_drafted(self) -> Month | None:
         key = self.conn.execute(select(func.max(_DRAFTS.c.month))).scalar()
         return Month.parse(key) if key else None
@@ -74,11 +78,6 @@ class BillRepo(Repo):
     def issued_at(self, month: Month) -> datetime | None:
         """When the month's bills were issued, or None while they are not."""
         return self.conn.execute(select(_CLOSES.c.issued_at).where(_CLOSES.c.month == month.key)).scalar()
-
-    def closed_months(self) -> list[str]:
-        """Months with issued bills, newest first."""
-        stmt = select(_CLOSES.c.month).order_by(_CLOSES.c.month.desc())
-        return list(self.conn.execute(stmt).scalars())
 
     def issue(
         self,

@@ -20,6 +20,8 @@ def _subject(account_id: int | None) -> str:
 
 
 class BudgetRepo(Repo):
+    """The fleet's and the accounts' monthly budgets."""
+
     def all(self) -> list[Budget]:
         """Every budget: the fleet's first, then the accounts' by name."""
         rows = self.conn.execute(

@@ -16,6 +16,8 @@ _FIELDS = tuple(f.name for f in fields(Intent))
 
 
 class IntentRepo(Repo):
+    """Intents: written, claimed by a process, settled."""
+
     def add_many(self, intents: list[Intent]) -> None:
         self.insert_rows(_INTENTS, [{f: getattr(i, f) for f in _FIELDS} for i in intents])
 

@@ -28,6 +28,8 @@ _META = Meta.__table__
 
 
 class MetaRepo(Repo):
+    """The database's own facts by key: its creation, latest instant, change counter and platform."""
+
     def get(self, key: str) -> str | None:
         return self.conn.execute(select(_META.c.value).where(_META.c.key == key)).scalar()
 

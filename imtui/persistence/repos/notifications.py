@@ -23,6 +23,8 @@ class Notified(NamedTuple):
 
 
 class NotificationRepo(Repo):
+    """What each webhook was told, so a signal is sent once and its resolution once."""
+
     def of_url(self, url_key: str) -> dict[str, Notified]:
         """What the webhook whose URL hashes to `url_key` was told, by signal key."""
         rows = self.conn.execute(

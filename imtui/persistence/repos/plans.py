@@ -10,6 +10,8 @@ from imtui.persistence.repos import Repo, chunks
 
 
 class StoredPlan(NamedTuple):
+    """An app's month plan as stored, with what it covers and how it was priced (to tell when it is stale)."""
+
     event_id: int
     """The app's newest event the plan covers."""
     priced_with: str
@@ -20,6 +22,8 @@ class StoredPlan(NamedTuple):
 
 
 class PlanRepo(Repo):
+    """Each app's month plans, kept so the fleet's live cost is read rather than worked out again."""
+
     def of_month(self, month: str, app_ids: list[int] | None = None) -> Iterator[tuple[int, int, str, str, bytes]]:
         """(app_id, *`StoredPlan`) of the month's stored plans, as the driver's plain tuples, read
         a batch at a time (the whole fleet's are read at start-up)."""

@@ -30,6 +30,8 @@ class RecentDays(NamedTuple):
 
 
 class Purging(NamedTuple):
+    """A deactivated app with its purge instant (for `purge_soon`)."""
+
     app_id: int
     name: str
     account: str
@@ -38,6 +40,8 @@ class Purging(NamedTuple):
 
 
 class SignalRepo(Repo):
+    """The fleet-wide reads signals are worked out from: recent days of usage, purges ahead."""
+
     def recent_days(self, today: date, window: int, app_ids: Sequence[int] | None = None) -> RecentDays:
         """The records of the `window` days ending `today` of every app (or the given ones, in
         ascending order) that has one, read a batch of packed months at a time."""

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from imtui.domain.calendar import Month
 from imtui.domain.headroom import WindowPeaks
-from imtui.domain.usage import FIELDS, Peaks
+from imtui.domain.usage import DAU, FIELDS, GROUPS, Peaks
 from imtui.persistence.repos import Repo, chunks
 from imtui.persistence.tables import UsageMonthRow
 from imtui.persistence.types import aware
@@ -28,7 +28,8 @@ SLOTS = 31
 SIZE = SLOTS * len(FIELDS)
 MISSING = -1
 """A day without a record."""
-DAU_AT, GROUPS_AT, LIVE_AT, GPU_AT, MPG_AT = (i * SLOTS for i in range(len(FIELDS)))
+DAU_AT, GROUPS_AT = (FIELDS.index(f) * SLOTS for f in (DAU, GROUPS))
+"""Where the daily active users' and the groups' days start in a packed month (fields in `FIELDS` order)."""
 
 Key = tuple[int, str]
 """(app_id, month as `YYYY-MM`)."""
@@ -54,18 +55,6 @@ def pack(days: array) -> bytes:
     return days.tobytes()
 
 
-def paid_peaks(days: array, first_paid: int | None) -> tuple[int | None, int | None, int]:
-    """Peak dau, peak groups and recorded days from day index `first_paid` on (None: never paid)."""
-    if first_paid is None or first_paid >= SLOTS:
-        return None, None, 0
-    first_paid = max(first_paid, 0)
-    dau = days[DAU_AT + first_paid : DAU_AT + SLOTS]
-    counted = SLOTS - first_paid - dau.count(MISSING)
-    if not counted:
-        return None, None, 0
-    return max(dau), max(days[GROUPS_AT + first_paid : GROUPS_AT + SLOTS]), counted
-
-
 def _first_or_none(month: str, paid_from: date | None) -> int:
     """`first_paid_index`, with "never paid this month" as an index past the month."""
     first = first_paid_index(month, paid_from)
@@ -86,6 +75,8 @@ def first_paid_index(month: str, paid_from: date | None) -> int | None:
 
 
 class UsageRepo(Repo):
+    """Usage records packed by app and month, with each month's paid-days peaks kept beside them."""
+
     def load(self, keys: Iterable[Key]) -> dict[Key, array]:
         """The packed months of the given (app, month) pairs that have records."""
         by_month: dict[str, list[int]] = {}

@@ -14,6 +14,8 @@ _USERS = UserRole.__table__
 
 
 class UserRepo(Repo):
+    """Users and their roles (team mode)."""
+
     def role_of(self, name: str) -> str | None:
         return self.conn.execute(select(_USERS.c.role).where(_USERS.c.name == name)).scalar()
 

@@ -16,6 +16,8 @@ LIMIT = 2000
 
 
 class AuditScreen(Screen):
+    """Who did what, when, to which apps, with what result (newest first)."""
+
     BINDINGS = [
         Binding("escape", "back", "Back", id="audit.back"),
         Binding("slash", "filter", "Filter", id="audit.filter"),

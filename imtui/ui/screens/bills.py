@@ -15,6 +15,8 @@ from imtui.ui import format as fmt
 
 
 class BillsScreen(Screen):
+    """Issued months per account with their lines, and the open month's preview."""
+
     BINDINGS = [
         Binding("escape", "back", "Back", id="bills.back"),
         Binding("left,p", "month(1)", "Older month", priority=True, id="bills.older"),

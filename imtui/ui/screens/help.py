@@ -10,6 +10,8 @@ from textual.widgets import DataTable, Label
 
 
 class HelpScreen(ModalScreen):
+    """Every key of the screen it was opened from, generated from its bindings."""
+
     BINDINGS = [
         Binding("escape", "close", "Close", id="help.close"),
         Binding("f1", "close", "Close", show=False, id="help.close_f1"),

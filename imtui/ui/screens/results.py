@@ -20,6 +20,8 @@ OUTCOME_LABELS = {
 
 
 class ResultsScreen(ModalScreen):
+    """The outcome of a bulk operation, app by app (done, refused, not done, not known yet)."""
+
     BINDINGS = [
         Binding("escape", "close", "Close", id="results.close"),
         # priority: the focused list would take enter for itself (select a row) and nothing closed

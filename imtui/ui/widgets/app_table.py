@@ -20,6 +20,8 @@ from imtui.ui.fleet_model import FleetModel
 
 @dataclass(frozen=True)
 class Column:
+    """One column of the fleet table: its key, title, width and how it is aligned."""
+
     key: str
     title: str
     width: int
@@ -42,7 +44,6 @@ COLUMNS = (
 )
 GAP = 2
 """Blank columns between two columns, so neighbouring titles never read as one."""
-TOTAL_WIDTH = sum(c.width + GAP for c in COLUMNS)
 ESSENTIAL = ("mark", "app_id", "name", "status", "headroom", "month_to_date", "projected")
 """Always in view, at any width down to 80 columns (tui.md, Qualities)."""
 GIVE_WAY = ("edition", "account", "live_groups", "groups_per_user", "members_per_group")

@@ -34,6 +34,8 @@ class UsageSeries:
 
 
 class UsageCharts(Vertical):
+    """An app's usage of the last 30 and 90 days against its quota and limits."""
+
     data: reactive[UsageSeries | None] = reactive(None)
 
     def compose(self) -> ComposeResult:
