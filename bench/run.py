@@ -147,11 +147,28 @@ def set_headroom(self, headroom):
 
 FleetModel.set_headroom = set_headroom
 
+from imtui.ui.screens.accounts import AccountsScreen
+from imtui.ui.screens.main import MainScreen
+_show_count = MainScreen.show_signal_count
+
+def show_signal_count(self, signals):
+    _show_count(self, signals)
+    mark("signals")
+
+MainScreen.show_signal_count = show_signal_count
+_show_accounts = AccountsScreen._show
+
+def show_accounts(self, keep=None):
+    _show_accounts(self, keep)
+    mark("accounts")
+
+AccountsScreen._show = show_accounts
+
 new_day = None
 
 async def main():
     global new_day
-    for name in ("rows", "fleet", "headroom", "fleet_new_day"):
+    for name in ("rows", "fleet", "headroom", "fleet_new_day", "signals", "accounts"):
         reached[name] = asyncio.Event()
         if name in marks:
             reached[name].set()
@@ -164,6 +181,10 @@ async def main():
             await pilot.pause()
             while any(w.is_running for w in app.workers):
                 await pilot.pause(0.05)
+        if sys.argv[3] == "accounts":  # `A` pressed as soon as the rows show; the count comes by itself
+            await pilot.press("A")
+            await reached["accounts"].wait()
+            await reached["signals"].wait()
         if sys.argv[3] == "day":  # midnight: the clock moves to the next day and the poll sees it
             await reached["fleet"].wait()
             await reached["headroom"].wait()
@@ -223,11 +244,12 @@ def startup(db: Path, runs: int, scenarios: bool = True) -> dict:
     """Start → first frame with rows, → fleet cost on screen, → headroom; peak memory; the floor.
     With `scenarios`, the fleet cost also after a month's draft (a copy of the database, opened
     on the morning of the 1st) and at midnight (the clock crosses it; the poll sees it)."""
-    bare, rows, full, drafted, midnight = [], [], [], [], []
+    bare, rows, full, drafted, midnight, accounts = [], [], [], [], [], []
     for _ in range(runs):
         bare.append(float(run_script(STARTUP_BARE, str(db)).split()[0]))
         rows.append(json.loads(run_script(STARTUP_IMTUI, str(db), NOW, "rows"))["rows"])
         full.append(json.loads(run_script(STARTUP_IMTUI, str(db), NOW, "all")))
+        accounts.append(json.loads(run_script(STARTUP_IMTUI, str(db), NOW, "accounts")))
         if scenarios:
             with scratch_copy(db, "drafted.db") as copy:
                 drafted.append(json.loads(run_script(STARTUP_IMTUI, str(copy), DRAFTED, "all")))
@@ -239,6 +261,8 @@ def startup(db: Path, runs: int, scenarios: bool = True) -> dict:
         "ratio": median(rows) / median(bare),
         "fleet_after_first_frame": median([m["fleet"] - m["rows"] for m in full]),
         "headroom_after_first_frame": median([m["headroom"] - m["rows"] for m in full]),
+        "signals_after_first_frame": median([m["signals"] - m["rows"] for m in accounts]),
+        "accounts_after_first_frame": median([m["accounts"] - m["rows"] for m in accounts]),
         "peak_rss_mib": median([m["rss"] for m in full]),
     }
     if scenarios:
@@ -576,6 +600,8 @@ def main() -> None:
     print(f"  … on the 1st, after the draft     {s['fleet_after_first_frame_drafted']:8.2f} s   (target ≤ 1 s)")
     print(f"  midnight → new day's fleet cost   {s['fleet_after_midnight']:8.2f} s   (target ≤ 1 s)")
     print(f"first frame → headroom figures      {s['headroom_after_first_frame']:8.2f} s   (target ≤ 2 s)")
+    print(f"first frame → signal count          {s['signals_after_first_frame']:8.2f} s   (target ≤ 2 s)")
+    print(f"first frame → accounts (A at once)  {s['accounts_after_first_frame']:8.2f} s   (target ≤ 2 s)")
     print(f"peak memory, costs and headroom in   {s['peak_rss_mib']:8.0f} MiB (target ≤ 200)")
     r = asyncio.run(interactions(db, args.runs))
     p = {} if args.no_peers else asyncio.run(peers(db))

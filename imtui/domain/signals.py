@@ -588,6 +588,11 @@ def _number(value: Decimal) -> str:
 # --- lifecycle: purges, drift, intents ------------------------------------------------------------
 
 
+def purge_soon(purge_at: datetime, now: datetime, thresholds: Thresholds) -> bool:
+    """Whether a deactivated app's purge is close enough to say so (`purge_soon`)."""
+    return now < purge_at <= now + timedelta(days=thresholds.purge_days)
+
+
 def purge_signal(
     app: AppRef, deactivated_at: datetime, purge_at: datetime, now: datetime, thresholds: Thresholds, tz: str
 ) -> Signal | None:
@@ -597,7 +602,7 @@ def purge_signal(
     `since`: the instant the purge came within the window (`purge_at` − `purge_days` days), or
     the app's deactivation if that was later."""
     window = timedelta(days=thresholds.purge_days)
-    if not now < purge_at <= now + window:
+    if not purge_soon(purge_at, now, thresholds):
         return None
     since = max(deactivated_at, purge_at - window)
     text = (

@@ -347,23 +347,51 @@ class BillingService:
             return None
         if issued and app_ids is None:
             return from_cents(uow.bills.month_cents(month))
-        key = (month, issued)
-        per_app = self._finished.get(key)
-        if per_app is None and app_ids is not None and len(app_ids) <= DAILY_UP_TO:  # a few need not wait for all
-            per_app = (
-                uow.bills.cents_by_app(month, app_ids) if issued else self._draft_package_cents(uow, month, app_ids)
-            )
-        elif per_app is None:
-            per_app = self._finished[key] = (
-                uow.bills.cents_by_app(month) if issued else self._draft_package_cents(uow, month)
-            )
-        cents = sum(per_app.values()) if app_ids is None else sum(map(per_app.get, app_ids, repeat(0)))
+        if (month, issued) in self._finished or app_ids is None or len(app_ids) > DAILY_UP_TO:
+            per_app = self.finished_cents_by_app(uow, month) or {}
+            return from_cents(sum(per_app.values()) if app_ids is None else sum(map(per_app.get, app_ids, repeat(0))))
+        # a few apps need not wait for all
+        per_app = uow.bills.cents_by_app(month, app_ids) if issued else self._draft_package_cents(uow, month, app_ids)
+        cents = sum(map(per_app.get, app_ids, repeat(0)))
         if not issued:  # a draft: its usage may still change
             prices = self.ctx.prices
             over = uow.usage.over_quota(month, prices.dau.included, prices.groups.included)
-            wanted = over.keys() if app_ids is None else over.keys() & set(app_ids)
-            cents += sum(overage_cost(over[a], prices) for a in wanted)
+            cents += sum(overage_cost(over[a], prices) for a in over.keys() & set(app_ids))
         return from_cents(cents)
+
+    def finished_cents_by_account(self, uow: UnitOfWork, month: Month, owner_of: dict[int, int]) -> dict[int, int] | None:
+        """Each account's cents of a finished month (by account id; `owner_of`: each app's
+        account id): its issued bill, or its draft summed over its apps; None before the draft."""
+        if uow.bills.issued_at(month) is not None:
+            return uow.bills.totals_by_account(month)
+        per_app = self.finished_cents_by_app(uow, month)
+        if per_app is None:
+            return None
+        out: dict[int, int] = {}
+        for app_id, cents in per_app.items():
+            owner = owner_of[app_id]
+            out[owner] = out.get(owner, 0) + cents
+        return out
+
+    def finished_cents_by_app(self, uow: UnitOfWork, month: Month) -> dict[int, int] | None:
+        """Every app's cents of a finished month: its issued bill, or its draft (package lines
+        kept, overage read afresh); None before its draft (the Accounts screen's last month)."""
+        issued = uow.bills.issued_at(month) is not None
+        if not issued and not uow.bills.is_drafted(month):
+            return None
+        key = (month, issued)
+        per_app = self._finished.get(key)
+        if per_app is None:
+            per_app = self._finished[key] = (
+                uow.bills.cents_by_app(month) if issued else self._draft_package_cents(uow, month)
+            )
+        if issued:
+            return per_app
+        prices = self.ctx.prices
+        out = dict(per_app)
+        for a, peaks in uow.usage.over_quota(month, prices.dau.included, prices.groups.included).items():
+            out[a] = out.get(a, 0) + overage_cost(peaks, prices)
+        return out
 
     def _draft_package_cents(self, uow: UnitOfWork, month: Month, app_ids: list[int] | None = None) -> dict[int, int]:
         """Each app's package cents of a finished month, from its month plan."""

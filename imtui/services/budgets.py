@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
 from imtui.domain.audit import DONE, AuditEntry
 from imtui.domain.billing import MonthPlan
@@ -36,6 +37,7 @@ from imtui.domain.timeline import check_not_before
 from imtui.domain.usage import overage_cost
 from imtui.persistence.repos.usage import DAU_AT, GROUPS_AT, SLOTS, first_paid_index
 from imtui.persistence.uow import UnitOfWork
+from imtui.services.billing import BillingService
 from imtui.services.context import ServiceContext, no_cyclic_gc
 from imtui.services.costing import Costing
 from imtui.services.housekeeping import Housekeeping
@@ -207,13 +209,28 @@ class BudgetChange:
     changed: bool
 
 
+@dataclass(frozen=True)
+class AccountFigures:
+    """One row of the dashboard's Accounts screen: an account (None: the whole fleet), its apps
+    that are not purged, this month's month-to-date and projected cost, last month's bill (None
+    before last month's draft) and its budget held against them (None: no budget)."""
+
+    account: str | None
+    apps: int
+    month_to_date: Decimal
+    projected: Decimal
+    last_month: Decimal | None
+    budget: BudgetStatus | None
+
+
 class BudgetService:
     """Budgets: set, removed and listed against the month's figures."""
 
-    def __init__(self, ctx: ServiceContext, housekeeping: Housekeeping, costing: Costing):
+    def __init__(self, ctx: ServiceContext, housekeeping: Housekeeping, costing: Costing, billing: BillingService):
         self.ctx = ctx
         self.housekeeping = housekeeping
         self.costing = costing
+        self.billing = billing
 
     async def list(self) -> list[BudgetStatus]:
         """Every budget (the fleet's first, then the accounts' by name) with this month's
@@ -230,6 +247,41 @@ class BudgetService:
                 return []
             figures = month_figures(uow, ctx, self.costing, period, [b.account for b in budgets if b.account])
         return [status_of(b, figures) for b in budgets]
+
+    async def accounts(self) -> list[AccountFigures]:
+        """The fleet, then every account by name, with this month's figures, last month's bill
+        and the budget's state: what the Accounts screen lists."""
+        await self.housekeeping.catch_up()
+        return await self.ctx.run(self._accounts)
+
+    def _accounts(self) -> list[AccountFigures]:
+        ctx = self.ctx
+        period = ctx.period()
+        with ctx.uow() as uow, no_cyclic_gc():
+            figures = month_figures(uow, ctx, self.costing, period, None)
+            budgets = {b.account: b for b in uow.budgets.all()}
+            names = uow.accounts.names()
+            owner_of = uow.apps.owners()
+            apps = uow.apps.not_purged_by_account()
+            last = self.billing.finished_cents_by_account(uow, period.month.previous(), owner_of)
+        last_of = last or {}
+
+        def row(name: str | None, n: int, last_cents: int) -> AccountFigures:
+            mtd, projected = figures.of(name).now
+            budget = budgets.get(name)
+            return AccountFigures(
+                name,
+                n,
+                from_cents(mtd),
+                from_cents(projected),
+                None if last is None else from_cents(last_cents),
+                None if budget is None else status_of(budget, figures),
+            )
+
+        rows = [row(None, sum(apps.values()), sum(last_of.values()))]
+        for account_id, name in sorted(names.items(), key=lambda item: item[1]):
+            rows.append(row(name, apps.get(account_id, 0), last_of.get(account_id, 0)))
+        return rows
 
     async def set(self, account: str | None, amount, warn_at: int | str | None = None) -> BudgetChange:
         """Sets or changes the budget of an account (None: the fleet's); operator, audited.

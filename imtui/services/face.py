@@ -98,7 +98,7 @@ class Services:
         """Budgets per account and for the fleet, held against this month's costs (`imtui budgets`)."""
         from imtui.services.budgets import BudgetService
 
-        return BudgetService(self._ctx, self.housekeeping, self.billing.costing)
+        return BudgetService(self._ctx, self.housekeeping, self.billing.costing, self.billing)
 
     @cached_property
     def signals(self) -> SignalService:

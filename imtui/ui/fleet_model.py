@@ -69,6 +69,8 @@ SORT_KEYS: dict[str, Callable[[list[FleetRow]], list]] = {
 
 
 class FleetModel:
+    """The fleet table's rows and what the user did to their view: filters, sort and marks."""
+
     def __init__(self) -> None:
         self.rows: list[FleetRow] = []
         self.position: dict[int, int] = {}
@@ -78,6 +80,8 @@ class FleetModel:
         self.text = ""
         self.status: str | None = None
         self.edition: str | None = None
+        self.account: str | None = None
+        """Only this account's apps (chosen on the Accounts screen; None: every account)."""
         self.usage: str | None = None
         """The usage quick filter (a key of USAGE_FILTERS)."""
         self.marked_only = False
@@ -181,7 +185,7 @@ class FleetModel:
     def apply(self) -> None:
         text = self.text.strip().lower()
         rows, marked = self.rows, self.marked
-        status, edition, only = self.status, self.edition, self.marked_only
+        status, edition, only, account = self.status, self.edition, self.marked_only, self.account
         flag = USAGE_FILTERS[self.usage]
         drifted = (self.drifted or set()) if self.drift_only else None
         if text:  # C loops only: `text in key` for each row, the matching rows' indexes picked
@@ -193,6 +197,8 @@ class FleetModel:
             keep = [i for i in keep if rows[i].status == status]
         if edition is not None:
             keep = [i for i in keep if rows[i].edition == edition]
+        if account is not None:
+            keep = [i for i in keep if rows[i].account == account]
         if only:
             keep = [i for i in keep if rows[i].app_id in marked]
         if flag:

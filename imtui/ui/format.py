@@ -73,3 +73,22 @@ def item_name(item: str) -> str:
     if item.endswith("_overage"):
         return f"{item.removesuffix('_overage')} overage"
     return item
+
+
+BUDGET_STATE = {"ok": "✓ ok", "forecast": "↗ forecast", "warning": "! warning", "over": "‼ over"}
+"""A budget's state as a word with a symbol (signals.md §1)."""
+SEVERITY = {"critical": "‼ critical", "warning": "! warning"}
+"""A signal's severity as a word with a symbol."""
+
+
+def budget_state(state: str | None) -> str:
+    return "-" if state is None else BUDGET_STATE.get(state, state)
+
+
+def signal_count(critical: int, total: int) -> tuple[str, str]:
+    """The summary line's signal part, full and short: critical ones first, with a symbol."""
+    if not total:
+        return "no signals [!]", "no signals"
+    if critical:
+        return f"‼ {critical} critical of {total} signals [!]", f"‼ {critical}/{total} signals"
+    return f"! {total} signal{'s' if total > 1 else ''} [!]", f"! {total} signals"

@@ -143,3 +143,20 @@ async def test_platform_unreachable_is_said_with_its_time(env, platform):
         app.main.load_drift()
         await settle(pilot)
         assert " drifted [D]" in summary(app) and "unreachable" not in summary(app)
+
+
+async def test_an_operation_the_platform_did_not_answer_says_unreachable_at_once(env, platform):
+    """No drift look is due: the halt that got no answer is enough for the summary to say so."""
+    env.cp = HttpControlPlane(platform.url, platform.token, attempt_seconds=2, attempts=1)
+    env.settings, env.services = env.open()
+    await env.demo(apps=12)
+    app = env.make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert "unreachable" not in summary(app)
+        platform.stop()
+        env.clock.advance(minutes=3)  # 10:04 in the billing zone
+        target = next(r.app_id for r in app.main.model.rows if r.status == "active")
+        app.main.halt([target], "drill")
+        await settle(pilot)
+        assert "platform unreachable since 10:04" in summary(app)

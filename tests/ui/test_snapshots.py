@@ -220,3 +220,30 @@ def test_detail_with_usage(snap_compare, env, fleet, size, theme):
         assert isinstance(pilot.app.screen, DetailScreen)
 
     assert snap_compare(env.make_app(), terminal_size=size, run_before=run_before)
+
+
+def _budgets(env):
+    """An over budget for acme and a fleet budget that holds (set before the dashboard opens)."""
+
+    async def put():
+        await env.services.budgets.set("acme", "500")
+        await env.services.budgets.set(None, "900000")
+        env.clock.advance(minutes=1)
+
+    asyncio.run(put())
+
+
+@pytest.mark.parametrize("size", [SIZES["80x24"]], ids=["80x24"])
+def test_accounts_screen(snap_compare, env, fleet, size, theme):
+    """Every account and the fleet: apps, month to date, projected, last month, budget, used and
+    the state as a word with a symbol."""
+    _budgets(env)
+    assert snap_compare(env.make_app(), terminal_size=size, run_before=go("A"))
+
+
+@pytest.mark.parametrize("size", [SIZES["80x24"]], ids=["80x24"])
+def test_signals_screen(snap_compare, env, fleet, size, theme):
+    """The signals, most severe first, each with its severity as a word and a symbol, its subject,
+    since when, and its one-key remedy."""
+    _budgets(env)
+    assert snap_compare(env.make_app(), terminal_size=size, run_before=go("exclamation_mark"))

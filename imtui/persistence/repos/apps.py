@@ -9,7 +9,7 @@ from sqlalchemy import String, func, or_, select
 
 from imtui.domain.apps import App
 from imtui.domain.editions import Package
-from imtui.domain.lifecycle import ACTIVE, DEACTIVATED
+from imtui.domain.lifecycle import ACTIVE, DEACTIVATED, PURGED
 from imtui.persistence.mapping import PACKAGE_COLUMNS, app_columns, app_of
 from imtui.persistence.repos import Repo, chunks
 from imtui.persistence.tables import Account
@@ -257,6 +257,13 @@ class AppRepo(Repo):
 
     def count(self) -> int:
         return self.conn.execute(select(func.count()).select_from(_APPS)).scalar_one()
+
+    def not_purged_by_account(self) -> dict[int, int]:
+        """How many apps each account has that are not purged (by account id)."""
+        rows = self.driver_rows(
+            f"SELECT account_id, COUNT(*) FROM {_APPS.name} WHERE status <> {self.mark} GROUP BY account_id", (PURGED,)
+        )
+        return dict(rows)
 
     def not_active(self) -> dict[int, str]:
         """The status of every app that is deactivated or purged (their service must be stopped)."""

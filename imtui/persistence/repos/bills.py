@@ -146,6 +146,11 @@ class BillRepo(Repo):
             params += (account,)
         return self.driver_batches(sql + " ORDER BY a.name, l.app_id, l.id", params, size=5_000)
 
+    def totals_by_account(self, month: Month) -> dict[int, int]:
+        """Each account's issued bill of a month in cents, by account id."""
+        stmt = select(_BILLS.c.account_id, _BILLS.c.total_cents).where(_BILLS.c.month == month.key)
+        return dict(self.conn.execute(stmt).all())
+
     def month_cents(self, month: Month) -> int:
         """Cents billed to every account in an issued month."""
         return int(

@@ -6,6 +6,8 @@ unlock, and previews before → after with this month's cost and the new monthly
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,6 +15,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Label, Select, Static
 
+from imtui.domain.budgets import against_budget
 from imtui.domain.changes import ChangeRequest
 from imtui.domain.editions import OFFERED, PAID_EDITIONS, label
 from imtui.domain.errors import ImtuiError
@@ -205,10 +208,26 @@ class ChangeForm(ModalScreen):
                 f"{fmt.money(p.monthly_before)} → {fmt.money(p.monthly_after)}",
                 fmt.plain(p.changes),
             )
-        self.query_one("#preview-total", Static).update(
+        total = (
             f"{ok} of {len(previews)} can change · this month {'+' if month_delta >= 0 else ''}"
             f"{fmt.money(month_delta)} · monthly {'+' if monthly_delta >= 0 else ''}{fmt.money(monthly_delta)}"
         )
+        self.query_one("#preview-total", Static).update("\n".join([total, *await self._budget_lines(previews)]))
+
+    async def _budget_lines(self, previews) -> list[str]:
+        """The change against the budgets it touches (its accounts' and the fleet's): the
+        projection before → after, with a warning when it goes over (signals.md §6)."""
+        account_of = {t.app_id: t.account for t in self.targets}
+        rise: dict[str | None, Decimal] = {}
+        for p in previews:
+            if not p.error:
+                for subject in (account_of.get(p.app_id), None):
+                    rise[subject] = rise.get(subject, Decimal(0)) + p.this_month_delta
+        try:
+            budgets = await self.app.services.budgets.list()
+        except ImtuiError:
+            return []  # the preview stands without them
+        return [against_budget(b, rise[b.account])[0] for b in budgets if b.account in rise]
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

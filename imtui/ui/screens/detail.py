@@ -13,11 +13,14 @@ from textual.widgets import DataTable, Footer, Label, Sparkline, Static
 from imtui.domain.calendar import Month
 from imtui.domain.editions import ITEMS
 from imtui.domain.errors import ImtuiError
+from imtui.domain.signals import Thresholds, purge_soon
 from imtui.ui import format as fmt
 from imtui.ui.widgets.usage_charts import UsageCharts, UsageSeries
 
 
 class DetailScreen(Screen):
+    """One app whole; its halt and reactivate keys hand back to the applications screen."""
+
     BINDINGS = [
         Binding("escape", "back", "Back", id="detail.back"),
         Binding("h", "halt", "Halt", id="detail.halt"),
@@ -122,6 +125,12 @@ class DetailScreen(Screen):
                 f"halted {fmt.local_time(app.deactivated_at, tz)} ({app.halt_reason or 'no reason'}); "
                 f"purge {fmt.local_time(app.purge_at, tz)}"
             )
+        if app.status == "deactivated" and app.purge_at is not None:
+            if purge_soon(app.purge_at, sv.now(), Thresholds()):
+                lines.append(
+                    f"‼ purge soon: purged at {fmt.local_time(app.purge_at, tz)}, its data then unrecoverable; "
+                    "r reactivates it"
+                )
         for item in ITEMS:
             value = app.edition if item == "edition" else fmt.setting(getattr(app, item))
             lock = f"  🔒 changed this month; unlocks {app.unlock_dates[item]}" if item in app.unlock_dates else ""

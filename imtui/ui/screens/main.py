@@ -91,6 +91,8 @@ class MainScreen(Screen):
         Binding("enter", "detail", "Detail", id="main.detail"),
         Binding("b", "bills", "Bills", id="main.bills"),
         Binding("l", "audit", "Audit", id="main.audit"),
+        Binding("A", "accounts", "Accounts", id="main.accounts"),
+        Binding("exclamation_mark", "signals", "Signals", id="main.signals"),
     ]
 
     def __init__(self) -> None:
@@ -104,6 +106,8 @@ class MainScreen(Screen):
         self.anchor: int | None = None
         self.unreachable_since: datetime | None = None
         """When the platform stopped answering the drift look (None while it answers)."""
+        self.signal_counts: tuple[int, int] | None = None
+        """How many signals there are now, critical ones and all (None: not counted yet)."""
         self._heap_frozen = False
 
     def compose(self) -> ComposeResult:
@@ -135,6 +139,7 @@ class MainScreen(Screen):
         self.set_interval(1.0, self.tick)
         self.set_interval(DRIFT_SECONDS, self.load_drift)
         self.call_after_refresh(self.load_drift)
+        self.call_after_refresh(self.load_signals)
 
     # --- loading ------------------------------------------------------------------------------------
 
@@ -154,6 +159,7 @@ class MainScreen(Screen):
             self._show_rows(snap, self.model.update_rows)
             self.refresh_costs()
             self.load_headroom()  # changed packages, or usage imported
+            self.load_signals()
 
     async def _read(self, call):
         try:
@@ -238,6 +244,21 @@ class MainScreen(Screen):
             else:
                 self.show_summary()
 
+    @work(exclusive=True, group="signal-count")
+    async def load_signals(self) -> None:
+        """Counts the signals for the summary line (an error leaves the last count)."""
+        try:
+            signals = await self.app.services.signals.current()
+        except ImtuiError:
+            return
+        self.show_signal_count(signals)
+
+    def show_signal_count(self, signals) -> None:
+        critical = sum(1 for s in signals if s.severity == "critical")
+        if (critical, len(signals)) != self.signal_counts:
+            self.signal_counts = (critical, len(signals))
+            self.show_summary()
+
     def action_drift_only(self) -> None:
         """Only the apps the platform runs otherwise than their status says (`imtui reconcile`)."""
         if self.model.drifted is None and not self.model.drift_only:
@@ -258,6 +279,7 @@ class MainScreen(Screen):
         if today != self.day:  # a new day (or month): every month-to-date figure moves, not the rows
             self.day = today
             self.load_costs()
+            self.load_signals()
             if counter != self.counter:
                 self.load_changes()
         elif counter != self.counter:
@@ -321,11 +343,14 @@ class MainScreen(Screen):
         marked = f"{len(m.marked)} marked"
         parts: list[str | tuple[str, str | None]] = [
             f"{len(m.rows)} apps",
+            *([fmt.signal_count(*self.signal_counts)] if self.signal_counts is not None else []),
             f"{len(m.view)} shown",
             (f"{marked} ({hidden} hidden by filter)", f"{marked} ({hidden} hidden)") if hidden else marked,
         ]
         if m.text:
             parts.append(f"filter “{m.text}”")
+        if m.account is not None:
+            parts.append(f"account {m.account} [esc]")
         for word, value, key in (("status", m.status, "s"), ("edition", m.edition, "e"), ("usage", m.usage, "f")):
             parts.append((f"{word} {value or 'any'} [{key}]", f"{word} {value} [{key}]" if value else None))
         parts.append(f"sort {m.sort_key}{' ▼' if m.sort_reverse else ' ▲'} [o]")
@@ -380,7 +405,23 @@ class MainScreen(Screen):
         if box.value:
             box.value = ""
         box.display = False
+        if self.model.account is not None:
+            self.model.account = None
+            self._reapply()
         self.query_one(AppTable).focus()
+
+    def show_account(self, account: str | None) -> None:
+        """Only this account's apps (None: the whole fleet), other filters cleared."""
+        self.model.text, self.model.status, self.model.edition, self.model.usage = "", None, None, None
+        self.model.marked_only = False
+        self.model.account = account
+        box = self.query_one("#filter", Input)
+        box.value = ""
+        box.display = False
+        self._reapply()
+        table = self.query_one(AppTable)
+        table.cursor = 0
+        table.focus()
 
     def action_toggle_mark(self) -> None:
         table = self.query_one(AppTable)
@@ -529,6 +570,67 @@ class MainScreen(Screen):
     def action_audit(self) -> None:
         self.app.open_audit()
 
+    # --- accounts and signals: each ends in what to show or do here ---------------------------------
+
+    def action_accounts(self) -> None:
+        from imtui.ui.screens.accounts import AccountsScreen
+
+        def shown(account: str | None) -> None:
+            if account is not None:
+                self.show_account(account or None)
+
+        self.app.push_screen(AccountsScreen(), shown)
+
+    def action_signals(self) -> None:
+        from imtui.ui.screens.signals import SignalsScreen
+
+        self.app.push_screen(SignalsScreen(), self.follow_signal)
+
+    def follow_signal(self, request: tuple[str, object] | None) -> None:
+        """Goes where a signal points, or opens its remedy (the usual forms and checks apply)."""
+        if request is None:
+            return
+        what, subject = request
+        if what == "app" and isinstance(subject, int) and not self.focus_app(subject):
+            self.app.notify(f"app {subject} is not in the fleet any more", severity="warning")
+        elif what == "account":
+            self.show_account(subject if isinstance(subject, str) else None)
+        elif what == "reactivate" and isinstance(subject, int):
+            self.focus_app(subject)
+            self.reactivate([subject])
+        elif what == "modify" and isinstance(subject, int):
+            self.focus_app(subject)
+            self.raise_limit(subject)
+        elif what == "review":
+            self.review_savings(subject if isinstance(subject, str) else None)
+
+    @work(group="operations")
+    async def raise_limit(self, app_id: int) -> None:
+        """The modify form of an app at a limit, filled with its raise suggestions."""
+        from imtui.ui.screens.review import request_of
+
+        row = self.model.row_of(app_id)
+        if row is None or self.app.refuse_unless_allowed("modify"):
+            return
+        try:
+            reviews = await self.app.services.review.review(app_ids=[app_id])
+        except ImtuiError as exc:
+            self.app.notify(exc.message, severity="error", title="Could not review")
+            return
+        raises = [s for r in reviews for s in r.review.suggestions if s.monthly_delta > 0]
+        if not raises:
+            self.app.notify(f"app {app_id} has no raise to suggest now (see its detail)", title="Modify")
+            return
+        self.open_change_form("modify", [row], request_of(raises))
+
+    def review_savings(self, account: str | None) -> None:
+        """The review of an account's (None: the fleet's) lowering suggestions."""
+        from imtui.ui.screens.review import ReviewScreen
+
+        ids = [r.app_id for r in self.model.rows if r.status == "active" and (account is None or r.account == account)]
+        if ids:
+            self.app.push_screen(ReviewScreen(ids, lowering_only=True), self._review_accepted)
+
     # --- the halt flow: confirm, halt, report, offer the way back --------------------------------
 
     def start_halt(self, targets: list[FleetRow], hidden_marked: int = 0) -> None:
@@ -588,6 +690,8 @@ class MainScreen(Screen):
         finally:
             self.show_progress("")
         self.show_results(verb, results)
+        if any(r.outcome == "not done" for r in results):
+            self.load_drift()  # the summary says since when at once
         return results
 
     def show_results(self, verb: str, results: list[BulkResult], list_refusals: bool = False, then=None) -> None:
@@ -638,7 +742,7 @@ class MainScreen(Screen):
         table = self.query_one(AppTable)
         if self.model.find(app_id) is None:
             self.model.text, self.model.status, self.model.edition = "", None, None
-            self.model.marked_only = False
+            self.model.marked_only, self.model.account = False, None
             self.query_one("#filter", Input).value = ""
             self._reapply()
         found = self.model.find(app_id)

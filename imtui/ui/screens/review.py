@@ -40,14 +40,17 @@ class ReviewScreen(Screen):
         Binding("enter", "accept", "Accept → modify", priority=True, id="review.accept"),
     ]
 
-    def __init__(self, app_ids: list[int]) -> None:
+    def __init__(self, app_ids: list[int], lowering_only: bool = False) -> None:
         super().__init__()
         self.app_ids = app_ids
+        self.lowering_only = lowering_only
+        """Only suggestions that save (a budget signal's remedy)."""
         self.rows: list[tuple[AppReview, object]] = []
         self.marked: set[int] = set()
 
     def compose(self) -> ComposeResult:
-        yield Label(f"Review of {len(self.app_ids)} apps: right-sizing suggestions", classes="dialog-title")
+        what = "lowering suggestions" if self.lowering_only else "right-sizing suggestions"
+        yield Label(f"Review of {len(self.app_ids)} apps: {what}", classes="dialog-title")
         yield Static("reading usage…", id="review-summary", markup=False)
         yield DataTable(id="review", cursor_type="row")
         yield Footer()
@@ -65,7 +68,9 @@ class ReviewScreen(Screen):
         except ImtuiError as exc:
             self.app.notify(exc.message, severity="error", title="Could not review")
             return
-        self.rows = [(r, s) for r in reviews for s in r.review.suggestions]
+        self.rows = [
+            (r, s) for r in reviews for s in r.review.suggestions if not self.lowering_only or s.monthly_delta < 0
+        ]
         scarce = sum(1 for r in reviews if r.review.note)
         saving = sum((s.monthly_delta for _, s in self.rows if s.monthly_delta < 0), Decimal(0))
         raising = sum((s.monthly_delta for _, s in self.rows if s.monthly_delta > 0), Decimal(0))
