@@ -359,7 +359,9 @@ class BillingService:
             cents += sum(overage_cost(over[a], prices) for a in over.keys() & set(app_ids))
         return from_cents(cents)
 
-    def finished_cents_by_account(self, uow: UnitOfWork, month: Month, owner_of: dict[int, int]) -> dict[int, int] | None:
+    def finished_cents_by_account(
+        self, uow: UnitOfWork, month: Month, owner_of: dict[int, int]
+    ) -> dict[int, int] | None:
         """Each account's cents of a finished month (by account id; `owner_of`: each app's
         account id): its issued bill, or its draft summed over its apps; None before the draft."""
         if uow.bills.issued_at(month) is not None:
