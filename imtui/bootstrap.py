@@ -3,12 +3,11 @@ command line and the dashboard receive the narrow `Services` face (never the eng
 
 from __future__ import annotations
 
-import os
 from dataclasses import replace
 from datetime import datetime
 
 from imtui.clock import Clock, FixedClock, OffsetClock, SystemClock
-from imtui.config import Settings, data_dir
+from imtui.config import Settings, data_dir, environment
 from imtui.domain.calendar import check_zone, parse_instant
 from imtui.domain.errors import InvalidInput
 from imtui.domain.prices import load_price_list
@@ -20,7 +19,7 @@ from imtui.services.control_plane import ControlPlane, SimulatedControlPlane
 from imtui.services.face import Services
 from imtui.services.identity import actor_of
 from imtui.services.opening import make_first_user_admin, open_database
-from imtui.token import TOKEN_ENV, TokenError, create_token_file, token_from_env
+from imtui.token import TokenError, create_token_file, token_from_env
 
 TOKEN_FILE = "control-plane.token"
 """Where the simulator keeps its token by default, beside imtui's database (mode 600)."""
@@ -38,7 +37,7 @@ def settings_from_env(
     settings = Settings(read_only=read_only, control_plane_url=control_plane or None)
     if db:
         settings = replace(settings, db=db)
-    tz = os.environ.get("IMTUI_BILLING_TZ")
+    tz = environment().billing_tz
     if tz:
         try:
             check_zone(tz)
@@ -105,14 +104,15 @@ def control_plane_of(settings: Settings) -> ControlPlane:
         token = token_from_env(data_dir() / TOKEN_FILE)
     except TokenError as exc:
         raise InvalidInput(f"{exc} (or set IMTUI_CONTROL_PLANE_TOKEN)") from None
-    seconds = os.environ.get("IMTUI_CONTROL_PLANE_TIMEOUT", "").strip()
+    env = environment()
+    seconds = (env.control_plane_timeout or "").strip()
     try:
         attempt_seconds = float(seconds) if seconds else None
     except ValueError:
         raise InvalidInput(f"IMTUI_CONTROL_PLANE_TIMEOUT must be a number of seconds, not {seconds!r}") from None
     if attempt_seconds is not None and not 0 < attempt_seconds <= 600:
         raise InvalidInput("IMTUI_CONTROL_PLANE_TIMEOUT must be between 0 and 600 seconds")
-    ca_file = os.environ.get("IMTUI_CONTROL_PLANE_CA", "").strip() or None  # https:// verified against it
+    ca_file = (env.control_plane_ca or "").strip() or None  # https:// verified against it
     try:
         if attempt_seconds:
             return HttpControlPlane(url, token, attempt_seconds, ca_file=ca_file)
@@ -149,8 +149,9 @@ def serve_control_plane(args) -> int:
         if args.socket and (args.tls_cert or args.tls_key):
             raise ValueError("--tls-cert and --tls-key are for --listen; a --socket is reached from this host only")
         tls = tls_context(args.tls_cert, args.tls_key)
-        if os.environ.get(TOKEN_ENV, "").strip() and not args.token_file:
-            token = os.environ[TOKEN_ENV].strip()
+        shared = (environment().control_plane_token or "").strip()
+        if shared and not args.token_file:
+            token = shared
         else:
             token_path = Path(args.token_file or data_dir() / TOKEN_FILE).expanduser()
             token = create_token_file(token_path)
@@ -220,7 +221,7 @@ def completions(db_option: str | None, kind: str, prefix: str) -> list[str]:
     from imtui.domain.errors import ImtuiError
     from imtui.services import completion
 
-    target = db_option or os.environ.get("IMTUI_DB") or Settings().db
+    target = db_option or environment().db or Settings().db
     if "://" not in target and not Path(target).expanduser().is_file():
         return []
     try:

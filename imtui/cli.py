@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from imtui import __version__, output
+from imtui.config import environment
 from imtui.domain.apps import check_app_id
 from imtui.domain.calendar import Month, iso_local
 from imtui.domain.changes import ChangeRequest
@@ -114,13 +115,14 @@ def build_parser() -> Parser:
 
     p = Parser(prog="imtui", description="Operate a fleet of IM applications.")
     p.add_argument("--version", action="version", version=f"imtui {__version__}")
-    p.add_argument("--db", default=os.environ.get("IMTUI_DB"), help="SQLite path or SQLAlchemy URL")
-    p.add_argument("--now", default=os.environ.get("IMTUI_NOW"), help="act at exactly this ISO 8601 instant")
+    env = environment()
+    p.add_argument("--db", default=env.db, help="SQLite path or SQLAlchemy URL")
+    p.add_argument("--now", default=env.now, help="act at exactly this ISO 8601 instant")
     p.add_argument("--read-only", action="store_true", help="change nothing in this run")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     p.add_argument(
         "--control-plane",
-        default=os.environ.get("IMTUI_CONTROL_PLANE"),
+        default=env.control_plane,
         metavar="URL",
         help="the platform's control plane (http://host:port or unix:///path); embedded simulator by default",
     )
@@ -293,7 +295,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv is None and hasattr(signal, "SIGPIPE"):
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `imtui apps list | head` ends quietly
     parser = build_parser()
-    if argv is None and "_ARGCOMPLETE" in os.environ:
+    if argv is None and environment().completing:
         import argcomplete  # only when the shell asks for completions
 
         argcomplete.autocomplete(parser)

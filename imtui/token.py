@@ -7,8 +7,7 @@ import secrets
 import stat
 from pathlib import Path
 
-TOKEN_ENV = "IMTUI_CONTROL_PLANE_TOKEN"
-TOKEN_FILE_ENV = "IMTUI_CONTROL_PLANE_TOKEN_FILE"
+from imtui.config import environment
 
 
 class TokenError(Exception):
@@ -34,10 +33,11 @@ def read_token_file(path: str | Path) -> str:
 
 def token_from_env(default_file: Path) -> str:
     """$IMTUI_CONTROL_PLANE_TOKEN, else the file named by $IMTUI_CONTROL_PLANE_TOKEN_FILE, else `default_file`."""
-    token = os.environ.get(TOKEN_ENV, "").strip()
+    env = environment()
+    token = (env.control_plane_token or "").strip()
     if token:
         return token
-    return read_token_file(os.environ.get(TOKEN_FILE_ENV) or default_file)
+    return read_token_file(env.control_plane_token_file or default_file)
 
 
 def create_token_file(path: Path) -> str:

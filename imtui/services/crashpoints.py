@@ -7,7 +7,8 @@ from __future__ import annotations
 import os
 import signal
 
-CRASH_ENV = "IMTUI_CRASH_AT"
+from imtui.config import crash_point
+
 BEFORE_CALL = "before-call"
 """Intents written, no call made yet."""
 AFTER_CONFIRM = "after-confirm"
@@ -19,7 +20,7 @@ _passed: dict[str, int] = {}
 
 
 def crashpoint(name: str) -> None:
-    spec = os.environ.get(CRASH_ENV)
+    spec = crash_point()
     if not spec:
         return
     target, _, nth = spec.partition(":")

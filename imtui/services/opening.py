@@ -4,13 +4,13 @@ the run has, and make the creator its admin."""
 from __future__ import annotations
 
 from imtui.clock import Clock, ServerClock, SystemClock
+from imtui.config import DEFAULT_BILLING_TZ
 from imtui.domain.calendar import check_zone, closest_zone, is_zone, shown_zone
 from imtui.domain.errors import Refused, Unavailable
 from imtui.domain.roles import ADMIN
 from imtui.persistence.database import Database
 from imtui.persistence.repos.meta import BILLING_TZ
 
-DEFAULT_ZONE = "Asia/Shanghai"
 """What a repair suggests when no known zone is close to the stored one (the default zone)."""
 
 REAL_CLOCK_NOW_REFUSED = "this database runs on the real clock; --now is only for databases created with --now"
@@ -56,7 +56,7 @@ def check_stored_zone(tz: str) -> None:
     how to repair it (exit 1) instead of failing deep in every command."""
     if is_zone(tz):
         return
-    to = closest_zone(tz) or DEFAULT_ZONE
+    to = closest_zone(tz) or DEFAULT_BILLING_TZ
     raise Unavailable(
         f"this database's billing time zone {shown_zone(tz)} is not a known time zone; set the zone its bills "
         f"are meant for (e.g. {to}) with the SQL: UPDATE meta SET value = '{to}' WHERE key = '{BILLING_TZ}'"

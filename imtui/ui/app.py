@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from textual import work
 from textual.app import App
 from textual.binding import Binding
 
-from imtui.config import Settings
+from imtui.config import Settings, environment
 from imtui.domain.errors import ImtuiError
 from imtui.domain.roles import VIEWER, allows
 from imtui.services.face import Services
@@ -46,7 +45,7 @@ class ImtuiApp(KeysInOrder, App):
         super().__init__()
         self.services = services
         self.settings = settings
-        self.no_color = "NO_COLOR" in os.environ
+        self.no_color = environment().no_color
         self._keymap_file = keymap_file if keymap_file is not None else settings.keymap
 
     def notify(self, message: str, *, markup: bool = False, **kwargs) -> None:

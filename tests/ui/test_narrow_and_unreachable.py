@@ -97,14 +97,19 @@ def platform(tmp_path):
     p.kill()
 
 
+async def _on_the_http_platform(env, platform):
+    """The dashboard of a 12-app demo fleet on the platform over HTTP (one short attempt each)."""
+    env.cp = HttpControlPlane(platform.url, platform.token, attempt_seconds=2, attempts=1)
+    env.settings, env.services = env.open()
+    await env.demo(apps=12)
+    return env.make_app()
+
+
 async def test_platform_unreachable_is_said_with_its_time(env, platform):
     """The drift figure is shown while the platform answers; once it stops, the summary says
     "platform unreachable since HH:MM" (the injected clock's local time); a halt then is "not
     done", nothing changed; when the platform answers again, the figure is back."""
-    env.cp = HttpControlPlane(platform.url, platform.token, attempt_seconds=2, attempts=1)
-    env.settings, env.services = env.open()
-    await env.demo(apps=12)
-    app = env.make_app()
+    app = await _on_the_http_platform(env, platform)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         assert " drifted [D]" in summary(app)
@@ -147,10 +152,7 @@ async def test_platform_unreachable_is_said_with_its_time(env, platform):
 
 async def test_an_operation_the_platform_did_not_answer_says_unreachable_at_once(env, platform):
     """No drift look is due: the halt that got no answer is enough for the summary to say so."""
-    env.cp = HttpControlPlane(platform.url, platform.token, attempt_seconds=2, attempts=1)
-    env.settings, env.services = env.open()
-    await env.demo(apps=12)
-    app = env.make_app()
+    app = await _on_the_http_platform(env, platform)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         assert "unreachable" not in summary(app)
