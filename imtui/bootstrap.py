@@ -71,8 +71,8 @@ def without_passwords(message: str, db: str | None) -> str:
 def tune_dashboard_process() -> None:
     """Memory settings for the dashboard's long-lived process, before any thread starts: glibc
     otherwise gives each worker thread its own heap, and memory freed in one is not reused by
-    another, so the process grows well past what it holds (measured: 201 → 185 MiB at 100,000
-    apps). A no-op where the C library is not glibc."""
+    another, so the process grows well past what it holds (bench/README.md has the figures). A
+    no-op where the C library is not glibc."""
     try:
         import ctypes
 

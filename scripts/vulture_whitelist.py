@@ -7,7 +7,6 @@ from imtui.clock import FixedClock
 from imtui.domain.headroom import WindowPeaks
 from imtui.exposition import SnapshotCollector
 from imtui.persistence import tables
-from imtui.persistence.repos import apps
 from imtui.persistence.repos.bills import StoredLine
 from imtui.simulator.store import Operation
 from imtui.ui.screens.main import MainScreen
@@ -38,6 +37,3 @@ KeysInOrder._settling  # holds the settling task, so it is not collected while i
 FixedClock.advance
 SnapshotCollector.reads
 KeysInOrder.keys_waiting
-
-# TODO: unused; in modules being reworked (the dashboard, the fleet's rows): remove them there
-apps.FLEET_COLUMNS

@@ -12,6 +12,7 @@ from typing import NamedTuple
 from imtui.domain.editions import Package
 from imtui.domain.errors import ImtuiError
 from imtui.domain.prices import ZERO
+from imtui.persistence.repos.apps import FLEET_PACKAGE
 from imtui.services.context import ServiceContext, no_cyclic_gc
 from imtui.services.costing import Costing
 from imtui.services.housekeeping import Housekeeping
@@ -37,6 +38,18 @@ class FleetRow(NamedTuple):
     """Monthly price of the current package (what stops when the app is halted)."""
     headroom: Headroom | None = None
     """The app's highest use of a limit or quota (None until read, or without usage)."""
+
+
+_AT = {name: i for i, name in enumerate(FleetRow._fields)}
+"""Where a FleetRow's fields are: rows are made by `tuple.__new__` from parts (per app, at
+scale), and the slices below name the parts."""
+PACKAGE = slice(_AT["edition"], _AT["month_to_date"])
+"""Its edition, status and package: the part apps alike share (the fleet rows read keep this order)."""
+BEFORE_COSTS = slice(0, _AT["month_to_date"])
+"""Everything before its month-to-date and projected cost (filled in after the first frame)."""
+AFTER_COSTS = slice(_AT["monthly"], None)
+BEFORE_HEADROOM = slice(0, _AT["headroom"])
+HEADROOM = _AT["headroom"]
 
 
 class Headroom(NamedTuple):
@@ -143,8 +156,8 @@ class FleetService:
         accounts: dict[str, str] = {}
         rows: list[FleetRow] = []
         add = rows.append
-        # the cyclic collector would walk the growing list of new rows again and again (a third
-        # of the read at 300,000 apps); rows hold no cycles, reference counting frees them
+        # the cyclic collector would walk the growing list of new rows again and again (a large
+        # part of the read); rows hold no cycles, reference counting frees them
         with ctx.uow() as uow, no_cyclic_gc():
             counter = uow.meta.counter()
             newest = uow.history.last_id() if last_event is None else last_event
@@ -156,23 +169,23 @@ class FleetService:
                 batches = [uow.apps.fleet_rows(app_ids)] if app_ids else []
                 account_of = lambda name: accounts.setdefault(name, name)  # noqa: E731
 
-            def alike_of(key: tuple) -> tuple:
-                # key: edition, status, live groups, groups per user, members per group, history days
-                rest = alike[key] = (*key, *pending, price(Package(key[0], *key[2:])), None)
-                return rest
+            def alike_of(key: tuple) -> tuple[tuple, tuple]:
+                # key: a FleetRow's PACKAGE part; with it, its AFTER_COSTS part (the monthly
+                # price, no headroom yet)
+                tail = (price(Package(key[0], *key[2:])), None)
+                parts = alike[key] = (key, tail)
+                return parts
 
             for batch in batches:
                 for r in batch:
-                    rest = alike.get(r[3:9]) or alike_of(r[3:9])
+                    key = r[FLEET_PACKAGE]
+                    package, tail = alike.get(key) or alike_of(key)
                     cost = costs.get(r[0]) if costs else None
-                    if cost is None:
-                        add(make(FleetRow, (r[0], r[1], account_of(r[2]), *rest)))
-                    else:
-                        figures = (cost.mtd_total, cost.projected_total)
-                        add(make(FleetRow, (r[0], r[1], account_of(r[2]), *rest[:6], *figures, *rest[-2:])))
+                    figures = pending if cost is None else (cost.mtd_total, cost.projected_total)
+                    add(make(FleetRow, (r[0], r[1], account_of(r[2]), *package, *figures, *tail)))
         if app_ids is None:  # read in storage order; the costs that follow need not read every package again
             in_order(rows)
-            self.costing.offer_packages(((r[0], r[3:9]) for r in rows), newest)
+            self.costing.offer_packages(((r[0], r[PACKAGE]) for r in rows), newest)
         return FleetSnapshot(rows, counter, newest, period.now, period.key)
 
     async def headroom(self) -> dict[int, Headroom | None]:

@@ -11,7 +11,7 @@ from itertools import compress, repeat
 from operator import contains, itemgetter
 
 from imtui.domain.headroom import AT_LIMIT, NEAR, OVER_QUOTA, SUGGESTS
-from imtui.services.fleet import FleetRow
+from imtui.services.fleet import AFTER_COSTS, BEFORE_COSTS, BEFORE_HEADROOM, HEADROOM, FleetRow
 
 STATUS_FILTERS = (None, "active", "deactivated", "purged")
 EDITION_FILTERS = (None, "trial", "pro", "flagship")
@@ -145,7 +145,7 @@ class FleetModel:
             i = position.get(app_id)
             if i is not None:
                 row = rows[i]
-                rows[i] = make(FleetRow, (*row[:9], *figures, *row[11:]))
+                rows[i] = make(FleetRow, (*row[BEFORE_COSTS], *figures, *row[AFTER_COSTS]))
         if self.sort_key in ("month_to_date", "projected"):
             self.apply()
 
@@ -155,8 +155,8 @@ class FleetModel:
         self._drop_orders("headroom")
         for i, row in enumerate(rows):
             value = get(row[0])
-            if value is not row[12]:
-                rows[i] = make(FleetRow, (*row[:12], value))
+            if value is not row[HEADROOM]:
+                rows[i] = make(FleetRow, (*row[BEFORE_HEADROOM], value))
         if self.sort_key == "headroom" or self.usage is not None:
             self.apply()
 

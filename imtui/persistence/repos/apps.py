@@ -38,7 +38,9 @@ FLEET_COLUMNS = (
     "members_per_group",
     "history_days",
 )
-"""The columns of `fleet_rows`, in order."""
+"""The columns of `fleet_rows`, in order (`fleet_row_batches` has the account's ID for its name)."""
+FLEET_PACKAGE = slice(FLEET_COLUMNS.index("edition"), FLEET_COLUMNS.index("history_days") + 1)
+"""A fleet row's edition, status and package: what apps alike share."""
 
 
 def _contains(text: str) -> str:
@@ -165,8 +167,8 @@ class AppRepo(Repo):
         account's ID where its name would be (`AccountRepo.names` has them: the fleet is read
         without a join, which is the larger part of reading it), in storage order: nearly always
         app ID order, but the caller must not rely on it (`ORDER BY app_id` would walk the
-        primary key's index and look every row up: a fifth of the read at 300,000 apps)."""
-        columns = ("app_id", "name", "account_id", "edition", "status", *PACKAGE_COLUMNS[1:])
+        primary key's index and look every row up, a large part of the read)."""
+        columns = ("account_id" if c == "account" else c for c in FLEET_COLUMNS)
         return self.driver_batches(f"SELECT {', '.join(columns)} FROM apps")
 
     def _fleet_select(self):

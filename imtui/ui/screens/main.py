@@ -51,8 +51,8 @@ def fit_summary(parts: list[str | tuple[str, str | None]], width: int) -> str:
 
 
 PREPARED_SORTS = ("name", "account")
-"""Sorts worked out when the loaded dashboard is idle: text sorts slowest (~40 ms at 100,000
-apps against ~20 ms for a number), so the first sort by them is as quick as any other."""
+"""Sorts worked out when the loaded dashboard is idle: text sorts are the slowest, so the first
+sort by them is as quick as any other."""
 
 #: Actions that change something, by the permission each needs: dimmed and disabled in a
 #: read-only run or for a user whose role does not allow them.
@@ -201,8 +201,8 @@ class MainScreen(Screen):
         self.call_after_refresh(self._prepare_sorts, PREPARED_SORTS)
         if not self._heap_frozen:
             # The fleet just read is most of this process's objects and lives as long as it:
-            # kept out of the cyclic collector, whose full passes over it would otherwise cost a
-            # keystroke 50-150 ms at 100,000 apps. (Rows are freed by reference counting.)
+            # kept out of the cyclic collector, whose full passes over it would otherwise hold up
+            # a keystroke at scale (bench/README.md). Rows are freed by reference counting.
             gc.freeze()
             self._heap_frozen = True
 
