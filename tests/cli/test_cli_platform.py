@@ -18,7 +18,7 @@ from sqlalchemy import text
 from imtui.persistence.engine import make_engine
 from tests.support.cli import FIRST, Result, parse_local, run_exe
 from tests.support.dbs import drop_db, fresh_db_url
-from tests.support.platform import Platform, free_port
+from tests.support.platform import Platform, dead_address
 
 A, B, C = FIRST, FIRST + 1, FIRST + 2
 T0 = "2026-11-20T09:00:00+08:00"
@@ -192,7 +192,8 @@ def test_platform_show_and_bind(world):
     assert world.run("--read-only", "platform", "bind", url).rc == 3
     assert world.run("platform", "bind", "ftp://example.org").rc == 2
     assert world.run("platform", "bind").rc == 2
-    dead = world.run("platform", "bind", f"http://127.0.0.1:{free_port()}", IMTUI_CONTROL_PLANE_TIMEOUT="0.2")
+    with dead_address() as nobody:
+        dead = world.run("platform", "bind", nobody, IMTUI_CONTROL_PLANE_TIMEOUT="0.2")
     assert dead.rc == 1 and dead.one_line_error().startswith("not done: the platform did not answer")
     assert world.run("platform", "show", "--format", "json").ok().json["platform"] == "embedded"
 

@@ -13,6 +13,8 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tests.support.cli import start_exe
@@ -22,6 +24,20 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextmanager
+def dead_address() -> Iterator[str]:
+    """`http://127.0.0.1:PORT` where nothing answers for as long as the block runs: the port is
+    held bound but not listening, so a connection is refused, and no other test's server (run
+    beside this one) can be handed the port meanwhile, as it could a port merely found free."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        yield f"http://127.0.0.1:{s.getsockname()[1]}"
+
+
+class PortTaken(Exception):
+    """The simulator could not listen: its port was taken."""
 
 
 class Platform:
@@ -44,11 +60,24 @@ class Platform:
         self.port = free_port()
         self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.proc = None  # forkserver.Forked or subprocess.Popen
+        self._started = False
         self.out = self.errors = None  # its standard output (read for the line it listens on) and error
 
     def start(self) -> Platform:
         """Starts the simulator (forked like the tests' other `imtui` processes) and waits until
-        it says it listens."""
+        it says it listens. On its first start, a port another test took meanwhile (it was only
+        found free) is traded for another; a restart keeps its port, as a restarted platform does."""
+        for _ in range(4):
+            try:
+                return self._start()
+            except PortTaken:
+                if self._started:
+                    raise
+                self.port = free_port()
+                self.url = f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+        return self._start()
+
+    def _start(self) -> Platform:
         self.errors = tempfile.TemporaryFile()
         said, told = os.pipe()
         try:
@@ -77,7 +106,12 @@ class Platform:
         if not line.startswith("control plane serving on"):
             self.proc.wait(10)
             self.errors.seek(0)
-            raise AssertionError((line, self.errors.read().decode(errors="replace")))
+            said = self.errors.read().decode(errors="replace")
+            self._close_streams()
+            if "the address is already in use" in said:
+                raise PortTaken(said)
+            raise AssertionError((line, said))
+        self._started = True
         return self
 
     def kill(self) -> None:
