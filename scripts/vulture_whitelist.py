@@ -8,6 +8,7 @@ from imtui.domain.headroom import WindowPeaks
 from imtui.exposition import SnapshotCollector
 from imtui.persistence import tables
 from imtui.persistence.repos.bills import StoredLine
+from imtui.services.use_case import use_case
 from imtui.simulator.store import Operation
 from imtui.ui.screens.main import MainScreen
 from imtui.ui.typeahead import KeysInOrder
@@ -37,3 +38,4 @@ KeysInOrder._settling  # holds the settling task, so it is not collected while i
 FixedClock.advance
 SnapshotCollector.reads
 KeysInOrder.keys_waiting
+use_case.__use_case__  # each use case's declared needs (tests/services/test_use_cases.py)

@@ -6,6 +6,7 @@ from imtui.domain.errors import InvalidInput, NotFound
 from imtui.services.context import ServiceContext
 from imtui.services.housekeeping import Housekeeping
 from imtui.services.models import AuditView
+from imtui.services.use_case import use_case
 
 
 class AuditService:
@@ -15,11 +16,9 @@ class AuditService:
         self.ctx = ctx
         self.housekeeping = housekeeping
 
+    @use_case(check=lambda args: _positive(args["limit"]))
     async def trail(self, app_id: int | None = None, limit: int = 100, offset: int = 0) -> list[AuditView]:
         """Newest first, optionally for one app."""
-        if limit < 1:
-            raise InvalidInput(f"--limit must be a positive number, not {limit}")
-        await self.housekeeping.catch_up()
 
         def read() -> list[AuditView]:
             with self.ctx.uow() as uow:
@@ -28,3 +27,9 @@ class AuditService:
                 return uow.audit.trail(app_id, limit, offset)
 
         return await self.ctx.run(read)
+
+
+def _positive(limit: int) -> None:
+    """At least one record is asked for (exit 2 otherwise)."""
+    if limit < 1:
+        raise InvalidInput(f"--limit must be a positive number, not {limit}")

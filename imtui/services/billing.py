@@ -13,7 +13,7 @@ from typing import TypeVar
 from imtui.domain.audit import DONE, AuditEntry
 from imtui.domain.billing import BillLine, MonthPlan, daily_costs, total
 from imtui.domain.calendar import Month
-from imtui.domain.errors import InvalidInput, NotFound
+from imtui.domain.errors import NotFound
 from imtui.domain.focus import FocusBill, FocusRows
 from imtui.domain.month_close import DRAFT, ISSUED, OPEN, draft_instant, issue_instant
 from imtui.domain.period import BillingPeriod
@@ -24,6 +24,7 @@ from imtui.persistence.uow import UnitOfWork
 from imtui.services.context import ServiceContext, no_cyclic_gc
 from imtui.services.costing import Costing, FleetTotals, fleet_plans
 from imtui.services.models import AccountBill, AppBill, BillView, CostSummary, LineView
+from imtui.services.use_case import account_named, use_case
 
 T = TypeVar("T")
 
@@ -175,11 +176,9 @@ class BillingService:
         self._finished: dict[tuple[Month, bool], dict[int, int]] = {}
         """Per-app cents of finished months (issued bills and drafts' package lines never change)."""
 
+    @use_case(check=account_named)
     async def bill(self, month: Month | None = None, account: str | None = None, app_id: int | None = None) -> BillView:
         """The bill of a month: issued for a finished month, month-to-date for the current one."""
-        if account is not None and "\x00" in account:
-            raise InvalidInput("an account name cannot contain a NUL character")
-        await self.housekeeping.catch_up()
         return await self.ctx.run(lambda: self._bill(month, account, app_id))
 
     def _bill(self, month: Month | None, account: str | None, app_id: int | None) -> BillView:
@@ -216,13 +215,11 @@ class BillingService:
             raise NotFound(f"month {month.key} is being closed; try again")
         return OPEN, current, None
 
+    @use_case(check=account_named)
     async def export(self, month: Month | None, account: str | None, write: Callable[[Iterator[str]], T]) -> T:
         """A month's bill as the lines of a FOCUS CSV file (`domain.focus`: the header, then one
         row per line `bill` shows), handed to `write` as they are made: it runs in a worker
         thread while the database is read, so a whole fleet's rows are never held at once."""
-        if account is not None and "\x00" in account:
-            raise InvalidInput("an account name cannot contain a NUL character")
-        await self.housekeeping.catch_up()
         return await self.ctx.run(lambda: self._export(month, account, write))
 
     def _export(self, month: Month | None, account: str | None, write: Callable[[Iterator[str]], T]) -> T:
@@ -290,6 +287,7 @@ class BillingService:
             accounts,
         )
 
+    @use_case(catches_up=False)
     async def months(self) -> list[str]:
         """Finished months with a draft or issued bill, newest first."""
 
@@ -299,11 +297,11 @@ class BillingService:
 
         return await self.ctx.run(read)
 
+    @use_case()
     async def cost_summary(self, app_ids: list[int] | None = None, last_month: bool = True) -> CostSummary:
         """Live cost for the current month of some apps (or the fleet when `None`); without
         `last_month`, last month's total is left out (the first figures on screen need not
         wait for a finished month's draft to be read)."""
-        await self.housekeeping.catch_up()
         return await self.ctx.run(lambda: self._summary(app_ids, last_month))
 
     def _summary(self, app_ids: list[int] | None, with_last: bool = True) -> CostSummary:

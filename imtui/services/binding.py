@@ -30,6 +30,7 @@ from imtui.services.control_plane import (
     ControlPlaneUnreachable,
     NotDone,
 )
+from imtui.services.use_case import use_case
 
 BIND = "bind"
 """The audit trail's action for recording (or moving) the platform a database belongs to."""
@@ -71,7 +72,9 @@ class PlatformBinding:
     def __init__(self, ctx: ServiceContext):
         self.ctx = ctx
 
+    @use_case(catches_up=False)
     async def show(self) -> Binding:
+        """The platform the database belongs to (all None while unbound)."""
         return await self.ctx.run(self._read)
 
     def _read(self) -> Binding:
@@ -80,6 +83,7 @@ class PlatformBinding:
 
     # --- the guard ---------------------------------------------------------------------------------
 
+    @use_case(catches_up=False)
     async def require(self, bind: bool = False) -> str | None:
         """Refuses (exit 3, naming the database's platform) when this run's control plane is not
         the platform the database belongs to; with `bind`, an unbound database is bound to it
@@ -143,12 +147,12 @@ class PlatformBinding:
 
     # --- moving a database on purpose ---------------------------------------------------------------
 
+    @use_case(writes=True, catches_up=False)
     async def bind(self, plane: ControlPlane) -> BindResult:
         """`imtui platform bind URL` (admin, audited): the database belongs to `plane`'s platform
         from now on. Refused while halts or reactivations are still being settled on another
         platform: only it can say what became of them."""
         ctx = self.ctx
-        ctx.require_writable()
         await ctx.audited(BIND, None, lambda _: self._require_admin())
         here = _where(plane)
         identity = await identity_of(plane)

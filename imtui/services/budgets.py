@@ -41,6 +41,7 @@ from imtui.services.billing import BillingService
 from imtui.services.context import ServiceContext, no_cyclic_gc
 from imtui.services.costing import Costing
 from imtui.services.housekeeping import Housekeeping
+from imtui.services.use_case import use_case
 
 BUDGET = "budget"
 
@@ -232,10 +233,10 @@ class BudgetService:
         self.costing = costing
         self.billing = billing
 
+    @use_case()
     async def list(self) -> list[BudgetStatus]:
         """Every budget (the fleet's first, then the accounts' by name) with this month's
         month-to-date, projected, use and state."""
-        await self.housekeeping.catch_up()
         return await self.ctx.run(self._list)
 
     def _list(self) -> list[BudgetStatus]:
@@ -248,10 +249,10 @@ class BudgetService:
             figures = month_figures(uow, ctx, self.costing, period, [b.account for b in budgets if b.account])
         return [status_of(b, figures) for b in budgets]
 
+    @use_case()
     async def accounts(self) -> list[AccountFigures]:
         """The fleet, then every account by name, with this month's figures, last month's bill
         and the budget's state: what the Accounts screen lists."""
-        await self.housekeeping.catch_up()
         return await self.ctx.run(self._accounts)
 
     def _accounts(self) -> list[AccountFigures]:
@@ -283,11 +284,13 @@ class BudgetService:
             rows.append(row(name, apps.get(account_id, 0), last_of.get(account_id, 0)))
         return rows
 
+    @use_case(writes=True)
     async def set(self, account: str | None, amount, warn_at: int | str | None = None) -> BudgetChange:
         """Sets or changes the budget of an account (None: the fleet's); operator, audited.
         Without `warn_at` a change keeps the budget's threshold (a new budget gets 80 %)."""
         return await self._change(account, amount, warn_at, remove=False)
 
+    @use_case(writes=True)
     async def remove(self, account: str | None) -> BudgetChange:
         """Removes the budget of an account (None: the fleet's); operator, audited. Removing a
         budget that does not exist changes nothing (exit 0, said on standard error)."""
@@ -295,8 +298,6 @@ class BudgetService:
 
     async def _change(self, account: str | None, amount, warn_at, remove: bool) -> BudgetChange:
         ctx = self.ctx
-        ctx.require_writable()
-        await self.housekeeping.catch_up()
 
         def write(now: datetime) -> BudgetChange:
             name = None if account is None else _account_name(account)

@@ -28,6 +28,7 @@ from imtui.services.costing import record_plans
 from imtui.services.housekeeping import Housekeeping
 from imtui.services.models import AppView, BulkResult, ChangeResult, CostPreview, DryRun, Planned, result_kind
 from imtui.services.queries import get_app, view_of
+from imtui.services.use_case import use_case
 
 STALE_FORM = "you opened it; nothing was changed; reload it and try again"
 STALE_GUARD = "its monthly price was checked against --max-monthly-delta; nothing was changed; try again"
@@ -49,9 +50,9 @@ class ChangeService:
 
     # --- create --------------------------------------------------------------------------------
 
+    @use_case(writes=True)
     async def create(self, name: str, account: str) -> AppView:
-        self.ctx.require_writable()
-        await self.housekeeping.catch_up()
+        """A new trial app in an account (created with it when new), audited."""
         return await self.ctx.audited("create", None, lambda now: self._create(name, account, now))
 
     def _create(self, name: str, account: str, now: datetime) -> AppView:
@@ -80,17 +81,24 @@ class ChangeService:
 
     # --- upgrade and modify --------------------------------------------------------------------
 
+    @use_case(writes=True)
     async def upgrade(self, app_id: int, request: ChangeRequest, expected_version: int | None = None) -> ChangeResult:
+        """Upgrades one app, audited."""
         return await self._change(UPGRADE, app_id, request, expected_version)
 
+    @use_case(writes=True)
     async def modify(self, app_id: int, request: ChangeRequest, expected_version: int | None = None) -> ChangeResult:
+        """Modifies one app, audited."""
         return await self._change(MODIFY, app_id, request, expected_version)
+
+    @use_case(writes=True)
+    async def _change_one_of(self, kind: str, app_id: int, request: ChangeRequest, version: int | None) -> ChangeResult:
+        """One app of `apply`: a use case of its own, as `upgrade` and `modify` are."""
+        return await self._change(kind, app_id, request, version, STALE_GUARD)
 
     async def _change(
         self, kind: str, app_id: int, request: ChangeRequest, expected_version: int | None, since: str = STALE_FORM
     ) -> ChangeResult:
-        self.ctx.require_writable()
-        await self.housekeeping.catch_up()
         return await self.ctx.audited(
             kind, app_id, lambda now: self._apply(kind, app_id, request, now, expected_version, since)
         )
@@ -143,6 +151,7 @@ class ChangeService:
 
     # --- several apps: the command line's bulk upgrade and modify, and their dry run ------------
 
+    @use_case(writes=True, catches_up=False)
     async def apply(
         self,
         kind: str,
@@ -161,8 +170,8 @@ class ChangeService:
         it. When its monthly price would rise by more, it is refused whole (exit 3), audited for
         every app it names, and nothing changes. Otherwise each app is changed only as it was
         judged: one someone else changed in between is refused as a conflict (exit 5), so the
-        rise never exceeds what was checked."""
-        self.ctx.require_writable()
+        rise never exceeds what was checked. Each app's change catches up first, as one
+        change does."""
         ids = list(dict.fromkeys(app_ids))
         versions: dict[int, int] = {}
         if max_monthly_delta is not None:
@@ -178,7 +187,7 @@ class ChangeService:
         outcomes: dict[int, BulkResult] = {}
         for i, app_id in enumerate(ids, 1):
             try:
-                done = await self._change(kind, app_id, request, versions.get(app_id), STALE_GUARD)
+                done = await self._change_one_of(kind, app_id, request, versions.get(app_id))
                 note = "nothing to change" if done.nothing_to_change else None
                 outcomes[app_id] = BulkResult(app_id, True, note, 0, done.app)
             except ImtuiError as exc:
@@ -187,14 +196,13 @@ class ChangeService:
                 progress(i, len(ids))
         return [outcomes[app_id] for app_id in app_ids]
 
+    @use_case(writes=True)
     async def dry_run(
         self, kind: str, app_ids: list[int], request: ChangeRequest, max_monthly_delta: Decimal | None = None
     ) -> DryRun:
         """What `apply` would do, checked as it checks (read-only, permission, the clock, the
         rules, the locks, the guardrail), with each app's monthly price before and after;
         nothing is written and nothing audited."""
-        self.ctx.require_writable()
-        await self.housekeeping.catch_up()
         ids = list(dict.fromkeys(app_ids))
         now = self.ctx.now()
         judged = await self.ctx.run(lambda: self._judge(kind, ids, request, now))
@@ -242,9 +250,9 @@ class ChangeService:
 
     # --- preview -------------------------------------------------------------------------------
 
+    @use_case()
     async def preview(self, kind: str, app_ids: list[int], request: ChangeRequest) -> list[CostPreview]:
         """Before → after and money of a proposed change, per app, without changing anything."""
-        await self.housekeeping.catch_up()
         return await self.ctx.run(lambda: self._preview(kind, app_ids, request))
 
     def _preview(self, kind: str, app_ids: list[int], request: ChangeRequest) -> list[CostPreview]:

@@ -23,6 +23,7 @@ from imtui.domain.period import BillingPeriod
 from imtui.services import demo_usage
 from imtui.services.context import ServiceContext, no_cyclic_gc
 from imtui.services.costing import record_plans
+from imtui.services.use_case import use_case
 
 ACCOUNT_NAMES = (
     "acme",
@@ -156,10 +157,11 @@ class DemoService:
         self.ctx = ctx
         self.housekeeping = housekeeping
 
+    @use_case(writes=True, catches_up=False)
     async def build(self, apps: int = 500, accounts: int | None = None, seed: int = 1) -> str:
-        """Fills an empty database with a demo fleet; returns a one-line summary."""
+        """Fills an empty database with a demo fleet; returns a one-line summary. It catches up
+        after the fill, not before: the history it writes is what falls due."""
         ctx = self.ctx
-        ctx.require_writable()
         n_accounts = accounts or max(min(apps, 5), math.ceil(apps / 250))
         if apps > n_accounts * MAX_APPS_PER_ACCOUNT:
             raise InvalidInput(
@@ -167,7 +169,7 @@ class DemoService:
                 f"(at most {MAX_APPS_PER_ACCOUNT} apps per account)"
             )
         await ctx.audited("demo", None, lambda now: _fill(ctx, apps, n_accounts, seed, now))
-        await self.housekeeping.catch_up()
+        await self.housekeeping.catch_up()  # the history just written: what fell due in it, carried out
         return f"demo fleet: {apps} apps in {n_accounts} accounts, {MONTHS_OF_HISTORY} months of history"
 
 

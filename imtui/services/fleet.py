@@ -17,6 +17,7 @@ from imtui.services.context import ServiceContext, no_cyclic_gc
 from imtui.services.costing import Costing
 from imtui.services.housekeeping import Housekeeping
 from imtui.services.review import ReviewService
+from imtui.services.use_case import use_case
 
 
 class FleetRow(NamedTuple):
@@ -114,15 +115,15 @@ class FleetService:
         snap, self._preloaded = self._preloaded, None
         return snap
 
+    @use_case()
     async def snapshot(self, app_ids: list[int] | None = None, with_costs: bool = True) -> FleetSnapshot:
         """Every app (or the given ones). Without costs it is fast enough for the first frame;
         `costs()` then fills them in."""
-        await self.housekeeping.catch_up()
         return await self.ctx.run(lambda: self._snapshot(app_ids, with_costs))
 
+    @use_case()
     async def changes(self, since_event: int) -> FleetSnapshot:
         """The rows of the apps with events after `since_event` (new apps included), with costs."""
-        await self.housekeeping.catch_up()
 
         def read() -> FleetSnapshot:
             with self.ctx.uow() as uow:
@@ -133,6 +134,7 @@ class FleetService:
 
         return await self.ctx.run(read)
 
+    @use_case(catches_up=False)
     async def costs(self) -> dict[int, tuple[Decimal, Decimal]]:
         """Month-to-date and projected cost of every app (remembered between calls)."""
 
@@ -188,8 +190,10 @@ class FleetService:
             self.costing.offer_packages(((r[0], r[PACKAGE]) for r in rows), newest)
         return FleetSnapshot(rows, counter, newest, period.now, period.key)
 
+    @use_case(catches_up=False)
     async def headroom(self) -> dict[int, Headroom | None]:
-        """Every active app's headroom (read after the first frame, like the costs)."""
+        """Every active app's headroom (read after the first frame, like the costs); its
+        preconditions are `ReviewService.fleet_headroom`'s."""
         app_ids, fleet = await self.review.fleet_headroom()
         out: dict[int, Headroom | None] = {}
         items = fleet.items
@@ -202,7 +206,10 @@ class FleetService:
                 out[app_id] = _shared(Headroom(-1.0, -1, "", flags)) if flags else None
         return out
 
+    @use_case(catches_up=False)
     async def change_counter(self) -> int:
+        """The database's change counter, which grows with every change (the dashboard's poll compares it)."""
+
         def read() -> int:
             with self.ctx.uow() as uow:
                 return uow.meta.counter()

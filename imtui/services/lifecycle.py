@@ -46,6 +46,7 @@ from imtui.services.housekeeping import Housekeeping
 from imtui.services.intents import IntentKeeper, new_key
 from imtui.services.models import AppView, BulkResult, DryRun, Planned, result_kind
 from imtui.services.transitions import apply_confirmed
+from imtui.services.use_case import use_case
 
 RECORD_GROUP = 1000
 """Most confirmed apps written in one transaction."""
@@ -61,6 +62,12 @@ PENDING_NOTE = (
 _NOT_CONFIRMED = object()
 
 
+def _reason_of_a_halt(action: str, reason: str | None) -> None:
+    """A dry run checks a halt's reason as the halt does (before anything is read)."""
+    if action == HALT:
+        check_reason(reason or "")
+
+
 class LifecycleService:
     """Halt and reactivate, one app or thousands, through the control plane."""
 
@@ -69,27 +76,23 @@ class LifecycleService:
         self.housekeeping = housekeeping
         self.intents = intents
 
+    @use_case(writes=True, recovers=True, check=lambda args: check_reason(args["reason"]))
     async def halt(self, app_ids: list[int], reason: str, progress: Progress | None = None) -> list[BulkResult]:
         """Deactivates apps now; each app is halted fully (with its audit record) or not at all."""
-        self.ctx.require_writable()
-        reason = check_reason(reason)
-        return await self._bulk(HALT, app_ids, reason, progress)
+        return await self._bulk(HALT, app_ids, check_reason(reason), progress)  # the reason stripped
 
+    @use_case(writes=True, recovers=True)
     async def reactivate(self, app_ids: list[int], progress: Progress | None = None) -> list[BulkResult]:
         """Brings deactivated apps back with the package they had (within 90 days)."""
-        self.ctx.require_writable()
         return await self._bulk(REACTIVATE, app_ids, None, progress)
 
+    @use_case(writes=True, check=lambda args: _reason_of_a_halt(args["action"], args["reason"]))
     async def dry_run(self, action: str, app_ids: list[int], reason: str | None = None) -> DryRun:
         """What `halt` (with `reason`) or `reactivate` would do, checked as they check (read-only,
         the reason, permission, each app, the platform the database belongs to), with the monthly
         price that stops or resumes. Nothing is written or audited, intents are neither opened nor
         recovered, and no platform is asked to act (only, when the database is bound, who it is)."""
         ctx = self.ctx
-        ctx.require_writable()
-        if action == HALT:
-            check_reason(reason or "")
-        await self.housekeeping.catch_up()
         now = ctx.now()
         ids = list(dict.fromkeys(app_ids))
         refused, ready = await ctx.run(lambda: self._check(action, ids, now))
@@ -120,8 +123,6 @@ class LifecycleService:
         intent's completion as it arrives (in small groups), so a crash loses at most the calls
         in flight, and those are settled by whichever process looks next."""
         ctx = self.ctx
-        await self.housekeeping.catch_up()
-        await self.intents.recover()
         now = ctx.now()
         ids = list(dict.fromkeys(app_ids))
         refused, ready = await ctx.run(lambda: self._check(action, ids, now))

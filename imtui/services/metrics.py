@@ -27,6 +27,7 @@ from imtui.services.costing import Costing
 from imtui.services.housekeeping import Housekeeping
 from imtui.services.review import ReviewService
 from imtui.services.signals import SignalService
+from imtui.services.use_case import use_case
 
 FLEET = "*"
 """The `account` label of the fleet's budget."""
@@ -89,9 +90,9 @@ class MetricsService:
         self.budgets = budgets
         self.signals = signals
 
+    @use_case()
     async def snapshot(self, per_app: bool = False) -> MetricsSnapshot:
         """The figures now; `per_app` adds every app's (many series at 100,000 apps)."""
-        await self.housekeeping.catch_up()
         now = self.ctx.now()
         headroom = await self._headroom() if per_app else None
         base = await self.ctx.run(lambda: self._read(now, headroom))

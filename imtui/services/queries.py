@@ -15,6 +15,7 @@ from imtui.persistence.uow import UnitOfWork
 from imtui.services.context import ServiceContext
 from imtui.services.housekeeping import Housekeeping
 from imtui.services.models import AppView, HistoryEntry
+from imtui.services.use_case import use_case
 
 
 @dataclass(frozen=True)
@@ -63,8 +64,9 @@ class AppQueries:
         self.ctx = ctx
         self.housekeeping = housekeeping
 
+    @use_case()
     async def show(self, app_id: int) -> AppView:
-        await self.housekeeping.catch_up()
+        """One app, with its locks of this month."""
 
         def read() -> AppView:
             with self.ctx.uow() as uow:
@@ -72,6 +74,7 @@ class AppQueries:
 
         return await self.ctx.run(read)
 
+    @use_case(catches_up=False)
     async def views(self, app_ids: list[int]) -> list[AppView]:
         """Several apps at once, in the order asked (unknown IDs are left out)."""
 
@@ -84,9 +87,9 @@ class AppQueries:
 
         return await self.ctx.run(read)
 
+    @use_case(check=lambda args: args["filt"].check())
     async def list(self, filt: AppFilter = AppFilter()) -> list[AppView]:
-        filt.check()
-        await self.housekeeping.catch_up()
+        """The apps the filter keeps (checked before anything is read)."""
 
         def read() -> list[AppView]:
             month = self.ctx.period().month
@@ -104,6 +107,7 @@ class AppQueries:
 
         return await self.ctx.run(read)
 
+    @use_case(catches_up=False)
     async def history(self, app_id: int) -> list[HistoryEntry]:
         """The app's change history, oldest first."""
 
@@ -114,6 +118,7 @@ class AppQueries:
 
         return await self.ctx.run(read)
 
+    @use_case(catches_up=False)
     async def states(self, app_id: int) -> list[State]:
         """The app's billing states this month (for its daily-cost chart)."""
 

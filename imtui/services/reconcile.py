@@ -18,6 +18,7 @@ from imtui.domain.errors import ImtuiError, InvalidInput, Refused, Unavailable
 from imtui.services.context import ServiceContext
 from imtui.services.control_plane import ControlPlaneError
 from imtui.services.intents import IntentKeeper, new_key
+from imtui.services.use_case import use_case
 
 RECONCILE = "reconcile"
 DONE_WORDS = {STOP: "stopped it again", START: "started it"}
@@ -49,10 +50,10 @@ class ReconcileService:
         self.ctx = ctx
         self.intents = intents
 
+    @use_case(catches_up=False, recovers=True)
     async def check(self) -> Reconciliation:
         """Every app's status against the platform's; settles orphaned intents first."""
         ctx = self.ctx
-        await self.intents.recover()
         await self.intents.require_bound_platform(bind=False)
         try:
             stopped = await ctx.control_plane.stopped()
@@ -70,9 +71,11 @@ class ReconcileService:
 
         return await ctx.run(read)
 
+    @use_case(catches_up=False)
     async def drifted_apps(self) -> set[int] | None:
         """The drifted apps (the dashboard's figure and filter); None when there is no platform
-        apart from imtui or it cannot be asked now; `PlatformSilent` when it does not answer."""
+        apart from imtui or it cannot be asked now; `PlatformSilent` when it does not answer.
+        Its preconditions are `check`'s."""
         try:
             return {d.app_id for d in (await self.check()).drift}
         except PlatformSilent:
@@ -80,10 +83,11 @@ class ReconcileService:
         except ImtuiError:
             return None
 
+    @use_case(writes=True, catches_up=False)
     async def fix(self) -> Reconciliation:
-        """Makes the platform match imtui for every drifted app; each fix is audited."""
+        """Makes the platform match imtui for every drifted app; each fix is audited (the intents
+        left behind are settled first, by `check`)."""
         ctx = self.ctx
-        ctx.require_writable()
         await ctx.audited(RECONCILE, None, lambda _: self._require())
         await self._bound(bind=False)
         found = await self.check()

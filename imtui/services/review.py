@@ -7,11 +7,12 @@ from array import array
 from typing import NamedTuple
 
 from imtui.domain.editions import Package
-from imtui.domain.errors import InvalidInput, NotFound
+from imtui.domain.errors import NotFound
 from imtui.domain.headroom import NEAR_PCT, Review, Rules, judge, rules_of
 from imtui.domain.lifecycle import ACTIVE
 from imtui.services.context import ServiceContext, no_cyclic_gc
 from imtui.services.housekeeping import Housekeeping
+from imtui.services.use_case import account_named, use_case
 
 BLOCK = 10_000
 """Apps whose headroom is worked out at once (bounds the memory it takes)."""
@@ -36,6 +37,7 @@ class ReviewService:
         self.ctx = ctx
         self.housekeeping = housekeeping
 
+    @use_case(check=account_named)
     async def review(
         self,
         account: str | None = None,
@@ -45,9 +47,6 @@ class ReviewService:
     ) -> list[AppReview]:
         """Every active app's review (of one account, or of the given apps); `near`: only apps
         near or at a limit or quota; `suggest`: only apps with a suggestion."""
-        if account is not None and "\x00" in account:
-            raise InvalidInput("an account name cannot contain a NUL character")
-        await self.housekeeping.catch_up()
         return await self.ctx.run(lambda: self._review(account, near, suggest, app_ids))
 
     def _review(self, account, near, suggest, app_ids) -> list[AppReview]:
@@ -112,10 +111,10 @@ class ReviewService:
                     out[i] = app._replace(review=judged(package_rules, used, locks[app.app_id]))
         return out
 
+    @use_case()
     async def fleet_headroom(self):
         """Every active app's headroom and flags, worked out for the whole fleet at once
         (`domain.fleet_headroom`): (app ids, `FleetHeadroom`), row for row."""
-        await self.housekeeping.catch_up()
         return await self.ctx.run_detached(self._fleet_headroom)
 
     def _fleet_headroom(self):

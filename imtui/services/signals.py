@@ -57,6 +57,7 @@ from imtui.services.context import ServiceContext, no_cyclic_gc
 from imtui.services.costing import Costing
 from imtui.services.housekeeping import Housekeeping
 from imtui.services.reconcile import ReconcileService
+from imtui.services.use_case import account_named, use_case
 from imtui.services.webhook import Delivery, WebhookSettings, check_url, post, shown_url, url_key
 
 NOTIFY = "notify"
@@ -145,16 +146,16 @@ class SignalService:
         self.webhook = webhook or WebhookSettings()
         """How `notify` sends (the composition root sets it from the settings)."""
 
+    @use_case(catches_up=False)
     async def current(self, account: str | None = None, thresholds: Thresholds | None = None) -> list[Signal]:
-        """The signals now (of one account and its apps, or of everything), most severe first."""
+        """The signals now (of one account and its apps, or of everything), most severe first;
+        its preconditions are `report`'s."""
         return (await self.report(account, thresholds)).signals
 
+    @use_case(check=account_named)
     async def report(self, account: str | None = None, thresholds: Thresholds | None = None) -> SignalReport:
         """`current`, with what could not be looked at."""
         thresholds = thresholds or Thresholds()
-        if account is not None and "\x00" in account:
-            raise InvalidInput("an account name cannot contain a NUL character")
-        await self.housekeeping.catch_up()
         now = self.ctx.now()
         found = await self.ctx.run(lambda: self._read(now, account, thresholds))
         drift, notes, checked = await self._drift(account)
@@ -378,6 +379,7 @@ class SignalService:
 
     # --- notification (§3) ------------------------------------------------------------------------
 
+    @use_case(writes=True, catches_up=False)
     async def notify(self, url: str, report: SignalReport, account: str | None = None) -> NotifyResult:
         """Delivers what is new to the webhook at `url`: signals it was not told of, signals whose
         `since` moved, and signals it was told of that no longer hold (`resolved`, once). One POST,
@@ -385,7 +387,6 @@ class SignalService:
         2xx, so a failed delivery is sent again by the next run. Allowed to every role, refused in
         read-only runs; each delivery audited (`notify`). A webhook that never answered 2xx is exit 1."""
         ctx = self.ctx
-        ctx.require_writable()
         url = check_url(url)
         if not 0 < self.webhook.timeout <= 600:  # NaN too: a malformed setting
             raise InvalidInput("IMTUI_NOTIFY_TIMEOUT must be a number of seconds, more than 0 and at most 600")

@@ -15,6 +15,7 @@ from imtui.domain.usage_file import SHOWN_BAD_ROWS, ImportSummary, UsageRefused
 from imtui.services.context import ServiceContext
 from imtui.services.housekeeping import Housekeeping
 from imtui.services.queries import get_app
+from imtui.services.use_case import use_case
 
 __all__ = ["SHOWN_BAD_ROWS", "ImportSummary", "UsageMonthView", "UsageRefused", "UsageService"]
 
@@ -36,19 +37,18 @@ class UsageService:
         self.ctx = ctx
         self.housekeeping = housekeeping
 
+    @use_case(writes=True)
     async def import_file(self, stream: BinaryIO, name: str, chosen_format: str | None = None) -> ImportSummary:
         """Imports a usage file (CSV or JSON lines), all or nothing, as one operation."""
         from imtui.services import usage_import  # NumPy: loaded by the import only, not on every start
 
-        self.ctx.require_writable()
-        await self.housekeeping.catch_up()
         fmt = usage_import.input_format(name, chosen_format)
         run = usage_import.UsageImport(self.ctx).run
         return await self.ctx.audited("usage_import", None, lambda now: run(stream, name, fmt, now))
 
+    @use_case()
     async def month(self, app_id: int, month: Month | None = None) -> UsageMonthView:
         """An app's daily records of a month (the current one by default) and its peaks."""
-        await self.housekeeping.catch_up()
 
         def read() -> UsageMonthView:
             period = self.ctx.period()
@@ -64,6 +64,7 @@ class UsageService:
 
         return await self.ctx.run(read)
 
+    @use_case(catches_up=False)
     async def series(self, app_id: int, days: int) -> list[tuple[date, tuple[int, ...] | None]]:
         """The app's records of the last `days` days (today included), a day without one as None."""
 

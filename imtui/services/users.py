@@ -10,6 +10,7 @@ from imtui.domain.roles import DEFAULT_ROLE, Grant, check_role
 from imtui.domain.text import check_name
 from imtui.services.context import ServiceContext
 from imtui.services.models import UserView
+from imtui.services.use_case import use_case
 
 
 class UserService:
@@ -18,6 +19,7 @@ class UserService:
     def __init__(self, ctx: ServiceContext):
         self.ctx = ctx
 
+    @use_case(catches_up=False)
     async def me(self) -> UserView:
         """The operating user and their role."""
 
@@ -27,24 +29,28 @@ class UserService:
 
         return await self.ctx.run(read)
 
+    @use_case(catches_up=False)
     async def list(self) -> list[UserView]:
+        """Every user given a role, by name."""
+
         def read() -> list[UserView]:
             with self.ctx.uow() as uow:
                 return uow.users.all()
 
         return await self.ctx.run(read)
 
+    @use_case(writes=True, catches_up=False)
     async def grant(self, user: str, role: str) -> UserView:
         """Gives a user a role (admin only)."""
         return await self._change("grant", user, role)
 
+    @use_case(writes=True, catches_up=False)
     async def revoke(self, user: str) -> UserView:
         """Takes a user's grant away: they read only (admin only)."""
         return await self._change("revoke", user, None)
 
     async def _change(self, action: str, user: str, role: str | None) -> UserView:
         ctx = self.ctx
-        ctx.require_writable()
 
         def write(now: datetime) -> UserView:
             name = check_name("user", user)
