@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding
 
@@ -108,6 +108,16 @@ class ImtuiApp(KeysInOrder, App):
     def may(self, action: str) -> bool:
         """Whether this run may do an action: not read-only, and the role allows it."""
         return not self.settings.read_only and allows(self.role, action)
+
+    def on_key(self, event: events.Key) -> None:
+        """A key whose action this run may not take (dimmed in the footer) says why, in one
+        line, instead of doing nothing: screens name such actions in `PERMISSIONS`."""
+        active = self.screen.active_bindings.get(event.key)
+        if active is None or active.enabled:
+            return
+        permission = getattr(active.node, "PERMISSIONS", {}).get(active.binding.action)
+        if permission is not None and not self.may(permission):
+            self.refuse_unless_allowed(permission)
 
     def refuse_unless_allowed(self, action: str = "modify") -> bool:
         if self.settings.read_only:

@@ -45,3 +45,26 @@ def halt_command(app_ids: Iterable[int], reason: str) -> str:
     reason = reason.strip()
     option = ["--reason=" + reason] if reason.startswith("-") else ["--reason", reason]
     return _line(["apps", "halt", *map(str, app_ids), *option, "--yes"])
+
+
+def reactivate_command(app_ids: Iterable[int]) -> str:
+    """`$ imtui apps reactivate ID...` for the reactivate confirmation (a signal's remedy)."""
+    return _line(["apps", "reactivate", *map(str, app_ids)])
+
+
+def budget_command(account: str | None, amount: str, warn_at: str) -> str:
+    """`$ imtui budgets set ACCOUNT AMOUNT [--warn-at PCT]` (`--fleet AMOUNT` for the fleet) for
+    the budget dialog, or `$ imtui budgets remove ACCOUNT` when the amount is empty. The values
+    as typed, blanks at their ends dropped as the dialog drops them; an account whose name starts
+    with `-` follows `--`, or it would be read as an option."""
+    amount, warn_at = amount.strip(), warn_at.strip()
+    options = ["--warn-at", warn_at] if amount and warn_at else []
+    if account is None:
+        target = ["--fleet"]
+    elif account.startswith("-"):
+        target = ["--", account]
+    else:
+        target = [account]
+    if not amount:
+        return _line(["budgets", "remove", *target])
+    return _line(["budgets", "set", *options, *target, amount])

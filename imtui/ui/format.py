@@ -85,10 +85,35 @@ def budget_state(state: str | None) -> str:
     return "-" if state is None else BUDGET_STATE.get(state, state)
 
 
+SIGNALS_COUNTING = ("counting signals… [!]", "signals…")
+"""The summary line's signal part until the first count is in (full and short)."""
+
+
 def signal_count(critical: int, total: int) -> tuple[str, str]:
     """The summary line's signal part, full and short: critical ones first, with a symbol."""
     if not total:
         return "no signals [!]", "no signals"
+    noun = "signals" if total > 1 else "signal"
     if critical:
-        return f"‼ {critical} critical of {total} signals [!]", f"‼ {critical}/{total} signals"
-    return f"! {total} signal{'s' if total > 1 else ''} [!]", f"! {total} signals"
+        return f"‼ {critical} critical of {total} {noun} [!]", f"‼ {critical}/{total} {noun}"
+    return f"! {total} {noun} [!]", f"! {total} {noun}"
+
+
+def signed(amount: Decimal) -> str:
+    """An amount with its sign: `+449.99`, `-10.00`, `+0.00`."""
+    return f"{'+' if amount >= 0 else ''}{money(amount)}"
+
+
+def against_budget(status, this_month: Decimal, monthly: Decimal, over: bool, already: bool) -> str:
+    """A change form's line for one budget it touches: the change's rise a month and this
+    month's projection before → after; `over` the budget after the change (and `already`
+    before it), a warning first (word and symbol)."""
+    who = "the fleet" if status.account is None else printable(status.account)
+    after = status.projected + this_month
+    figures = (
+        f"budget of {who} {money(status.amount)}: {signed(monthly)} a month, "
+        f"projected this month {money(status.projected)} → {money(after)}"
+    )
+    if not over:
+        return f"✓ within {figures}"
+    return f"‼ over budget{' (already before this change)' if already else ''}: {figures}"

@@ -67,6 +67,8 @@ async def observed(env: UiEnv, app, pilot) -> dict:
         "choices": {s.id: str(s.value) for s in screen.query(Select)},
         "targets": [t.app_id for t in screen.targets] if isinstance(screen, (HaltDialog, ChangeForm)) else None,
         "status": {v.app_id: v.status for v in views},
+        "account": main.model.account,
+        "budgets": [(b.account, str(b.amount), b.warn_at) for b in await env.services.budgets.list()],
         "rows": [t.row_count for t in screen.query(DataTable)],
     }
 
@@ -131,6 +133,18 @@ SCENARIOS = {
         spelled("ctrl+p", f"'{TARGET}'", "down", "enter"),
         {"screen": "HaltDialog", "focus": "cancel", "targets": [TARGET]},
     ),
+    # the accounts: listed before ↓ moves and `b` opens the budget of the account it is on
+    "accounts-budget": (
+        spelled("A", "down", "b", "'1234.5'", "enter", "'90'", "enter"),
+        {"screen": "AccountsScreen", "budgets": [("acme", "1234.50", 90)]},
+    ),
+    # `enter` on an account shows its apps; the filter then gets the text typed after `/`
+    "accounts-then-filter": (
+        spelled("A", "down", "down", "enter", "slash", "'-1'"),
+        {"screen": "MainScreen", "focus": "filter", "account": "globex"},
+    ),
+    # the signals: listed before `enter` goes to the first one's app
+    "signals-enter": (spelled("exclamation_mark", "enter"), {"screen": "MainScreen", "focus": "apps"}),
     # the modify form: its options are loaded before the keys that choose among them
     "modify-form": (
         spelled("slash", f"'{TARGET}'", "enter", "m", "shift+tab", "shift+tab", "enter", "down", "enter"),

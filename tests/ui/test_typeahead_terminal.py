@@ -214,3 +214,15 @@ def test_a_paste_is_the_keys_it_contains(fleet, tmp_path):
         dash.quiet()
         dialog = dash.text().split("HALT 1 APP", 1)[1]
         assert re.search(rf"^\W*{target}\b", dialog.splitlines()[2]), dash.text()
+
+
+def test_budget_set_on_the_accounts_screen_in_one_write(fleet, tmp_path):
+    """`A ↓ b AMOUNT ⏎ PCT ⏎` in one write sets the budget of the first account (the accounts
+    are read before ↓ moves, the dialog is up before the amount is typed), as `imtui budgets
+    list` shows and the audit trail records; typed one by one it does exactly the same."""
+    first = sorted({a["account"] for a in fleet.apps.values()})[0]
+    keys = f"A{DOWN}b12345.67{ENTER}85{ENTER}"
+    out = burst_and_slow(fleet, tmp_path, keys, lambda d: f"the budget of {first} is 12,345.67" in d.text())
+    assert [(e["action"], e["detail"]) for e in out.changes()] == [
+        ("budget", f"{first}: none → 12,345.67 (warn at 85 %)")
+    ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -15,7 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Label, Select, Static
 
-from imtui.domain.budgets import against_budget
+from imtui.domain.budgets import BudgetStatus, against_budget
 from imtui.domain.changes import ChangeRequest
 from imtui.domain.editions import OFFERED, PAID_EDITIONS, label
 from imtui.domain.errors import ImtuiError
@@ -32,6 +33,8 @@ TITLES = {
     "members_per_group": "Members per group",
     "history_days": "History retention (days)",
 }
+BUDGET_LINES = 4
+"""Budgets a preview holds the change against, at most (the rest are counted)."""
 
 
 class ChangeForm(ModalScreen):
@@ -50,6 +53,8 @@ class ChangeForm(ModalScreen):
         self.request = ChangeRequest()
         self.initial = request
         """Values to fill the form with (accepted review suggestions)."""
+        self._budgets: list[BudgetStatus] | None = None
+        """The budgets and this month's figures, read at the first preview."""
 
     def compose(self) -> ComposeResult:
         n = len(self.targets)
@@ -212,22 +217,41 @@ class ChangeForm(ModalScreen):
             f"{ok} of {len(previews)} can change · this month {'+' if month_delta >= 0 else ''}"
             f"{fmt.money(month_delta)} · monthly {'+' if monthly_delta >= 0 else ''}{fmt.money(monthly_delta)}"
         )
-        self.query_one("#preview-total", Static).update("\n".join([total, *await self._budget_lines(previews)]))
+        lines = [Text(total), *await self._budget_lines(previews)]
+        self.query_one("#preview-total", Static).update(Text("\n").join(lines))
 
-    async def _budget_lines(self, previews) -> list[str]:
-        """The change against the budgets it touches (its accounts' and the fleet's): the
-        projection before → after, with a warning when it goes over (signals.md §6)."""
+    async def _budget_lines(self, previews) -> list[Text]:
+        """The change against the budgets it touches (its accounts' and the fleet's): its rise a
+        month and this month's projection before → after, with a warning when that goes over
+        the budget (signals.md §6). Over ones first, at most `BUDGET_LINES`."""
         account_of = {t.app_id: t.account for t in self.targets}
-        rise: dict[str | None, Decimal] = {}
+        this_month: dict[str | None, Decimal] = {}
+        monthly: dict[str | None, Decimal] = {}
         for p in previews:
             if not p.error:
                 for subject in (account_of.get(p.app_id), None):
-                    rise[subject] = rise.get(subject, Decimal(0)) + p.this_month_delta
-        try:
-            budgets = await self.app.services.budgets.list()
-        except ImtuiError:
-            return []  # the preview stands without them
-        return [against_budget(b, rise[b.account])[0] for b in budgets if b.account in rise]
+                    this_month[subject] = this_month.get(subject, Decimal(0)) + p.this_month_delta
+                    monthly[subject] = monthly.get(subject, Decimal(0)) + p.monthly_after - p.monthly_before
+        if self._budgets is None:  # read once a form: every choice previews again
+            try:
+                self._budgets = await self.app.services.budgets.list()
+            except ImtuiError:
+                return []  # the preview stands without them
+        judged = [(b, against_budget(b, this_month[b.account])[1]) for b in self._budgets if b.account in this_month]
+        judged.sort(key=lambda j: not j[1])  # over ones first
+        lines = [
+            Text(
+                fmt.against_budget(
+                    b, this_month[b.account], monthly[b.account], over, against_budget(b, Decimal(0))[1]
+                ),
+                style="bold" if over else "",
+            )
+            for b, over in judged[:BUDGET_LINES]
+        ]
+        if len(judged) > BUDGET_LINES:
+            more = judged[BUDGET_LINES:]
+            lines.append(Text(f"… and {len(more)} more budgets, {sum(1 for _, over in more if over)} of them over"))
+        return lines
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

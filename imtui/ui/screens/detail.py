@@ -28,6 +28,8 @@ class DetailScreen(Screen):
         Binding("l", "audit", "Audit", id="detail.audit"),
         Binding("t", "window", "30/90 days", id="detail.usage_window"),
     ]
+    PERMISSIONS = {"halt": "halt", "reactivate": "reactivate"}
+    """Actions this run may be refused (dimmed, and said why when pressed)."""
 
     def __init__(self, app_id: int) -> None:
         super().__init__()
@@ -55,6 +57,14 @@ class DetailScreen(Screen):
         self.query_one("#history", DataTable).add_columns("When", "What", "Who", "State after")
         self.query_one("#detail-bills", DataTable).add_columns("Month", "State", "Item", "Setting", "Days", "Amount")
         self.load()
+
+    def _reactivate_hint(self) -> str:
+        """How to take the app back: this screen's reactivate key (as remapped), or who can."""
+        if not self.app.may("reactivate"):
+            return f"an operator can reactivate it (imtui apps reactivate {self.app_id})"
+        keys = [k for k, a in self.active_bindings.items() if a.binding.id == "detail.reactivate"]
+        key = self.app.get_key_display(self.active_bindings[keys[0]].binding) if keys else "r"
+        return f"{key} reactivates it"
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if action in ("halt", "reactivate") and not self.app.may(action):
@@ -126,10 +136,16 @@ class DetailScreen(Screen):
                 f"purge {fmt.local_time(app.purge_at, tz)}"
             )
         if app.status == "deactivated" and app.purge_at is not None:
-            if purge_soon(app.purge_at, sv.now(), Thresholds()):
+            now = sv.now()
+            if purge_soon(app.purge_at, now, Thresholds()):
+                left = app.purge_at - now
+                hours = int(left.total_seconds() // 3600)
+                when = (
+                    f"in {left.days} days" if left.days > 1 else f"in {hours} hours" if hours > 1 else "within 2 hours"
+                )
                 lines.append(
-                    f"‼ purge soon: purged at {fmt.local_time(app.purge_at, tz)}, its data then unrecoverable; "
-                    "r reactivates it"
+                    f"‼ purge soon: purged at {fmt.local_time(app.purge_at, tz)} ({when}), its data then "
+                    f"unrecoverable; {self._reactivate_hint()}"
                 )
         for item in ITEMS:
             value = app.edition if item == "edition" else fmt.setting(getattr(app, item))

@@ -38,9 +38,10 @@ class HelpScreen(ModalScreen):
                 continue
             seen.add((binding.id, key))
             state = "" if active.enabled else "  (disabled)"
-            table.add_row(
-                self.app.get_key_display(binding), binding.id or "", (binding.description or binding.action) + state
-            )
+            does = binding.description or binding.action
+            if binding.tooltip:  # the longer wording, where the footer's word says too little
+                does = f"{does}: {binding.tooltip}"
+            table.add_row(self.app.get_key_display(binding), binding.id or "", does + state)
         table.add_row("ctrl+p", "", "command palette: jump to, halt, upgrade or modify an app by ID or name")
         table.focus()
 

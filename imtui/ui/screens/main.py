@@ -19,6 +19,7 @@ from imtui.domain.errors import ImtuiError
 from imtui.services.fleet import FleetRow
 from imtui.services.models import BulkResult, result_kind
 from imtui.services.reconcile import PlatformSilent
+from imtui.services.signals import SignalReport
 from imtui.ui import format as fmt
 from imtui.ui.fleet_model import EDITION_FILTERS, SORT_KEYS, STATUS_FILTERS, USAGE_FILTERS, FleetModel
 from imtui.ui.widgets.app_table import AppTable
@@ -26,6 +27,10 @@ from imtui.ui.widgets.cost_panel import CostFigures, CostPanel
 
 DRIFT_SECONDS = 15.0
 """How often the dashboard compares the fleet with the platform (when there is one)."""
+
+SIGNALS_SECONDS = 300.0
+"""How old the signal count may grow while nothing changes (some signals come with time alone:
+a purge drawing near, an intent pending too long); a change or a new day counts them at once."""
 
 WIDE = 170
 """From this width on, the cost panel sits beside the table instead of below it."""
@@ -68,6 +73,8 @@ CHANGING_ACTIONS = {
 class MainScreen(Screen):
     """Applications. Targets of an action are the marked apps, or the app under the cursor."""
 
+    PERMISSIONS = CHANGING_ACTIONS
+
     BINDINGS = [
         Binding("slash", "filter", "Filter", id="main.filter"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="main.clear_filter"),
@@ -108,6 +115,12 @@ class MainScreen(Screen):
         """When the platform stopped answering the drift look (None while it answers)."""
         self.signal_counts: tuple[int, int] | None = None
         """How many signals there are now, critical ones and all (None: not counted yet)."""
+        self.signal_report: SignalReport | None = None
+        """The signals last counted, for the Signals screen while nothing changed since."""
+        self._signals_seen: tuple[int, str | None] | None = None
+        """The change counter and day the signals were last counted at."""
+        self._counting = False
+        self._count_again = False
         self._heap_frozen = False
 
     def compose(self) -> ComposeResult:
@@ -139,7 +152,6 @@ class MainScreen(Screen):
         self.set_interval(1.0, self.tick)
         self.set_interval(DRIFT_SECONDS, self.load_drift)
         self.call_after_refresh(self.load_drift)
-        self.call_after_refresh(self.load_signals)
 
     # --- loading ------------------------------------------------------------------------------------
 
@@ -187,10 +199,12 @@ class MainScreen(Screen):
     @work(exclusive=True, group="fleet-costs")
     async def load_costs(self) -> None:
         """The fleet's month-to-date and projected cost first (the panel this product is named
-        for), then headroom (the review's first question), then every row's cost: one after
-        the other, so each comes as early as it can."""
+        for), then headroom (the review's first question), then the signal count (the summary
+        line's), then every row's cost: one after the other, so each comes as early as it can
+        (run beside the others, the count held them all up: they share the CPU)."""
         await self._costs_fleet_now()
         await self._headroom_now()
+        await self._count_signals()
         costs = await self._read(self.app.services.fleet.costs())
         if costs is not None:
             self.model.set_costs(costs)
@@ -244,14 +258,52 @@ class MainScreen(Screen):
             else:
                 self.show_summary()
 
-    @work(exclusive=True, group="signal-count")
+    @work(group="signal-count")
     async def load_signals(self) -> None:
-        """Counts the signals for the summary line (an error leaves the last count)."""
-        try:
-            signals = await self.app.services.signals.current()
-        except ImtuiError:
+        """Counts the signals again for the summary line (after a change, or as time passes)."""
+        await self._count_signals()
+
+    async def _count_signals(self) -> None:
+        """Counts the signals (an error leaves the last count). A count asked for while one runs
+        is made once that one is done: never two at once (each takes a second or more and
+        ~100 MiB at 100,000 apps), and none missed."""
+        if self._counting:
+            self._count_again = True
             return
-        self.show_signal_count(signals)
+        self._counting = True
+        try:
+            while True:
+                self._count_again = False
+                seen = self.signals_point()
+                try:
+                    report = await self.app.services.signals.report()
+                except ImtuiError:
+                    report = None
+                if report is not None:
+                    self.counted(report, seen)
+                if not self._count_again:
+                    return
+        finally:
+            self._counting = False
+
+    def signals_point(self) -> tuple[int, str | None]:
+        """What signals read now are read at: the change counter and the day."""
+        return self.counter, self.day
+
+    def counted(self, report: SignalReport, seen: tuple[int, str | None]) -> None:
+        """Signals read (here or by the Signals screen) at `seen`: the summary line counts them."""
+        self.signal_report, self._signals_seen = report, seen
+        self.show_signal_count(report.signals)
+
+    def fresh_signals(self) -> SignalReport | None:
+        """The signals last counted if nothing changed since (no change by anyone, the same day,
+        less than `SIGNALS_SECONDS` ago): what the Signals screen shows without reading again."""
+        report = self.signal_report
+        if report is None or self._counting or self._signals_seen != (self.counter, self.day):
+            return None
+        if (self.app.services.now() - report.at).total_seconds() >= SIGNALS_SECONDS:
+            return None
+        return report
 
     def show_signal_count(self, signals) -> None:
         critical = sum(1 for s in signals if s.severity == "critical")
@@ -278,14 +330,16 @@ class MainScreen(Screen):
         today = local_date(self.app.services.now(), self.app.services.tz)
         if today != self.day:  # a new day (or month): every month-to-date figure moves, not the rows
             self.day = today
-            self.load_costs()
-            self.load_signals()
+            self.load_costs()  # the signals with them
             if counter != self.counter:
                 self.load_changes()
         elif counter != self.counter:
             self.load_changes()
         else:
             self.refresh_costs("cursor", "fleet")  # cheap: keeps "figures as of" fresh
+            report = self.signal_report
+            if report is not None and (self.app.services.now() - report.at).total_seconds() >= SIGNALS_SECONDS:
+                self.load_signals()  # signals that come with time alone (a purge near, an intent stuck)
 
     def tick(self) -> None:
         self.query_one(CostPanel).now = self.app.services.now()
@@ -343,7 +397,7 @@ class MainScreen(Screen):
         marked = f"{len(m.marked)} marked"
         parts: list[str | tuple[str, str | None]] = [
             f"{len(m.rows)} apps",
-            *([fmt.signal_count(*self.signal_counts)] if self.signal_counts is not None else []),
+            fmt.signal_count(*self.signal_counts) if self.signal_counts is not None else fmt.SIGNALS_COUNTING,
             f"{len(m.view)} shown",
             (f"{marked} ({hidden} hidden by filter)", f"{marked} ({hidden} hidden)") if hidden else marked,
         ]
@@ -597,7 +651,7 @@ class MainScreen(Screen):
             self.show_account(subject if isinstance(subject, str) else None)
         elif what == "reactivate" and isinstance(subject, int):
             self.focus_app(subject)
-            self.reactivate([subject])
+            self.confirm_reactivate([subject])
         elif what == "modify" and isinstance(subject, int):
             self.focus_app(subject)
             self.raise_limit(subject)
@@ -661,6 +715,21 @@ class MainScreen(Screen):
                 title="Halted",
                 timeout=30,
             )
+
+    def confirm_reactivate(self, app_ids: list[int]) -> None:
+        """Asks to confirm reactivating these apps (a signal's remedy: the list it was chosen
+        from is not the app itself), then reactivates them."""
+        from imtui.ui.screens.reactivate import ReactivateDialog
+
+        targets = [row for a in app_ids if (row := self.model.row_of(a)) is not None]
+        if self.app.refuse_unless_allowed("reactivate") or not targets:
+            return
+
+        def confirmed(ids: list[int] | None) -> None:
+            if ids:
+                self.reactivate(ids)
+
+        self.app.push_screen(ReactivateDialog(targets), confirmed)
 
     @work(group="operations")
     async def reactivate(self, app_ids: list[int]) -> None:

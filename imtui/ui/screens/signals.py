@@ -1,7 +1,8 @@
 """Signals: the risks worth a person's attention now, most severe first (tui.md). `enter` goes to
-the app or account; a signal with an obvious remedy offers it on `f`: `purge_soon` → reactivate,
-`limit_reached` → the modify form filled with the raise suggestion, a budget over or forecast
-over → the review of that account's lowering suggestions."""
+the app or account; a signal with an obvious remedy offers it on `f`, through the usual
+confirmation: `purge_soon` → reactivate (asked first), `limit_reached` → the modify form filled
+with the raise suggestion, a budget over or forecast over → the review of that account's
+lowering suggestions. The list is the one the summary line counted while nothing changed since."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from textual.widgets import DataTable, Footer, Label, Static
 from imtui.domain.errors import ImtuiError
 from imtui.domain.signals import BUDGET_FORECAST, BUDGET_OVER, CRITICAL, LIMIT_REACHED, PURGE_SOON, Signal
 from imtui.ui import format as fmt
+from imtui.ui.widgets.fitted_table import FittedTable
 
 REMEDIES = {
     PURGE_SOON: "reactivate",
@@ -22,7 +24,8 @@ REMEDIES = {
     BUDGET_FORECAST: "review",
 }
 """The one-key remedy of a kind of signal (what the applications screen then opens)."""
-REMEDY_WORDS = {"reactivate": "reactivate it", "modify": "raise its limit", "review": "review its savings"}
+COLUMNS = ("Severity", "Kind", "Subject", "Since", "Remedy (f)", "Sentence")
+REMEDY_WORDS = {"reactivate": "reactivate", "modify": "raise limit", "review": "review savings"}
 
 
 def subject_text(signal: Signal) -> str:
@@ -56,8 +59,15 @@ class SignalsScreen(Screen):
     BINDINGS = [
         Binding("escape", "back", "Back", id="signals.back"),
         Binding("enter", "go", "Go to it", priority=True, id="signals.go"),
-        Binding("f", "remedy", "Remedy", id="signals.remedy"),
-        Binding("g", "reload", "Refresh", show=False, id="signals.reload"),
+        Binding(
+            "f",
+            "remedy",
+            "Remedy",
+            tooltip="purge_soon: reactivate (asks to confirm); limit_reached: the modify form with the raise; "
+            "budget over or forecast: the review of the account's savings",
+            id="signals.remedy",
+        ),
+        Binding("g", "reload", "Refresh", show=False, tooltip="count the signals again", id="signals.reload"),
     ]
 
     def __init__(self) -> None:
@@ -67,48 +77,58 @@ class SignalsScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Label("Signals: what needs someone now", classes="dialog-title")
         yield Static("looking…", id="signals-summary", markup=False)
-        yield DataTable(id="signals", cursor_type="row")
+        yield FittedTable(*COLUMNS, id="signals", cursor_type="row")
         yield Static("", id="signals-sentence", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_columns("Severity", "Kind", "Subject", "Since", "Remedy [f]", "Sentence")
+        table = self.query_one(FittedTable)
+        table.refill([])
         table.focus()
         self.load()
 
     def action_reload(self) -> None:
-        self.load()
+        self.load(again=True)
 
     @work(exclusive=True, group="signals")
-    async def load(self) -> None:
-        try:
-            report = await self.app.services.signals.report()
-        except ImtuiError as exc:
-            self.app.notify(exc.message, severity="error", title="Could not read the signals")
-            return
+    async def load(self, again: bool = False) -> None:
+        """The signals the summary line counted if nothing changed since (at 100,000 apps they
+        take a second or more to read), else (and with `g`) read now."""
+        main = self._main()
+        report = None if again or main is None else main.fresh_signals()
+        if report is None:
+            seen = None if main is None else main.signals_point()
+            try:
+                report = await self.app.services.signals.report()
+            except ImtuiError as exc:
+                self.query_one("#signals-summary", Static).update(f"could not read the signals: {exc.message}")
+                self.app.notify(exc.message, severity="error", title="Could not read the signals")
+                return
+            if main is not None and seen is not None:
+                main.counted(report, seen)  # the summary line's count follows
         self.signals = report.signals
         critical = sum(1 for s in self.signals if s.severity == CRITICAL)
         notes = "".join(f" · {note}" for note in report.notes)
+        counted = f"{len(self.signals)} signals, {critical} critical" if self.signals else "no signals now"
         self.query_one("#signals-summary", Static).update(
-            f"{len(self.signals)} signals, {critical} critical · enter goes to it · f applies its remedy{notes}"
+            f"{counted}, as of {fmt.local_time(report.at, self.app.services.tz, 'HH:mm')} [g] · "
+            f"enter: go to it · f: its remedy{notes}"
         )
-        main = self._main()
-        if main is not None:
-            main.show_signal_count(self.signals)
         tz = self.app.services.tz
-        table = self.query_one(DataTable)
-        table.clear()
-        for s in self.signals:
-            fix = remedy(s)
-            table.add_row(
-                fmt.SEVERITY.get(s.severity, s.severity),
-                s.kind,
-                subject_text(s),
-                fmt.local_time(s.since, tz),
-                REMEDY_WORDS[fix[0]] if fix else "-",
-                fmt.plain(s.text),
+        self.query_one(FittedTable).refill(
+            (
+                [
+                    fmt.SEVERITY.get(s.severity, s.severity),
+                    s.kind,
+                    subject_text(s),
+                    fmt.local_time(s.since, tz),
+                    REMEDY_WORDS[fix[0]] if (fix := remedy(s)) else "-",
+                    fmt.plain(s.text),
+                ],
+                None,
             )
+            for s in self.signals
+        )
         self._show_sentence()
 
     def _main(self):
