@@ -3,7 +3,6 @@ not use (the rules are `domain.headroom`'s)."""
 
 from __future__ import annotations
 
-from array import array
 from typing import NamedTuple
 
 from imtui.domain.editions import Package
@@ -123,22 +122,10 @@ class ReviewService:
         from imtui.domain.fleet_headroom import FleetHeadroom, FleetUsage, fleet_headroom
 
         ctx = self.ctx
-        packages: list[Package] = []
-        index: dict[tuple, int] = {}
-        ids, kinds = array("q"), array("q")
         with ctx.uow() as uow:
-            for batch in uow.apps.active_package_batches():
-                for row in batch:
-                    key = row[1:]
-                    kind = index.get(key)
-                    if kind is None:
-                        kind = index[key] = len(packages)
-                        packages.append(Package(*key))
-                    ids.append(row[0])
-                    kinds.append(kind)
-            active = np.frombuffer(ids, dtype=np.int64)
+            active, kinds, packages = uow.apps.active_packages()
             usage = uow.usage.recent(ctx.period().today_date, active)
-        kind_of = np.frombuffer(kinds, dtype=np.int64)[np.searchsorted(active, usage.app_ids)]
+        kind_of = kinds[np.searchsorted(active, usage.app_ids)]
         # a block of apps at a time: the rules' intermediate arrays stay small
         blocks = [
             fleet_headroom(packages, kind_of[i : i + BLOCK], FleetUsage(*(c[i : i + BLOCK] for c in usage)), ctx.prices)

@@ -231,25 +231,12 @@ class SignalService:
         recent = uow.signals.recent_days(today, RECENT_DAYS)
         if not len(recent.app_ids):
             return []
-        packages: list[Package] = []
-        index: dict[tuple, int] = {}
-        ids: list[int] = []
-        kinds: list[int] = []
-        for batch in uow.apps.active_package_batches():
-            for row in batch:
-                key = row[1:]
-                kind = index.get(key)
-                if kind is None:
-                    kind = index[key] = len(packages)
-                    packages.append(Package(*key))
-                ids.append(row[0])
-                kinds.append(kind)
-        if not ids:
+        active, kinds, packages = uow.apps.active_packages()
+        if not len(active):
             return []
-        active = np.asarray(ids, dtype=np.int64)
         at = np.minimum(np.searchsorted(active, recent.app_ids), len(active) - 1)
         keep = active[at] == recent.app_ids
-        app_ids, days, kind_of = recent.app_ids[keep], recent.days[keep], np.asarray(kinds, dtype=np.int64)[at[keep]]
+        app_ids, days, kind_of = recent.app_ids[keep], recent.days[keep], kinds[at[keep]]
         if not len(app_ids):
             return []
         week = days[:, :, SPIKE_BASE_DAYS:]

@@ -75,6 +75,21 @@ class Repo:
         for part in chunks(data, INSERT_CHUNK):
             self.conn.exec_driver_sql(sql, list(part))
 
+    def upsert_rows(self, table: Table, columns: Sequence[str], key: Sequence[str], rows: list[tuple]) -> None:
+        """Rows (the values of `columns`, in order) written in bulk through the driver, like
+        `insert_rows`, each replacing the stored row with the same `key` columns: one statement
+        both PostgreSQL and SQLite take (`ON CONFLICT ... DO UPDATE`)."""
+        if not rows:
+            return
+        quote = self.conn.dialect.identifier_preparer.quote
+        sql = (
+            f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+            f"VALUES ({self.marks(len(columns))}) ON CONFLICT ({', '.join(quote(c) for c in key)}) DO UPDATE SET "
+            + ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in columns if c not in key)
+        )
+        for part in chunks(self._bound(table, columns, list(zip(*rows))), INSERT_CHUNK):
+            self.conn.exec_driver_sql(sql, list(part))
+
     def update_rows(self, table: Table, columns: Sequence[str], where: Sequence[str], rows: list[tuple]) -> None:
         """Rows updated in bulk through the driver, like `insert_rows`: each row holds the values
         of `columns` to set, then those of the `where` columns that pick the row (equality)."""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable, Iterator
 from datetime import datetime
+from typing import Any, NamedTuple
 
 from sqlalchemy import String, func, or_, select
 
@@ -41,6 +43,17 @@ FLEET_COLUMNS = (
 """The columns of `fleet_rows`, in order (`fleet_row_batches` has the account's ID for its name)."""
 FLEET_PACKAGE = slice(FLEET_COLUMNS.index("edition"), FLEET_COLUMNS.index("history_days") + 1)
 """A fleet row's edition, status and package: what apps alike share."""
+
+
+class ActivePackages(NamedTuple):
+    """The active apps and their packages, row for row (`AppRepo.active_packages`)."""
+
+    app_ids: Any
+    """Ascending app IDs (a NumPy int64 array)."""
+    kinds: Any
+    """Each app's package as an index into `packages` (a NumPy int64 array)."""
+    packages: list[Package]
+    """The distinct packages."""
 
 
 def _contains(text: str) -> str:
@@ -188,12 +201,26 @@ class AppRepo(Repo):
             .order_by(_APPS.c.app_id)
         )
 
-    def active_package_batches(self) -> Iterator[list[tuple]]:
-        """(app_id, *PACKAGE_COLUMNS) of every active app by app ID, a batch at a time."""
-        return self.driver_batches(
-            f"SELECT app_id, {', '.join(PACKAGE_COLUMNS)} FROM apps WHERE status = {self.mark} ORDER BY app_id",
-            (ACTIVE,),
-        )
+    def active_packages(self) -> ActivePackages:
+        """Every active app by app ID with its package as a kind (an index into the distinct
+        packages): what the fleet-wide rules (headroom, limits reached) are worked out from with
+        NumPy, read a batch at a time."""
+        import numpy as np
+
+        packages: list[Package] = []
+        index: dict[tuple, int] = {}
+        ids, kinds = array("q"), array("q")
+        sql = f"SELECT app_id, {', '.join(PACKAGE_COLUMNS)} FROM apps WHERE status = {self.mark} ORDER BY app_id"
+        for batch in self.driver_batches(sql, (ACTIVE,)):
+            for row in batch:
+                key = row[1:]
+                kind = index.get(key)
+                if kind is None:
+                    kind = index[key] = len(packages)
+                    packages.append(Package(*key))
+                ids.append(row[0])
+                kinds.append(kind)
+        return ActivePackages(np.frombuffer(ids, dtype=np.int64), np.frombuffer(kinds, dtype=np.int64), packages)
 
     def packages(self, app_ids: list[int] | None = None) -> list[tuple[int, Package, str]]:
         """(app_id, current package, status) of the given apps or all; apps with the same

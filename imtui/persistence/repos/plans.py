@@ -6,7 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from imtui.persistence.repos import Repo, chunks
+from imtui.persistence.repos import Repo
+from imtui.persistence.tables import MonthPlanRow
+
+_PLANS = MonthPlanRow.__table__
 
 
 class StoredPlan(NamedTuple):
@@ -38,11 +41,5 @@ class PlanRepo(Repo):
         """Writes plans (replacing the month's plan of each app)."""
         if not plans:
             return
-        sql = (
-            f"INSERT INTO month_plans (app_id, month, event_id, priced_with, plan, cents) VALUES ({self.marks(6)}) "
-            "ON CONFLICT (app_id, month) DO UPDATE SET event_id = excluded.event_id, "
-            "priced_with = excluded.priced_with, plan = excluded.plan, cents = excluded.cents"
-        )
         rows = [(app_id, month, *plan) for app_id, plan in plans.items()]
-        for part in chunks(rows, 5000):
-            self.conn.exec_driver_sql(sql, list(part))
+        self.upsert_rows(_PLANS, ("app_id", "month", *StoredPlan._fields), ("app_id", "month"), rows)

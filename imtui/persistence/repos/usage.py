@@ -135,15 +135,12 @@ class UsageRepo(Repo):
             (app_id, month, blobs[i * size : (i + 1) * size], d if c else None, g if c else None, c)
             for i, ((app_id, month), d, g, c) in enumerate(zip(keys, dau.tolist(), groups.tolist(), counted.tolist()))
         ]
-        # the one statement a million records may go through: sent to the driver as it is
-        sql = (
-            "INSERT INTO usage_months (app_id, month, days, paid_peak_dau, paid_peak_groups, paid_days) "
-            f"VALUES ({self.marks(6)}) ON CONFLICT (app_id, month) DO UPDATE SET days = excluded.days, "
-            "paid_peak_dau = excluded.paid_peak_dau, paid_peak_groups = excluded.paid_peak_groups, "
-            "paid_days = excluded.paid_days"
+        self.upsert_rows(
+            _USAGE,
+            ("app_id", "month", "days", "paid_peak_dau", "paid_peak_groups", "paid_days"),
+            ("app_id", "month"),
+            rows,
         )
-        for part in chunks(rows, 5000):
-            self.conn.exec_driver_sql(sql, list(part))
 
     def paid_since(self, app_ids: Sequence[int]) -> dict[int, datetime | None]:
         """When each of these apps left trial (None: still on trial), as stored now: an import

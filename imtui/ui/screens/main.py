@@ -199,12 +199,12 @@ class MainScreen(Screen):
     @work(exclusive=True, group="fleet-costs")
     async def load_costs(self) -> None:
         """The fleet's month-to-date and projected cost first (the panel this product is named
-        for), then headroom (the review's first question), then the signal count (the summary
-        line's), then every row's cost: one after the other, so each comes as early as it can
-        (run beside the others, the count held them all up: they share the CPU)."""
+        for), then the signal count (what needs someone now), then headroom (the review's first
+        question), then every row's cost: one after the other, so each comes as early as it can
+        (run beside each other they held each other up: they share the CPU)."""
         await self._costs_fleet_now()
-        await self._headroom_now()
         await self._count_signals()
+        await self._headroom_now()
         costs = await self._read(self.app.services.fleet.costs())
         if costs is not None:
             self.model.set_costs(costs)
