@@ -98,23 +98,16 @@ class LifecycleService:
         refused, ready = await ctx.run(lambda: self._check(action, ids, now))
         await self.intents.vet(ready, refused, bind=False)  # checked, never bound by a dry run
         price = ctx.prices.package_price
-        results = []
-        for app_id in app_ids:
-            if app_id in refused:
-                err = refused[app_id]
-                results.append(BulkResult(app_id, False, err.message, err.exit_code, kind=result_kind(err)))
-                continue
+        stops = action == HALT
+
+        def planned(app_id: int) -> BulkResult:
             app = ready[app_id]
             monthly = price(app.package)
-            stops = action == HALT
-            planned = Planned(
-                f"status {status_before(action)} → {target_status(action)}",
-                monthly if stops else ZERO,
-                ZERO if stops else monthly,
-                app.version,
-            )
-            results.append(BulkResult(app_id, True, None, 0, planned=planned))
-        return DryRun(results)
+            change = f"status {status_before(action)} → {target_status(action)}"
+            plan = Planned(change, monthly if stops else ZERO, ZERO if stops else monthly, app.version)
+            return BulkResult(app_id, True, None, 0, planned=plan)
+
+        return DryRun(_results(app_ids, refused, planned))
 
     async def _bulk(
         self, action: str, app_ids: list[int], reason: str | None, progress: Progress | None
@@ -129,93 +122,14 @@ class LifecycleService:
         await self.intents.vet(ready, refused)  # the database's platform, bound at the first act
         intents = await self.intents.open(action, list(ready), reason, now)
         crashpoint(BEFORE_CALL)
-        applied: dict[int, AppView] = {}
-        confirmed: list[tuple[int, datetime | None]] = []
-        arrived, finished = asyncio.Event(), asyncio.Event()
-        calls_done = False
-        gate = asyncio.Semaphore(ctx.bulk_concurrency)
-        plane = ctx.control_plane.deactivate if action == HALT else ctx.control_plane.activate
-        unsettled: dict[str, str] = {}
-        answered = 0
-
-        async def call(app_id: int) -> None:
-            nonlocal answered
-            key = intents[app_id].key
-            async with gate:
-                try:
-                    at = await plane(app_id, key)
-                except ControlPlaneUnreachable as exc:
-                    outcome = await self.intents.ask(key)
-                    if outcome is not None and outcome.state == PLATFORM_DONE:
-                        at = outcome.at
-                    else:
-                        settled = outcome is not None
-                        refused[app_id] = (
-                            NotDone(f"{NOT_DONE} ({exc})") if settled else NotKnownYet(f"{exc}; {PENDING_NOTE}")
-                        )
-                        if settled:
-                            unsettled[key] = ABANDONED
-                        at = _NOT_CONFIRMED
-                except ControlPlaneSilent as exc:  # no request reached the platform
-                    refused[app_id] = NotDone(f"{NOT_DONE} ({exc})")
-                    unsettled[key] = ABANDONED
-                    at = _NOT_CONFIRMED
-                except ControlPlaneError as exc:
-                    refused[app_id] = Unavailable(f"{exc}; the app was left as it was")
-                    unsettled[key] = FAILED
-                    at = _NOT_CONFIRMED
-                if at is not _NOT_CONFIRMED:
-                    crashpoint(AFTER_CONFIRM)
-                    confirmed.append((app_id, at))
-                    arrived.set()
-            answered += 1
-            if progress is not None:
-                progress(answered, len(ready))
-
-        async def record() -> None:
-            while True:
-                if not confirmed:
-                    if calls_done:
-                        return
-                    await arrived.wait()
-                    arrived.clear()
-                    continue
-                if len(confirmed) < RECORD_GROUP and not calls_done:  # a moment for more to arrive:
-                    try:  # one transaction for many (each costs its plans' recount)
-                        await asyncio.wait_for(finished.wait(), GATHER_SECONDS)
-                    except TimeoutError:
-                        pass
-                group = confirmed[:RECORD_GROUP]
-                del confirmed[: len(group)]
-                done, late = await ctx.run(partial(self._record, action, group, intents, ready, reason, now))
-                applied.update(done)
-                refused.update(late)
-                if late:
-                    await self._undo(action, list(late), gate)
-                    unsettled.update((intents[a].key, FAILED) for a in late)
-
-        writer = asyncio.create_task(record())
+        run = _BulkRun(self, action, ready, intents, refused, reason, now, progress)
         try:
-            try:
-                async with self.intents.held():
-                    await asyncio.gather(*(call(a) for a in ready))
-            finally:
-                calls_done = True
-                arrived.set()
-                finished.set()
-                await writer
+            await run.calls_recorded()
             entries = [ctx.refusal(action, a, err, now) for a, err in refused.items()]
-            await ctx.run(lambda: self.intents.close_unconfirmed(unsettled, entries, now))
+            await ctx.run(lambda: self.intents.close_unconfirmed(run.unsettled, entries, now))
         finally:
             self.intents.release(list(intents.values()))
-        results = []
-        for app_id in app_ids:
-            if app_id in refused:
-                err = refused[app_id]
-                results.append(BulkResult(app_id, False, err.message, err.exit_code, kind=result_kind(err)))
-            else:
-                results.append(BulkResult(app_id, True, None, 0, applied.get(app_id)))
-        return results
+        return _results(app_ids, refused, lambda app_id: BulkResult(app_id, True, None, 0, run.applied.get(app_id)))
 
     def _check(self, action: str, ids: list[int], now: datetime) -> tuple[dict[int, ImtuiError], dict[int, App]]:
         """Which apps can take the action now: (refusals by app, the apps ready by ID)."""
@@ -307,3 +221,120 @@ class LifecycleService:
                     pass  # it stays as the control plane has it; reconcile finds it
 
         await asyncio.gather(*(revert(a) for a in app_ids if statuses.get(a) not in (target_status(action), PURGED)))
+
+
+def _results(
+    app_ids: list[int], refused: dict[int, ImtuiError], ready: Callable[[int], BulkResult]
+) -> list[BulkResult]:
+    """One result per app asked for, in its order: its refusal, or `ready(app_id)`."""
+    results = []
+    for app_id in app_ids:
+        err = refused.get(app_id)
+        if err is None:
+            results.append(ready(app_id))
+        else:
+            results.append(BulkResult(app_id, False, err.message, err.exit_code, kind=result_kind(err)))
+    return results
+
+
+class _BulkRun:
+    """One bulk halt or reactivation under way (`LifecycleService._bulk`): the calls to the
+    control plane, at most `bulk_concurrency` at once, and the writer that records their
+    confirmations in groups as they arrive. A refusal goes into `refused`, an intent the
+    platform never acted on (or failed) into `unsettled`, a recorded app into `applied`."""
+
+    def __init__(
+        self,
+        service: LifecycleService,
+        action: str,
+        ready: dict[int, App],
+        intents: dict[int, Intent],
+        refused: dict[int, ImtuiError],
+        reason: str | None,
+        now: datetime,
+        progress: Progress | None,
+    ) -> None:
+        self.service, self.action, self.ready, self.intents = service, action, ready, intents
+        self.refused, self.reason, self.now, self.progress = refused, reason, now, progress
+        self.applied: dict[int, AppView] = {}
+        self.unsettled: dict[str, str] = {}
+        self.confirmed: list[tuple[int, datetime | None]] = []
+        self.arrived, self.finished = asyncio.Event(), asyncio.Event()
+        self.calls_done = False
+        self.answered = 0
+        self.gate = asyncio.Semaphore(service.ctx.bulk_concurrency)
+        plane = service.ctx.control_plane
+        self.plane = plane.deactivate if action == HALT else plane.activate
+
+    async def calls_recorded(self) -> None:
+        """Makes every call and returns once each confirmation is recorded (or refused)."""
+        writer = asyncio.create_task(self.record())
+        try:
+            async with self.service.intents.held():
+                await asyncio.gather(*(self.call(a) for a in self.ready))
+        finally:
+            self.calls_done = True
+            self.arrived.set()
+            self.finished.set()
+            await writer
+
+    async def call(self, app_id: int) -> None:
+        """Asks the platform to act on one app; its confirmation is queued for the writer."""
+        async with self.gate:
+            at = await self.answer(app_id, self.intents[app_id].key)
+            if at is not _NOT_CONFIRMED:
+                crashpoint(AFTER_CONFIRM)
+                self.confirmed.append((app_id, at))
+                self.arrived.set()
+        self.answered += 1
+        if self.progress is not None:
+            self.progress(self.answered, len(self.ready))
+
+    async def answer(self, app_id: int, key: str):
+        """The instant the platform confirmed (None: it gave none), or `_NOT_CONFIRMED` with the
+        app's refusal and its intent's outcome noted. A platform that could not be reached is
+        asked what became of the intent: it may have acted before the connection was lost."""
+        try:
+            return await self.plane(app_id, key)
+        except ControlPlaneUnreachable as exc:
+            outcome = await self.service.intents.ask(key)
+            if outcome is not None and outcome.state == PLATFORM_DONE:
+                return outcome.at
+            if outcome is None:
+                self.refused[app_id] = NotKnownYet(f"{exc}; {PENDING_NOTE}")
+            else:
+                self.refused[app_id] = NotDone(f"{NOT_DONE} ({exc})")
+                self.unsettled[key] = ABANDONED
+        except ControlPlaneSilent as exc:  # no request reached the platform
+            self.refused[app_id] = NotDone(f"{NOT_DONE} ({exc})")
+            self.unsettled[key] = ABANDONED
+        except ControlPlaneError as exc:
+            self.refused[app_id] = Unavailable(f"{exc}; the app was left as it was")
+            self.unsettled[key] = FAILED
+        return _NOT_CONFIRMED
+
+    async def record(self) -> None:
+        """Writes the confirmations as they arrive, up to `RECORD_GROUP` a transaction, letting
+        them gather `GATHER_SECONDS` first (each transaction costs its plans' recount)."""
+        service, ctx = self.service, self.service.ctx
+        while True:
+            if not self.confirmed:
+                if self.calls_done:
+                    return
+                await self.arrived.wait()
+                self.arrived.clear()
+                continue
+            if len(self.confirmed) < RECORD_GROUP and not self.calls_done:  # a moment for more to arrive
+                try:
+                    await asyncio.wait_for(self.finished.wait(), GATHER_SECONDS)
+                except TimeoutError:
+                    pass
+            group = self.confirmed[:RECORD_GROUP]
+            del self.confirmed[: len(group)]
+            write = partial(service._record, self.action, group, self.intents, self.ready, self.reason, self.now)
+            done, late = await ctx.run(write)
+            self.applied.update(done)
+            self.refused.update(late)
+            if late:
+                await service._undo(self.action, list(late), self.gate)
+                self.unsettled.update((self.intents[a].key, FAILED) for a in late)
