@@ -225,8 +225,6 @@ class SignalService:
         """`limit_reached` and `usage_spike` of active apps, from the fleet's last 14 days."""
         import numpy as np
 
-        from imtui.domain.fleet_headroom import FleetUsage, fleet_headroom  # NumPy: loaded when first used
-
         ctx = self.ctx
         recent = uow.signals.recent_days(today, RECENT_DAYS)
         if not len(recent.app_ids):
@@ -239,16 +237,7 @@ class SignalService:
         app_ids, days, kind_of = recent.app_ids[keep], recent.days[keep], kinds[at[keep]]
         if not len(app_ids):
             return []
-        week = days[:, :, SPIKE_BASE_DAYS:]
-        present = week[:, 0, :] != MISSING
-        other = np.where(present, np.maximum(week[:, 1, :] - week[:, 2, :], 0), MISSING).max(axis=1)
-        peaks = np.column_stack([week.max(axis=2), other]).astype(np.int64)
-        n = len(app_ids)
-        usage = FleetUsage(
-            app_ids, peaks, present.sum(axis=1), np.full((n, 3), MISSING, dtype=np.int64), np.zeros(n, dtype=np.int64)
-        )
-        flags = fleet_headroom(packages, kind_of, usage, ctx.prices).flags
-        limited = np.flatnonzero(flags & AT_LIMIT)
+        limited = np.flatnonzero(_at_limit(app_ids, days, packages, kind_of, ctx.prices))
         spiking = _spike_candidates(days[:, 0, :], thresholds)
         wanted = sorted({int(app_ids[i]) for i in limited} | {int(app_ids[i]) for i in spiking})
         if not wanted:
@@ -261,17 +250,13 @@ class SignalService:
             records = {a: _records(days[i], first) for a, i in limit_rows.items()}
             pkg = {a: packages[int(kind_of[i])] for a, i in limit_rows.items()}
             self._look_back(uow, records, pkg, today, first)
-            for a in sorted(limit_rows):
-                if a in refs:
-                    found = limit_signal(_ref(a, refs), pkg[a], records[a], today, ctx.tz)
-                    if found is not None:
-                        out.append(found)
+            found = (
+                limit_signal(_ref(a, refs), pkg[a], records[a], today, ctx.tz) for a in sorted(limit_rows) if a in refs
+            )
+            out += [f for f in found if f is not None]
         for i in spiking:
             a = int(app_ids[i])
-            row = days[i, 0, :]
-            dau = {first + timedelta(days=d): int(v) for d, v in enumerate(row.tolist()) if v != MISSING}
-            latest = max(d for d in dau if d > today - timedelta(days=WINDOW_DAYS))
-            found = spike_signal(_ref(a, refs), dau, latest, thresholds, ctx.tz) if a in refs else None
+            found = _spike(_ref(a, refs), days[i, 0, :], first, today, thresholds, ctx.tz) if a in refs else None
             if found is not None:
                 out.append(found)
         return out
@@ -301,16 +286,9 @@ class SignalService:
                 month_first = date(year, number, 1)
                 for a in apps:
                     packed = loaded.get((a, key))
-                    if packed is None:
-                        continue  # no record that month: the chain cannot reach through it
-                    for d in range(SLOTS):
-                        if packed[d] == MISSING:
-                            continue
-                        day = month_first + timedelta(days=d)
-                        if day.month != number:
-                            break
-                        records[a].setdefault(day, tuple(packed[f * SLOTS + d] for f in range(len(FIELDS))))
-                    reading[a] = month_first
+                    if packed is not None:  # no record that month: the chain cannot reach through it
+                        _add_month(records[a], packed, month_first)
+                        reading[a] = month_first
 
     def _purges(self, uow: UnitOfWork, now: datetime, thresholds: Thresholds) -> list[Signal]:
         out = []
@@ -432,6 +410,43 @@ def _records(days, first: date) -> dict[date, tuple[int, ...]]:
     """One app's rows of the window (`RecentDays.days[i]`) as records by day."""
     columns = days.T.tolist()  # (window, 5)
     return {first + timedelta(days=d): tuple(c) for d, c in enumerate(columns) if c[0] != MISSING}
+
+
+def _at_limit(app_ids, days, packages: list[Package], kind_of, prices):
+    """Which apps (a boolean per row) were at a limit or quota in the last 7 days of the window
+    (`domain.fleet_headroom`'s `AT_LIMIT`, from those days' peaks)."""
+    import numpy as np
+
+    from imtui.domain.fleet_headroom import FleetUsage, fleet_headroom  # NumPy: loaded when first used
+
+    week = days[:, :, SPIKE_BASE_DAYS:]
+    present = week[:, 0, :] != MISSING
+    other = np.where(present, np.maximum(week[:, 1, :] - week[:, 2, :], 0), MISSING).max(axis=1)
+    peaks = np.column_stack([week.max(axis=2), other]).astype(np.int64)
+    n = len(app_ids)
+    usage = FleetUsage(
+        app_ids, peaks, present.sum(axis=1), np.full((n, 3), MISSING, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    )
+    return (fleet_headroom(packages, kind_of, usage, prices).flags & AT_LIMIT) != 0
+
+
+def _spike(ref: AppRef, row, first: date, today: date, thresholds: Thresholds, tz: str) -> Signal | None:
+    """`usage_spike` of one app from its DAU of the window (`row`, from `first`)."""
+    dau = {first + timedelta(days=d): int(v) for d, v in enumerate(row.tolist()) if v != MISSING}
+    latest = max(d for d in dau if d > today - timedelta(days=WINDOW_DAYS))
+    return spike_signal(ref, dau, latest, thresholds, tz)
+
+
+def _add_month(records: dict[date, tuple], packed, month_first: date) -> None:
+    """One app's packed month (`domain.usage`'s layout) added to its records by day; days
+    already read are kept."""
+    for d in range(SLOTS):
+        if packed[d] == MISSING:
+            continue
+        day = month_first + timedelta(days=d)
+        if day.month != month_first.month:
+            break
+        records.setdefault(day, tuple(packed[f * SLOTS + d] for f in range(len(FIELDS))))
 
 
 def _spike_candidates(dau, thresholds: Thresholds) -> list[int]:

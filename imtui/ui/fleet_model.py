@@ -205,16 +205,19 @@ class FleetModel:
             keep = [i for i in keep if (h := rows[i].headroom) is not None and h.flags & flag]
         if drifted is not None:
             keep = [i for i in keep if rows[i].app_id in drifted]
-        if self.sort_key != "app_id" or self.sort_reverse:
-            order = self._order(self.sort_key, self.sort_reverse)
-            if len(keep) == len(rows):
-                keep = order.copy()
-            else:
-                kept = bytearray(len(rows))
-                for i in keep:
-                    kept[i] = 1
-                keep = list(compress(order, map(kept.__getitem__, order)))
-        self.view = keep
+        self.view = self._in_order(keep)
+
+    def _in_order(self, keep: list[int]) -> list[int]:
+        """The kept rows' indexes (in app ID order) in the chosen order."""
+        if self.sort_key == "app_id" and not self.sort_reverse:
+            return keep
+        order = self._order(self.sort_key, self.sort_reverse)
+        if len(keep) == len(self.rows):
+            return order.copy()
+        kept = bytearray(len(self.rows))
+        for i in keep:
+            kept[i] = 1
+        return list(compress(order, map(kept.__getitem__, order)))
 
     def _order(self, sort_key: str, reverse: bool) -> list[int]:
         """Every row's index in the order of a sort (stable: ties in row order)."""
