@@ -126,43 +126,18 @@ def serve_control_plane(args) -> int:
     option, token, store or certificate is one line on standard error and exit 2 (the options are
     checked before any file is made); an address it cannot listen on (in use, not allowed) exit 1."""
     import asyncio
-    import errno
-    import math
     import socket
     import sys
-    from pathlib import Path
 
-    from imtui.simulator.server import Fault, Faults, parse_listen, serve, tls_context
-    from imtui.simulator.store import Store, StoreError
+    from imtui.simulator.server import serve
+    from imtui.simulator.store import StoreError
 
     def fail(message: str, code: int = 2) -> int:
         print(f"control plane: {message}", file=sys.stderr)
         return code
 
     try:
-        if args.fault and not args.allow_faults:
-            raise ValueError("--fault injects failures for drills only; add --allow-faults to serve with them")
-        if not (math.isfinite(args.latency) and 0 <= args.latency <= 60):
-            raise ValueError("--latency must be a number of seconds from 0 to 60")
-        faults = Faults(args.latency, [Fault.parse(f) for f in args.fault], args.seed)
-        host, port = parse_listen(args.listen)
-        if args.socket and (args.tls_cert or args.tls_key):
-            raise ValueError("--tls-cert and --tls-key are for --listen; a --socket is reached from this host only")
-        tls = tls_context(args.tls_cert, args.tls_key)
-        shared = (environment().control_plane_token or "").strip()
-        if shared and not args.token_file:
-            token = shared
-        else:
-            token_path = Path(args.token_file or data_dir() / TOKEN_FILE).expanduser()
-            token = create_token_file(token_path)
-        store_path = Path(args.store or data_dir() / "control-plane.sqlite").expanduser()
-        try:
-            store_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        except OSError as exc:
-            parent = next((d for d in store_path.parents if d.exists()), store_path.parent)
-            why = f"{parent} is not a directory" if not parent.is_dir() else exc.strerror or str(exc)
-            raise StoreError(f"cannot use {store_path} as the control plane's store: {why}") from None
-        store = Store(store_path)
+        faults, host, port, tls, token, store = _control_plane_options(args)
     except (ValueError, TokenError, StoreError) as exc:
         return fail(str(exc))
     except OSError as exc:
@@ -175,12 +150,52 @@ def serve_control_plane(args) -> int:
     except (socket.gaierror, UnicodeError):
         return fail(f"cannot listen on {where}: no such host")
     except OSError as exc:
-        if exc.errno == errno.EADDRNOTAVAIL:
-            return fail(f"cannot listen on {where}: not an address of this host")
-        if exc.errno == errno.EADDRINUSE:
-            return fail(f"cannot listen on {where}: the address is already in use", 1)
-        return fail(f"cannot listen on {where}: {exc.strerror or exc}", 1)
+        return fail(*_cannot_listen(where, exc))
     return 0
+
+
+def _control_plane_options(args):
+    """`control-plane serve`'s options checked, then its token and store made: (faults, host,
+    port, TLS context, token, store). Raises ValueError, TokenError, StoreError or OSError."""
+    import math
+    from pathlib import Path
+
+    from imtui.simulator.server import Fault, Faults, parse_listen, tls_context
+    from imtui.simulator.store import Store, StoreError
+
+    if args.fault and not args.allow_faults:
+        raise ValueError("--fault injects failures for drills only; add --allow-faults to serve with them")
+    if not (math.isfinite(args.latency) and 0 <= args.latency <= 60):
+        raise ValueError("--latency must be a number of seconds from 0 to 60")
+    faults = Faults(args.latency, [Fault.parse(f) for f in args.fault], args.seed)
+    host, port = parse_listen(args.listen)
+    if args.socket and (args.tls_cert or args.tls_key):
+        raise ValueError("--tls-cert and --tls-key are for --listen; a --socket is reached from this host only")
+    tls = tls_context(args.tls_cert, args.tls_key)
+    shared = (environment().control_plane_token or "").strip()
+    if shared and not args.token_file:
+        token = shared
+    else:
+        token = create_token_file(Path(args.token_file or data_dir() / TOKEN_FILE).expanduser())
+    store_path = Path(args.store or data_dir() / "control-plane.sqlite").expanduser()
+    try:
+        store_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        parent = next((d for d in store_path.parents if d.exists()), store_path.parent)
+        why = f"{parent} is not a directory" if not parent.is_dir() else exc.strerror or str(exc)
+        raise StoreError(f"cannot use {store_path} as the control plane's store: {why}") from None
+    return faults, host, port, tls, token, Store(store_path)
+
+
+def _cannot_listen(where: str, exc: OSError) -> tuple[str, int]:
+    """The one line and exit code of an address the simulator cannot listen on."""
+    import errno
+
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return f"cannot listen on {where}: not an address of this host", 2
+    if exc.errno == errno.EADDRINUSE:
+        return f"cannot listen on {where}: the address is already in use", 1
+    return f"cannot listen on {where}: {exc.strerror or exc}", 1
 
 
 def open_services(

@@ -109,7 +109,7 @@ def _dry_run(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> Parser:
+def build_parser() -> Parser:  # noqa: PLR0915  (the argument parser: a statement per option)
     fmt = Parser(add_help=False)
     fmt.add_argument("--format", choices=FORMATS, default="table", help="output format")
 
@@ -311,16 +311,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(exc, file=sys.stderr)
         return 2
-    if own_command_line and _db_option(argv):
-        from imtui.bootstrap import password_warning
-
-        warning = password_warning(_db_option(argv))
-        if warning:
-            print(warning, file=sys.stderr)
+    if own_command_line:
+        _warn_of_a_password(argv)
     if args.command == "control-plane":
         from imtui.bootstrap import serve_control_plane
 
         return serve_control_plane(args)
+    return _run_command(args, debug)
+
+
+def _run_command(args, debug: bool) -> int:
+    """Runs the parsed command (or the dashboard): an error a user can cause is its one line and
+    exit code; anything else one line too, its traceback only with `--debug`."""
     try:
         from imtui.bootstrap import clock_for, open_services, settings_from_env, tune_dashboard_process
 
@@ -329,14 +331,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         clock = clock_for(settings, dashboard)
         if dashboard:
             tune_dashboard_process()
-            services = open_services(settings, clock)
-            try:
-                services.fleet.preload()  # the first frame shows rows
-                from imtui.ui.app import run_dashboard  # Textual is loaded only for the dashboard
-
-                return run_dashboard(services, settings)
-            finally:
-                services.close()
+            return _dashboard(open_services(settings, clock), settings)
         return asyncio.run(_run(args, lambda: open_services(settings, clock)))
     except ImtuiError as exc:
         print(_masked(exc.message, args.db), file=sys.stderr)
@@ -350,6 +345,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = f"imtui failed unexpectedly: {type(exc).__name__}: {exc} (run with --debug for details)"
         print(_masked(message, args.db), file=sys.stderr)
         return 1
+
+
+def _warn_of_a_password(argv: list[str]) -> None:
+    """Warns when this process's own command line (what `ps` shows other users) holds a
+    database password."""
+    if _db_option(argv):
+        from imtui.bootstrap import password_warning
+
+        warning = password_warning(_db_option(argv))
+        if warning:
+            print(warning, file=sys.stderr)
+
+
+def _dashboard(services, settings) -> int:
+    """Runs the dashboard on opened services until it is quit (the services closed after)."""
+    try:
+        services.fleet.preload()  # the first frame shows rows
+        from imtui.ui.app import run_dashboard  # Textual is loaded only for the dashboard
+
+        return run_dashboard(services, settings)
+    finally:
+        services.close()
 
 
 def _db_option(argv: list[str]) -> str | None:

@@ -262,6 +262,24 @@ def review(
     return judge(rules_of(package, prices), week, month_peaks, month.days, locks, tz)
 
 
+def _uses(rules: Rules, week: Sequence[int | None]) -> tuple[Use | None, list[Use]]:
+    """`judge`'s uses of the last 7 days' peaks, and the highest of them (the first in contract
+    order on a tie, as `highest`)."""
+    all_uses = []
+    best = None
+    best_peak, best_allowance = 0, 1
+    for item, kind, at, allowance, made in rules.limits:
+        peak = week[at]
+        if peak is not None:
+            use = made.get(peak)
+            if use is None:
+                use = made[peak] = Use(item, kind, peak, allowance)
+            all_uses.append(use)
+            if best is None or peak * best_allowance > best_peak * allowance:
+                best, best_peak, best_allowance = use, peak, allowance
+    return best, all_uses
+
+
 def judge(
     rules: Rules,
     week: Sequence[int | None] | None,
@@ -275,20 +293,7 @@ def judge(
     `USE_FIGURES` order (None: no record; `week` None: none at all), `month` those of the last
     30 days of each of `SUGGESTED_ITEMS`' figures (None: none), `month_days` the days of the 30
     with a record. Peaks are ints: the apps judged by one `Rules` share the uses of equal peaks."""
-    all_uses = []
-    best = None
-    if week is not None:
-        best_peak, best_allowance = 0, 1
-        for item, kind, at, allowance, made in rules.limits:
-            peak = week[at]
-            if peak is not None:
-                use = made.get(peak)
-                if use is None:
-                    use = made[peak] = Use(item, kind, peak, allowance)
-                all_uses.append(use)
-                # the highest use, the first in contract order on a tie (as `highest`)
-                if best is None or peak * best_allowance > best_peak * allowance:
-                    best, best_peak, best_allowance = use, peak, allowance
+    best, all_uses = _uses(rules, week) if week is not None else (None, [])
     suggestions = []
     note = None
     for m, item, current, at, up, up_delta, down, down_delta in rules.items:

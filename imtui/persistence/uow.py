@@ -149,6 +149,11 @@ def translate_db_error(exc: DBAPIError) -> ImtuiError:
         return _unreachable(first)
     if state is None:
         return Unavailable(f"the database failed: {first}")
+    return _by_sqlstate(state, exc, first)
+
+
+def _by_sqlstate(state: str, exc: DBAPIError, first: str) -> ImtuiError:
+    """A PostgreSQL failure by its SQLSTATE (`first`: the first line of its message)."""
     if state in _CONFLICT:
         return Conflict("someone else changed the same data at the same moment; nothing was changed; try again")
     if state == "23505" or isinstance(exc, IntegrityError) and state.startswith("23"):

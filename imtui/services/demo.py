@@ -186,63 +186,22 @@ def _fill(ctx: ServiceContext, n_apps: int, n_accounts: int, seed: int, now: dat
 
 
 def _fill_now(ctx: ServiceContext, n_apps: int, n_accounts: int, seed: int, now: datetime) -> None:
+    """The whole demo fleet in one transaction: accounts, apps with their simulated histories,
+    their usage and every month's plans (`demo` fills only an empty database)."""
     rng = random.Random(seed)
     now = now.replace(microsecond=0)  # the fleet depends only on --now and the seed
-    tz, actor = ctx.tz, ctx.actor
+    tz = ctx.tz
     start = Month.of(now, tz)
     for _ in range(MONTHS_OF_HISTORY):
         start = start.previous()
     history_start = start.start(tz)
     with ctx.uow(write=True) as uow:
         ctx.require(uow, "demo")
-        existing = uow.apps.count()
-        if existing:
-            raise Refused(
-                f"the database already holds {existing} apps; demo fills only an empty database "
-                "(point --db at a new file)"
-            )
-        latest = uow.meta.latest
-        if latest is not None and latest > history_start:
-            raise Refused("the database already has history; demo fills only an empty database")
+        _require_empty(uow, history_start)
         names = {i + 1: _account_name(i) for i in range(n_accounts)}
         uow.accounts.insert_many(names, history_start)
-        # every account gets at least one app, then the rest at random (at most 300 each)
-        owners = list(range(1, n_accounts + 1))
-        load = {a: 1 for a in owners}
-        while len(owners) < n_apps:
-            a = rng.randint(1, n_accounts)
-            if load[a] < MAX_APPS_PER_ACCOUNT:
-                load[a] += 1
-                owners.append(a)
-        timelines = []
-        for i, account_id in enumerate(owners[:n_apps]):
-            created = _between(rng, history_start, now - timedelta(hours=3))
-            if (FIRST_APP_ID + i) % 61 == 0:
-                created = _between(rng, history_start, history_start + timedelta(days=5))
-            name = f"{rng.choice(PRODUCTS)}-{rng.choice(ENVIRONMENTS)}-{i + 1}"
-            app = new_app(FIRST_APP_ID + i, name, names[account_id], created, actor)
-            tl = _Timeline(app, account_id)
-            _simulate(tl, rng, ctx, now)
-            timelines.append(tl)
-        app_rows, event_rows, change_rows, audit = [], [], [], []
-        event_id = 0
-        latest_at = history_start
-        for tl in timelines:
-            ids = []
-            for at, kind, state in tl.events:
-                event_id += 1
-                ids.append(event_id)
-                latest_at = max(latest_at, at)
-                event_rows.append((event_id, state, kind, at))
-                audit.append(AuditEntry(at, actor, kind, state.app_id, DONE, _detail(kind, state)))
-            for month, item, at, index in tl.changes:
-                change_rows.append((tl.app.app_id, month, item, at, ids[index]))
-            app_rows.append((tl.app, tl.account_id))
-        uow.apps.insert_many(app_rows)
-        uow.history.insert_many(event_rows, actor)
-        uow.locks.insert_many(change_rows)
-        uow.audit.add_many(audit)
-        uow.ids_inserted("accounts", "events")
+        timelines = _timelines(ctx, rng, names, _owners(rng, n_apps, n_accounts), history_start, now)
+        latest_at = _insert_histories(uow, timelines, ctx.actor, history_start)
         lives = [_life(tl, now) for tl in timelines]
         today = now.astimezone(zone(tz)).date()
         months = demo_usage.generate(lives, history_start.astimezone(zone(tz)).date(), today, tz, seed)
@@ -258,6 +217,77 @@ def _fill_now(ctx: ServiceContext, n_apps: int, n_accounts: int, seed: int, now:
         uow.meta.advance_latest(latest_at)
         uow.meta.bump_counter()
         uow.commit()
+
+
+def _require_empty(uow, history_start: datetime) -> None:
+    """Refuses a database that already holds apps or history."""
+    existing = uow.apps.count()
+    if existing:
+        raise Refused(
+            f"the database already holds {existing} apps; demo fills only an empty database (point --db at a new file)"
+        )
+    latest = uow.meta.latest
+    if latest is not None and latest > history_start:
+        raise Refused("the database already has history; demo fills only an empty database")
+
+
+def _owners(rng: random.Random, n_apps: int, n_accounts: int) -> list[int]:
+    """Each app's account: every account gets at least one app, then the rest at random (at
+    most `MAX_APPS_PER_ACCOUNT` each)."""
+    owners = list(range(1, n_accounts + 1))
+    load = {a: 1 for a in owners}
+    while len(owners) < n_apps:
+        a = rng.randint(1, n_accounts)
+        if load[a] < MAX_APPS_PER_ACCOUNT:
+            load[a] += 1
+            owners.append(a)
+    return owners[:n_apps]
+
+
+def _timelines(
+    ctx: ServiceContext,
+    rng: random.Random,
+    names: dict[int, str],
+    owners: list[int],
+    history_start: datetime,
+    now: datetime,
+) -> list[_Timeline]:
+    """Each app created at a random instant of the history and its life simulated up to `now`."""
+    timelines = []
+    for i, account_id in enumerate(owners):
+        created = _between(rng, history_start, now - timedelta(hours=3))
+        if (FIRST_APP_ID + i) % 61 == 0:
+            created = _between(rng, history_start, history_start + timedelta(days=5))
+        name = f"{rng.choice(PRODUCTS)}-{rng.choice(ENVIRONMENTS)}-{i + 1}"
+        tl = _Timeline(new_app(FIRST_APP_ID + i, name, names[account_id], created, ctx.actor), account_id)
+        _simulate(tl, rng, ctx, now)
+        timelines.append(tl)
+    return timelines
+
+
+def _insert_histories(uow, timelines: list[_Timeline], actor: str, history_start: datetime) -> datetime:
+    """The apps, their events, once-a-month changes and audit records written in bulk; returns
+    the newest event's instant."""
+    app_rows, event_rows, change_rows, audit = [], [], [], []
+    event_id = 0
+    latest_at = history_start
+    for tl in timelines:
+        ids = []
+        for at, kind, state in tl.events:
+            event_id += 1
+            ids.append(event_id)
+            latest_at = max(latest_at, at)
+            event_rows.append((event_id, state, kind, at))
+            audit.append(AuditEntry(at, actor, kind, state.app_id, DONE, _detail(kind, state)))
+        for month, item, at, index in tl.changes:
+            change_rows.append((tl.app.app_id, month, item, at, ids[index]))
+        app_rows.append((tl.app, tl.account_id))
+    uow.apps.insert_many(app_rows)
+    uow.history.insert_many(event_rows, actor)
+    uow.locks.insert_many(change_rows)
+    uow.audit.add_many(audit)
+    uow.ids_inserted("accounts", "events")
+    return latest_at
 
 
 def _life(tl: _Timeline, now: datetime) -> demo_usage.Life:

@@ -61,20 +61,10 @@ class ReviewService:
             active = [r for r in rows if r[4] == ACTIVE and (account is None or r[2] == account)]
             del rows
             usage = uow.usage.recent(period.today_date, [r[0] for r in active])
-            # the peaks as plain lists (no object per app); the apps with usage are some of
-            # `active`, both by ID, so one walk pairs them
-            with_usage = usage.app_ids.tolist()
-            weeks, week_days = usage.week.tolist(), usage.week_days.tolist()
-            months, month_days = usage.month.tolist(), usage.month_days.tolist()
+            # the apps with usage are some of `active`, both by ID, so one walk pairs them
+            peaks = _Peaks(usage, tz)
             del usage
-
-            def judged(package_rules: Rules, at: int, locks) -> Review:
-                """The review of the app on usage row `at` (-1: none)."""
-                if at < 0:
-                    return judge(package_rules, None, None, 0, locks, tz)
-                week = weeks[at] if week_days[at] else None
-                return judge(package_rules, week, months[at], month_days[at], locks, tz)
-
+            judged, with_usage = peaks.review, peaks.app_ids
             rules: dict[tuple, Rules] = {}
             idle: dict[tuple, Review] = {}  # the review of an app without usage, by package
             out: list[AppReview] = []
@@ -94,10 +84,7 @@ class ReviewService:
                     r = idle.get(key)
                     if r is None:
                         r = idle[key] = judged(package_rules, used, NO_LOCKS)
-                # locks change no headroom and no suggestion, only when one unlocks: filter now
-                if near and not (r.headroom and r.headroom.use_pct >= NEAR_PCT):
-                    continue
-                if suggest and not r.suggestions:
+                if not _listed(r, near, suggest):  # locks change neither: filtered before they are read
                     continue
                 if r.suggestions:
                     advised.append((len(out), package_rules, used))
@@ -133,3 +120,28 @@ class ReviewService:
         ]
         joined = FleetHeadroom(*(np.concatenate(column) for column in list(zip(*blocks))[:4]), blocks[0].items)
         return usage.app_ids, joined
+
+
+def _listed(review: Review, near: bool, suggest: bool) -> bool:
+    """Whether a review is listed: only apps near a limit with `near`, only apps with a
+    suggestion with `suggest`."""
+    if near and not (review.headroom and review.headroom.use_pct >= NEAR_PCT):
+        return False
+    return bool(review.suggestions) or not suggest
+
+
+class _Peaks:
+    """The fleet's peaks (`UsageRepo.recent`) as plain lists, no object per app, by usage row."""
+
+    def __init__(self, usage, tz: str) -> None:
+        self.app_ids = usage.app_ids.tolist()
+        self.weeks, self.week_days = usage.week.tolist(), usage.week_days.tolist()
+        self.months, self.month_days = usage.month.tolist(), usage.month_days.tolist()
+        self.tz = tz
+
+    def review(self, package_rules: Rules, at: int, locks) -> Review:
+        """The review of the app on usage row `at` (-1: none)."""
+        if at < 0:
+            return judge(package_rules, None, None, 0, locks, self.tz)
+        week = self.weeks[at] if self.week_days[at] else None
+        return judge(package_rules, week, self.months[at], self.month_days[at], locks, self.tz)

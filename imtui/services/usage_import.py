@@ -21,6 +21,7 @@ from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from datetime import date, datetime, timedelta
+from functools import partial
 from itertools import islice
 from typing import BinaryIO
 
@@ -455,12 +456,7 @@ def _read_csv_rows(
     """Reads CSV with the `csv` module: the header first (`names` None), or data rows that come
     after `before` lines of the file whose header named `names`."""
 
-    def too_long(line: int) -> None:
-        if line == 1:
-            raise InvalidInput(f"line 1: the header is {LONG_LINE}")
-        gathered.refuse(line, 2, LONG_LINE)
-
-    lines = Lines(io.BufferedReader(raw), before, too_long, row_limit=True)
+    lines = Lines(io.BufferedReader(raw), before, partial(_csv_line_too_long, gathered), row_limit=True)
     reader = csv.reader(lines)
 
     def taken() -> Iterator[list[str]]:
@@ -471,11 +467,7 @@ def _read_csv_rows(
     rows_of = taken()
     try:
         if names is None:
-            header = next(rows_of, None)
-            if header is None:
-                raise InvalidInput("the usage file is empty")
-            names = tuple(h.strip() for h in header)
-            _check_header(names)
+            names = _header(rows_of)
         at = [names.index(c) for c in COLUMNS]
         width = len(names)
         while True:
@@ -485,13 +477,7 @@ def _read_csv_rows(
                 break
             line_numbers = _line_numbers(rows, start, reader.line_num + before)
             if set(map(len, rows)) != {width}:
-                keep = []
-                for line, cells in zip(line_numbers, rows):
-                    if len(cells) == width:
-                        keep.append((line, cells))
-                    elif any(c.strip() for c in cells):
-                        gathered.refuse(line, 2, f"expected {width} columns, found {len(cells)}")
-                line_numbers, rows = [ln for ln, _ in keep], [c for _, c in keep]
+                line_numbers, rows = _of_width(width, line_numbers, rows, gathered)
             if rows:
                 gathered.add(line_numbers, *_columns(rows, at))
     except csv.Error as exc:
@@ -499,6 +485,37 @@ def _read_csv_rows(
     finally:
         lines.close()
     return tuple(n for n in names if n not in COLUMNS)
+
+
+def _csv_line_too_long(gathered: Gathered, line: int) -> None:
+    """A CSV line past 64 KiB: a refused row, or the whole file when it is the header."""
+    if line == 1:
+        raise InvalidInput(f"line 1: the header is {LONG_LINE}")
+    gathered.refuse(line, 2, LONG_LINE)
+
+
+def _header(rows_of: Iterator[list[str]]) -> tuple[str, ...]:
+    """The column names of a CSV file's first row, checked (`_check_header`)."""
+    header = next(rows_of, None)
+    if header is None:
+        raise InvalidInput("the usage file is empty")
+    names = tuple(h.strip() for h in header)
+    _check_header(names)
+    return names
+
+
+def _of_width(
+    width: int, line_numbers: list[int], rows: list[list[str]], gathered: Gathered
+) -> tuple[list[int], list[list[str]]]:
+    """The rows of a chunk with `width` cells and their lines; any other row is refused unless
+    it is blank."""
+    keep = []
+    for line, cells in zip(line_numbers, rows):
+        if len(cells) == width:
+            keep.append((line, cells))
+        elif any(c.strip() for c in cells):
+            gathered.refuse(line, 2, f"expected {width} columns, found {len(cells)}")
+    return [ln for ln, _ in keep], [c for _, c in keep]
 
 
 def _check_header(names: tuple[str, ...]) -> None:
@@ -571,22 +588,8 @@ def read_jsonl(stream: BinaryIO, gathered: Gathered) -> tuple[str, ...]:
             if not raw.strip():
                 continue
             seen_any = True
-            try:
-                obj = json.loads(raw, object_pairs_hook=_object, parse_int=_integer)
-            except _Twice as twice:
-                gathered.refuse(line, 2, f"names the key {twice.args[0]!r} twice (which one holds the figure?)")
-                continue
-            except RecursionError:
-                gathered.refuse(line, 2, "not a usage record: its JSON is nested too deeply")
-                continue
-            except ValueError:
-                obj = None
-            if not isinstance(obj, dict):
-                gathered.refuse(line, 2, "not a JSON object")
-                continue
-            missing = [c for c in COLUMNS if c not in obj]
-            if missing:
-                gathered.refuse(line, 2, f"lacks {', '.join(missing)}")
+            obj = _json_record(raw, line, gathered)
+            if obj is None:
                 continue
             ignored.update(k for k in obj if k not in COLUMNS)
             chunk.append((line, [_text(obj[c]) for c in COLUMNS]))
@@ -600,6 +603,29 @@ def read_jsonl(stream: BinaryIO, gathered: Gathered) -> tuple[str, ...]:
     if chunk:
         gathered.add([ln for ln, _ in chunk], *_columns([c for _, c in chunk], list(range(7))))
     return tuple(sorted(ignored))
+
+
+def _json_record(raw: str, line: int, gathered: Gathered) -> dict | None:
+    """One JSON line as a usage record (an object with the seven keys), or None with the line
+    refused."""
+    try:
+        obj = json.loads(raw, object_pairs_hook=_object, parse_int=_integer)
+    except _Twice as twice:
+        gathered.refuse(line, 2, f"names the key {twice.args[0]!r} twice (which one holds the figure?)")
+        return None
+    except RecursionError:
+        gathered.refuse(line, 2, "not a usage record: its JSON is nested too deeply")
+        return None
+    except ValueError:
+        obj = None
+    if not isinstance(obj, dict):
+        gathered.refuse(line, 2, "not a JSON object")
+        return None
+    missing = [c for c in COLUMNS if c not in obj]
+    if missing:
+        gathered.refuse(line, 2, f"lacks {', '.join(missing)}")
+        return None
+    return obj
 
 
 def _text(value) -> object:

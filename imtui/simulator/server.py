@@ -272,10 +272,65 @@ class _Guarded(asyncio.Protocol):
 def make_app(
     store: Store, token: str, faults: Faults | None = None, allow_faults: bool = False, gate: Gate | None = None
 ) -> web.Application:
-    state = {"faults": faults or Faults()}
-    expected = f"Bearer {token}".encode()
+    """The platform's HTTP API over `store`, for callers holding `token`."""
+    routes = _Routes(store, token, faults or Faults(), allow_faults, gate)
+    app = web.Application(middlewares=[routes.guard], client_max_size=MAX_BODY)
+    app.add_routes(
+        [
+            web.post(r"/v1/apps/{app_id}/stop", routes.act(STOP)),
+            web.post(r"/v1/apps/{app_id}/start", routes.act(START)),
+            web.post("/v1/operations/{key}/resolve", routes.resolve),
+            web.get(r"/v1/apps/{app_id}", routes.app_status),
+            web.get("/v1/stopped", routes.stopped),
+            web.get("/v1/log", routes.log),
+            web.get("/v1/identity", routes.identity),
+            web.get("/v1/faults", routes.get_faults),
+            web.put("/v1/faults", routes.put_faults),
+        ]
+    )
+    return app
 
-    def authorized(request: web.Request) -> bool:
+
+def _app_id_of(request: web.Request) -> int:
+    app_id = canonical_app_id(request.match_info["app_id"])
+    if app_id is None:
+        raise _Refused(404, "no such app: an SDKAppID is 10 digits such as 1400000001")
+    return app_id
+
+
+def _key_of(text: str) -> str:
+    if not _KEY.fullmatch(text):
+        raise _Refused(400, "an idempotency key is 1 to 200 letters, digits or . _ ~ : -")
+    return text
+
+
+async def _strike(request: web.Request, fault: Fault) -> web.Response | None:
+    """Carries out an injected fault: None to go on (after a delay), an answer to give, or the
+    connection dropped (reset or closed) with nothing answered."""
+    if fault.mode == "slow":
+        await asyncio.sleep(fault.seconds)
+        return None
+    if fault.mode == "fail":
+        return _error(500, "injected failure")
+    if fault.mode == "hang":
+        await asyncio.Event().wait()
+    transport = request.transport
+    if transport is not None:
+        sock = transport.get_extra_info("socket")
+        if fault.mode == "reset" and sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        transport.abort() if fault.mode == "reset" else transport.close()
+    raise asyncio.CancelledError  # nothing is answered on a dropped connection
+
+
+class _Routes:
+    """The API's handlers and the middleware guarding them (the token, the gate, errors as JSON)."""
+
+    def __init__(self, store: Store, token: str, faults: Faults, allow_faults: bool, gate: Gate | None) -> None:
+        self.store, self.faults, self.allow_faults, self.gate = store, faults, allow_faults, gate
+        self.expected = f"Bearer {token}".encode()
+
+    def authorized(self, request: web.Request) -> bool:
         given = request.headers.getall("Authorization", [])
         if len(given) != 1:
             return False
@@ -283,14 +338,14 @@ def make_app(
             raw = given[0].encode()  # bytes that were not UTF-8 arrive as surrogates
         except UnicodeEncodeError:
             return False
-        return hmac.compare_digest(raw, expected)
+        return hmac.compare_digest(raw, self.expected)
 
     @web.middleware
-    async def guard(request: web.Request, handler):
-        if not authorized(request):
+    async def guard(self, request: web.Request, handler):
+        if not self.authorized(request):
             return _error(401, "missing or wrong token")
-        if gate is not None:
-            gate.admit(request.protocol)
+        if self.gate is not None:
+            self.gate.admit(request.protocol)
         try:
             return await handler(request)
         except _Refused as exc:
@@ -300,86 +355,59 @@ def make_app(
                 raise
             return _error(exc.status, exc.reason)
 
-    def app_id_of(request: web.Request) -> int:
-        app_id = canonical_app_id(request.match_info["app_id"])
-        if app_id is None:
-            raise _Refused(404, "no such app: an SDKAppID is 10 digits such as 1400000001")
-        return app_id
-
-    def key_of(text: str) -> str:
-        if not _KEY.fullmatch(text):
-            raise _Refused(400, "an idempotency key is 1 to 200 letters, digits or . _ ~ : -")
-        return text
-
-    async def strike(request: web.Request, fault: Fault) -> web.Response | None:
-        if fault.mode == "slow":
-            await asyncio.sleep(fault.seconds)
-            return None
-        if fault.mode == "fail":
-            return _error(500, "injected failure")
-        if fault.mode == "hang":
-            await asyncio.Event().wait()
-        transport = request.transport
-        if transport is not None:
-            sock = transport.get_extra_info("socket")
-            if fault.mode == "reset" and sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            transport.abort() if fault.mode == "reset" else transport.close()
-        raise asyncio.CancelledError  # nothing is answered on a dropped connection
-
-    def act(action: str):
+    def act(self, action: str):
         async def handler(request: web.Request) -> web.Response:
-            app_id = app_id_of(request)
-            if "Idempotency-Key" not in request.headers:
-                raise _Refused(400, "an Idempotency-Key header is required")
-            key = key_of(request.headers["Idempotency-Key"])
-            faults: Faults = state["faults"]
-            if faults.latency:
-                await asyncio.sleep(faults.latency)
-            fault = faults.pick(app_id) if allow_faults else None
-            if fault is not None and not fault.after:
-                answer = await strike(request, fault)
-                if answer is not None:
-                    return answer
-            try:
-                op = store.act(key, app_id, action)
-            except KeyCancelled as exc:
-                return _error(409, str(exc))
-            except KeyMismatch as exc:
-                return _error(422, str(exc))
-            if fault is not None and fault.after:
-                answer = await strike(request, fault)
-                if answer is not None:
-                    return answer
-            return web.json_response(op.json())
+            return await self._act(action, request)
 
         return handler
 
-    async def resolve(request: web.Request) -> web.Response:
-        return web.json_response(store.resolve(key_of(request.match_info["key"])).json())
+    async def _act(self, action: str, request: web.Request) -> web.Response:
+        """Stops or starts an app under an idempotency key, with the faults a drill injected."""
+        app_id = _app_id_of(request)
+        if "Idempotency-Key" not in request.headers:
+            raise _Refused(400, "an Idempotency-Key header is required")
+        key = _key_of(request.headers["Idempotency-Key"])
+        faults = self.faults
+        if faults.latency:
+            await asyncio.sleep(faults.latency)
+        fault = faults.pick(app_id) if self.allow_faults else None
+        if fault is not None and not fault.after and (answer := await _strike(request, fault)) is not None:
+            return answer
+        try:
+            op = self.store.act(key, app_id, action)
+        except KeyCancelled as exc:
+            return _error(409, str(exc))
+        except KeyMismatch as exc:
+            return _error(422, str(exc))
+        if fault is not None and fault.after and (answer := await _strike(request, fault)) is not None:
+            return answer
+        return web.json_response(op.json())
 
-    async def app_status(request: web.Request) -> web.Response:
-        app_id = app_id_of(request)
-        return web.json_response({"app_id": app_id, "serving": store.serving(app_id)})
+    async def resolve(self, request: web.Request) -> web.Response:
+        return web.json_response(self.store.resolve(_key_of(request.match_info["key"])).json())
 
-    async def stopped(request: web.Request) -> web.Response:
-        return web.json_response({"stopped": store.stopped()})
+    async def app_status(self, request: web.Request) -> web.Response:
+        app_id = _app_id_of(request)
+        return web.json_response({"app_id": app_id, "serving": self.store.serving(app_id)})
 
-    async def log(request: web.Request) -> web.Response:
+    async def stopped(self, request: web.Request) -> web.Response:
+        return web.json_response({"stopped": self.store.stopped()})
+
+    async def log(self, request: web.Request) -> web.Response:
         app = request.query.get("app")
         app_id = canonical_app_id(app) if app is not None else None
         if app is not None and app_id is None:
             raise _Refused(400, "app must be an SDKAppID (10 digits such as 1400000001)")
-        return web.json_response({"entries": store.log(app_id)})
+        return web.json_response({"entries": self.store.log(app_id)})
 
-    async def identity(request: web.Request) -> web.Response:
-        return web.json_response({"platform": store.identity})
+    async def identity(self, request: web.Request) -> web.Response:
+        return web.json_response({"platform": self.store.identity})
 
-    async def get_faults(request: web.Request) -> web.Response:
-        return web.json_response({**state["faults"].json(), "allowed": allow_faults})
+    async def get_faults(self, request: web.Request) -> web.Response:
+        return web.json_response({**self.faults.json(), "allowed": self.allow_faults})
 
-    async def put_faults(request: web.Request) -> web.Response:
-        if not allow_faults:
+    async def put_faults(self, request: web.Request) -> web.Response:
+        if not self.allow_faults:
             raise _Refused(403, "fault injection is off; start the control plane with --allow-faults (drills only)")
         try:
             async with asyncio.timeout(READ_SECONDS):
@@ -392,24 +420,8 @@ def make_app(
             plan = Faults.of_json(json.loads(raw))
         except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError included
             return _error(400, f"bad fault plan: {exc}")
-        state["faults"] = plan
+        self.faults = plan
         return web.json_response(plan.json())
-
-    app = web.Application(middlewares=[guard], client_max_size=MAX_BODY)
-    app.add_routes(
-        [
-            web.post(r"/v1/apps/{app_id}/stop", act(STOP)),
-            web.post(r"/v1/apps/{app_id}/start", act(START)),
-            web.post("/v1/operations/{key}/resolve", resolve),
-            web.get(r"/v1/apps/{app_id}", app_status),
-            web.get("/v1/stopped", stopped),
-            web.get("/v1/log", log),
-            web.get("/v1/identity", identity),
-            web.get("/v1/faults", get_faults),
-            web.put("/v1/faults", put_faults),
-        ]
-    )
-    return app
 
 
 # --- options and serving -------------------------------------------------------------------------
