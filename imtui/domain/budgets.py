@@ -168,13 +168,7 @@ def unchanged(before: Budget | None, after: Budget | None) -> bool:
     return _same(before, after)
 
 
-def against_budget(status: BudgetStatus, rise: Decimal) -> tuple[str, bool]:
-    """What a change form says of a budget: the projection before → after a change that adds
-    `rise` to this month's cost, and whether that puts the projection over the budget."""
-    after = status.projected + rise
-    over = after > status.amount
-    text = (
-        f"budget of {subject(status.account)} {money(status.amount)}: projected {money(status.projected)} → "
-        f"{money(after)}"
-    )
-    return (f"‼ over: {text}" if over else text), over
+def over_budget(status: BudgetStatus, rise: Decimal) -> bool:
+    """Whether a change that adds `rise` to this month's cost puts the month's projection over
+    the budget (what a change form warns of)."""
+    return status.projected + rise > status.amount

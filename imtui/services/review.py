@@ -106,7 +106,7 @@ class ReviewService:
     def _fleet_headroom(self):
         import numpy as np
 
-        from imtui.domain.fleet_headroom import FleetHeadroom, FleetUsage, fleet_headroom
+        from imtui.domain.fleet_headroom import FleetHeadroom, FleetUsage, fleet_headroom  # NumPy: when first used
 
         ctx = self.ctx
         with ctx.uow() as uow:

@@ -37,6 +37,7 @@ import ssl
 import struct
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import partial
 
 from aiohttp import web
 
@@ -356,10 +357,8 @@ class _Routes:
             return _error(exc.status, exc.reason)
 
     def act(self, action: str):
-        async def handler(request: web.Request) -> web.Response:
-            return await self._act(action, request)
-
-        return handler
+        """The handler that stops (`STOP`) or starts (`START`) the app of a request."""
+        return partial(self._act, action)
 
     async def _act(self, action: str, request: web.Request) -> web.Response:
         """Stops or starts an app under an idempotency key, with the faults a drill injected."""

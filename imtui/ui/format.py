@@ -104,7 +104,7 @@ def signed(amount: Decimal) -> str:
     return f"{'+' if amount >= 0 else ''}{money(amount)}"
 
 
-def against_budget(status, this_month: Decimal, monthly: Decimal, over: bool, already: bool) -> str:
+def budget_line(status, this_month: Decimal, monthly: Decimal, over: bool, already: bool) -> str:
     """A change form's line for one budget it touches: the change's rise a month and this
     month's projection before → after; `over` the budget after the change (and `already`
     before it), a warning first (word and symbol)."""

@@ -16,7 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Label, Select, Static
 
-from imtui.domain.budgets import BudgetStatus, against_budget
+from imtui.domain.budgets import BudgetStatus, over_budget
 from imtui.domain.changes import ChangeRequest
 from imtui.domain.editions import OFFERED, PAID_EDITIONS, label
 from imtui.domain.errors import ImtuiError
@@ -237,13 +237,11 @@ class ChangeForm(ModalScreen):
                 self._budgets = await self.app.services.budgets.list()
             except ImtuiError:
                 return []  # the preview stands without them
-        judged = [(b, against_budget(b, this_month[b.account])[1]) for b in self._budgets if b.account in this_month]
+        judged = [(b, over_budget(b, this_month[b.account])) for b in self._budgets if b.account in this_month]
         judged.sort(key=lambda j: not j[1])  # over ones first
         lines = [
             Text(
-                fmt.against_budget(
-                    b, this_month[b.account], monthly[b.account], over, against_budget(b, Decimal(0))[1]
-                ),
+                fmt.budget_line(b, this_month[b.account], monthly[b.account], over, over_budget(b, Decimal(0))),
                 style="bold" if over else "",
             )
             for b, over in judged[:BUDGET_LINES]

@@ -15,8 +15,7 @@ from textual.widgets import Button, Input, Label, Static
 from imtui.services.fleet import FleetRow
 from imtui.ui import format as fmt
 from imtui.ui.equivalent import CommandBox, halt_command
-
-SHOWN = 12
+from imtui.ui.widgets.targets import target_lines
 
 
 class HaltDialog(ModalScreen):
@@ -35,14 +34,7 @@ class HaltDialog(ModalScreen):
         with Vertical(id="dialog", classes="danger"):
             yield Label(f"HALT {n} APP{'S' if n > 1 else ''}", classes="dialog-title")
             with VerticalScroll(id="halt-targets"):
-                for t in self.targets[:SHOWN]:
-                    yield Static(
-                        f"{t.app_id}  {fmt.printable(t.name)[:24]:<24} {fmt.printable(t.account)[:12]:<12} "
-                        f"{t.edition:<8} {fmt.money(t.monthly):>10}/month",
-                        markup=False,
-                    )
-                if n > SHOWN:
-                    yield Static(f"… and {n - SHOWN} more")
+                yield from target_lines(self.targets, lambda t: f"{fmt.money(t.monthly):>10}/month")
             yield Static(f"Monthly cost that stops: {fmt.money(stops)}", id="halt-cost")
             if self.hidden_marked:
                 yield Static(

@@ -16,8 +16,7 @@ from textual.widgets import Button, Label, Static
 from imtui.services.fleet import FleetRow
 from imtui.ui import format as fmt
 from imtui.ui.equivalent import CommandBox, reactivate_command
-
-SHOWN = 12
+from imtui.ui.widgets.targets import target_lines
 
 
 class ReactivateDialog(ModalScreen):
@@ -35,14 +34,7 @@ class ReactivateDialog(ModalScreen):
         with Vertical(id="dialog"):
             yield Label(f"Reactivate {n} app{'s' if n > 1 else ''}", classes="dialog-title")
             with VerticalScroll(id="reactivate-targets"):
-                for t in self.targets[:SHOWN]:
-                    yield Static(
-                        f"{t.app_id}  {fmt.printable(t.name)[:24]:<24} {fmt.printable(t.account)[:12]:<12} "
-                        f"{t.edition:<8} {t.status}",
-                        markup=False,
-                    )
-                if n > SHOWN:
-                    yield Static(f"… and {n - SHOWN} more")
+                yield from target_lines(self.targets, lambda t: t.status)
             yield Static(
                 f"Service resumes at once and billing with it: {fmt.money(resumes)} a month. "
                 "Its data is kept (no purge).",
