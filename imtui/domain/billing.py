@@ -9,18 +9,20 @@ month; its amount is price × days / days-in-month, rounded once to cents, half 
 
 from __future__ import annotations
 
+import sys
+from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from functools import lru_cache
 from itertools import accumulate
 
 from imtui.domain.calendar import Month, day_bounds
-from imtui.domain.editions import HISTORY_DAYS, ITEMS, Package, label
+from imtui.domain.editions import HISTORY_DAYS, ITEMS, Package
 from imtui.domain.period import BillingPeriod
-from imtui.domain.prices import CENT, ZERO, PriceList
+from imtui.domain.prices import ZERO, PriceList, from_cents
 
 #: Items charged per day; history retention is charged per month.
 DAILY_ITEMS = tuple(item for item in ITEMS if item != HISTORY_DAYS)
@@ -55,11 +57,6 @@ class BillLine:
     amount: Decimal
 
 
-def prorate(price: Decimal, days: int, days_in_month: int) -> Decimal:
-    """price × days / days-in-month, rounded once to cents, half up."""
-    return (price * days / days_in_month).quantize(CENT, rounding=ROUND_HALF_UP)
-
-
 def active_spans(states: Sequence[State], start: datetime, end: datetime) -> list[Span]:
     """The active spans of an app's history clipped to [start, end).
 
@@ -72,38 +69,6 @@ def active_spans(states: Sequence[State], start: datetime, end: datetime) -> lis
         if state.active and lo < hi:
             spans.append(Span(lo, hi, state.package))
     return spans
-
-
-def _dearest_by_day(
-    spans: Iterable[Span], month: Month, tz: str, prices: PriceList, last_day: int
-) -> tuple[dict[str, dict[int, tuple[Decimal, datetime, str]]], tuple | None, set[int]]:
-    """Per daily item and day the dearest setting (price, since, label); history's dearest
-    setting of the month; and the days on which the app was active at all."""
-    bounds = day_bounds(month, tz)
-    best: dict[str, dict[int, tuple[Decimal, datetime, str]]] = {item: {} for item in DAILY_ITEMS}
-    history: tuple[Decimal, datetime, str] | None = None
-    active_days: set[int] = set()
-    for span in spans:
-        first = max(bisect_right(bounds, span.start) - 1, 0)
-        last = min(bisect_left(bounds, span.end) - 1, last_day)
-        if first > last:
-            continue
-        active_days.update(range(first, last + 1))
-        pkg = span.package
-        for item in DAILY_ITEMS:
-            value = pkg.value(item)
-            candidate = (prices.price(pkg.edition, item, value), span.start, label(item, value))
-            days = best[item]
-            for day in range(first, last + 1):
-                held = days.get(day)
-                # on a tie in price the setting in effect later that day wins
-                if held is None or candidate[:2] >= held[:2]:
-                    days[day] = candidate
-        value = pkg.history_days
-        candidate = (prices.price(pkg.edition, HISTORY_DAYS, value), span.start, label(HISTORY_DAYS, value))
-        if history is None or candidate[:2] >= history[:2]:
-            history = candidate
-    return best, history, active_days
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,21 +111,6 @@ class MonthPlan:
             lines.append(_line(HISTORY_DAYS, history[0], history[1], self.days, self.days))
         return lines
 
-    def cents(self, through: int) -> tuple[int, int]:
-        """(month-to-date through day `through`, projected) in cents: integer arithmetic only."""
-        mtd = projected = 0
-        dim = self.days
-        for pl in self.daily:
-            mtd += prorate_cents(pl.price_cents, pl.days(through), dim)
-            projected += prorate_cents(pl.price_cents, pl.days(dim - 1), dim)
-        history = self._history(through)
-        if history is not None:
-            mtd += history[1]
-        history = self._history(dim - 1)
-        if history is not None:
-            projected += history[1]
-        return mtd, projected
-
     def curve(self) -> tuple[int, ...]:
         """Month-to-date cents through each day of the month (its last is the projected total):
         every figure of the plan, worked out once and kept with it."""
@@ -170,9 +120,8 @@ class MonthPlan:
             covered = [0] * dim
             for first, last in pl.runs:
                 covered[first : last + 1] = [1] * (last - first + 1)
-            twice = 2 * pl.price_cents
-            # `prorate_cents` of the days held so far, written out: this runs for every plan kept
-            out = [o + (twice * held + dim) // (2 * dim) for o, held in zip(out, accumulate(covered))]
+            price = pl.price_cents
+            out = [o + prorate_cents(price, held, dim) for o, held in zip(out, accumulate(covered))]
         best = None
         pending = list(self.history)  # in time order, so by first day
         for day in range(dim):
@@ -215,8 +164,9 @@ def _line(item: str, setting: str, price_cents: int, days: int, days_in_month: i
     """A bill line of a monthly price prorated over some days (every day of the month: the
     price itself, as history retention is charged). The lines of a fleet's plans are few kinds:
     each is made once, and plans alike share it (a `BillLine` never changes)."""
-    price = from_cents(price_cents)
-    return BillLine(item, setting, price, days, prorate(price, days, days_in_month))
+    return BillLine(
+        item, setting, from_cents(price_cents), days, from_cents(prorate_cents(price_cents, days, days_in_month))
+    )
 
 
 @lru_cache(maxsize=20_000)
@@ -228,12 +178,9 @@ def _plan_line(part: str) -> PlanLine:
 
 
 def prorate_cents(price_cents: int, days: int, days_in_month: int) -> int:
-    """`prorate` in integer cents: price × days / days-in-month, rounded half up."""
+    """The proration of every line: a monthly price (in cents) × days / days-in-month, rounded
+    once to cents, half up."""
     return (2 * price_cents * days + days_in_month) // (2 * days_in_month)
-
-
-def from_cents(cents: int) -> Decimal:
-    return (Decimal(cents) / 100).quantize(CENT)
 
 
 DaysHeld = tuple[tuple[int, int, Package], ...]
@@ -297,6 +244,35 @@ def plan_of_days(ranges: DaysHeld, days: int, prices: PriceList) -> MonthPlan:
     return MonthPlan(days, tuple(daily), history)
 
 
+@dataclass(frozen=True, slots=True)
+class PricedMonth:
+    """A month plan as the fleet keeps it: its text (apps alike share one string) and its curve
+    (`MonthPlan.curve()`: month-to-date cents through each day, the last is the projected cost)."""
+
+    text: str
+    curve: array
+
+
+_PRICED: dict[tuple[DaysHeld, int, str], PricedMonth] = {}
+PRICED_KEPT = 10_000
+"""Kinds of month kept priced: a fleet's apps fall into a few thousand, and they recur from one
+bulk operation or read to the next (the memo is emptied when it grows past this)."""
+
+
+def priced_month(held: DaysHeld, days: int, prices: PriceList) -> PricedMonth:
+    """The plan of a month of `days` days whose app held these packages on these days
+    (`plan_of_days`), with its curve: the one way a month is priced for the fleet's figures,
+    remembered per price list (a plan depends on nothing else)."""
+    key = (held, days, prices.fingerprint)
+    found = _PRICED.get(key)
+    if found is None:
+        if len(_PRICED) >= PRICED_KEPT:
+            _PRICED.clear()
+        plan = plan_of_days(held, days, prices)
+        found = _PRICED[key] = PricedMonth(sys.intern(plan.encode()), array("i", plan.curve()))
+    return found
+
+
 def month_lines(
     spans: Iterable[Span],
     month: Month,
@@ -340,15 +316,22 @@ def live_cost(
 
 
 def daily_costs(states: Sequence[State], period: BillingPeriod, prices: PriceList) -> list[Decimal]:
-    """What each day of a month costs, for charts: the daily items' shares of that day plus
-    history retention's monthly price spread over the days the app was active."""
-    month, tz = period.month, period.tz
-    spans = active_spans(states, period.start, period.end)
-    dim = month.days
-    best, history, active_days = _dearest_by_day(spans, month, tz, prices, dim - 1)
-    history_share = history[0] / len(active_days) if history and active_days else ZERO
-    return [
-        sum((best[item][day][0] / dim for item in DAILY_ITEMS if day in best[item]), ZERO)
-        + (history_share if day in active_days else ZERO)
-        for day in range(dim)
-    ]
+    """What each day of a month costs, for charts: each daily item's monthly price ÷ days of the
+    month on the days its setting is billed (the month plan's runs), plus history retention's
+    monthly price spread over the days the app was active."""
+    held = days_held(active_spans(states, period.start, period.end), period.month, period.tz)
+    plan = plan_of_days(held, period.month.days, prices)
+    dim = plan.days
+    daily = [ZERO] * dim
+    for pl in plan.daily:
+        share = from_cents(pl.price_cents) / dim
+        for first, last in pl.runs:
+            for day in range(first, last + 1):
+                daily[day] += share
+    history = plan._history(dim - 1)
+    active = {day for first, last, _ in held for day in range(first, last + 1)}
+    if history is not None and active:
+        share = from_cents(history[1]) / len(active)
+        for day in active:
+            daily[day] += share
+    return daily

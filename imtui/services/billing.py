@@ -19,14 +19,17 @@ from imtui.domain.month_close import DRAFT, ISSUED, OPEN, draft_instant, issue_i
 from imtui.domain.period import BillingPeriod
 from imtui.domain.prices import ZERO, from_cents, to_cents
 from imtui.domain.usage import overage_cost, overage_lines
+from imtui.persistence.repos.apps import FLEET_AT, FLEET_PACKAGE
 from imtui.persistence.repos.bills import StoredLine
 from imtui.persistence.uow import UnitOfWork
+from imtui.services.cache import FigureCache
 from imtui.services.context import ServiceContext, no_cyclic_gc
 from imtui.services.costing import Costing, FleetTotals, fleet_plans
 from imtui.services.models import AccountBill, AppBill, BillView, CostSummary, LineView
 from imtui.services.use_case import account_named, use_case
 
 T = TypeVar("T")
+_ACCOUNT = FLEET_AT["account"]
 
 LINES_UP_TO = 200
 """Per-item lines are summed for selections up to this size (the panel shows them for one app)."""
@@ -135,11 +138,11 @@ def _fleet_labels(uow: UnitOfWork) -> tuple[dict[int, str], dict[int, str], list
     names: dict[int, str] = {}
     owners: dict[int, str] = {}
     packages: list[tuple[int, tuple]] = []
-    for batch in uow.apps.fleet_row_batches():
+    for batch in uow.apps.fleet_rows():
         for r in batch:
             names[r[0]] = r[1]
-            owners[r[0]] = accounts[r[2]]
-            packages.append((r[0], r[3:9]))
+            owners[r[0]] = accounts[r[_ACCOUNT]]
+            packages.append((r[0], r[FLEET_PACKAGE]))
     return names, owners, packages
 
 
@@ -169,12 +172,11 @@ def _issued_apps(
 class BillingService:
     """Reads bills and live costs; month closes happen in `Housekeeping`."""
 
-    def __init__(self, ctx: ServiceContext, housekeeping, costing: Costing):
+    def __init__(self, ctx: ServiceContext, housekeeping, costing: Costing, cache: FigureCache):
         self.ctx = ctx
         self.housekeeping = housekeeping
         self.costing = costing
-        self._finished: dict[tuple[Month, bool], dict[int, int]] = {}
-        """Per-app cents of finished months (issued bills and drafts' package lines never change)."""
+        self.cache = cache
 
     @use_case(check=account_named)
     async def bill(self, month: Month | None = None, account: str | None = None, app_id: int | None = None) -> BillView:
@@ -345,7 +347,7 @@ class BillingService:
             return None
         if issued and app_ids is None:
             return from_cents(uow.bills.month_cents(month))
-        if (month, issued) in self._finished or app_ids is None or len(app_ids) > DAILY_UP_TO:
+        if self.cache.has_finished(month, issued) or app_ids is None or len(app_ids) > DAILY_UP_TO:
             per_app = self.finished_cents_by_app(uow, month) or {}
             return from_cents(sum(per_app.values()) if app_ids is None else sum(map(per_app.get, app_ids, repeat(0))))
         # a few apps need not wait for all
@@ -379,12 +381,9 @@ class BillingService:
         issued = uow.bills.issued_at(month) is not None
         if not issued and not uow.bills.is_drafted(month):
             return None
-        key = (month, issued)
-        per_app = self._finished.get(key)
-        if per_app is None:
-            per_app = self._finished[key] = (
-                uow.bills.cents_by_app(month) if issued else self._draft_package_cents(uow, month)
-            )
+        per_app = self.cache.finished_cents(
+            month, issued, lambda: uow.bills.cents_by_app(month) if issued else self._draft_package_cents(uow, month)
+        )
         if issued:
             return per_app
         prices = self.ctx.prices

@@ -168,7 +168,7 @@ def _by_day(uow, ctx, period, plan_of, curves, names, wanted, owner_of, peaks, o
     if peaks:
         ids = sorted(peaks)
         matrix = uow.usage.load_matrix([(a, period.key) for a in ids])
-        paid = uow.signals.paid_since(ids)
+        paid = uow.usage.paid_since(ids)
         tz = zone(ctx.tz)
         first = np.array([first_paid_day(period.key, paid.get(a), tz) for a in ids], dtype=np.int64)
         cents = overage_cents_by_day(

@@ -12,9 +12,6 @@ read only apps with new events (and usage, when imported) are read again.
 
 from __future__ import annotations
 
-import sys
-import threading
-from array import array
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -22,23 +19,23 @@ from decimal import Decimal
 
 from imtui.domain.billing import (
     BillLine,
-    DaysHeld,
     LiveCost,
     MonthPlan,
+    PricedMonth,
     Span,
     active_spans,
     days_held,
-    plan_of_days,
+    priced_month,
     total,
 )
-from imtui.domain.calendar import Month
 from imtui.domain.editions import Package
 from imtui.domain.lifecycle import ACTIVE
 from imtui.domain.period import BillingPeriod
-from imtui.domain.prices import ZERO, PriceList, from_cents
+from imtui.domain.prices import ZERO, from_cents
 from imtui.domain.usage import Peaks, overage_cost, overage_lines
 from imtui.persistence.repos.plans import StoredPlan
 from imtui.persistence.uow import UnitOfWork
+from imtui.services.cache import FigureCache, MonthPlans, MonthTable
 from imtui.services.context import ServiceContext
 
 MANY = 5_000
@@ -52,97 +49,19 @@ def priced_with(ctx: ServiceContext) -> str:
     return f"{ctx.prices.fingerprint} {ctx.tz}"
 
 
-def pack(curve: Iterable[int]) -> bytes:
-    data = array("i", curve)
-    if sys.byteorder != "little":
-        data.byteswap()
-    return data.tobytes()
-
-
-def unpack(blob: bytes) -> array:
-    data = array("i", blob)
-    if sys.byteorder != "little":
-        data.byteswap()
-    return data
-
-
-@dataclass
-class MonthPlans:
-    """Every app's plan of one month (as text; apps alike share one string) and each kind of
-    plan's curve (month-to-date cents through each day; the last is the projected cost)."""
-
-    plan_of: dict[int, str] = field(default_factory=dict)
-    curves: dict[str, array] = field(default_factory=dict)
-
-    def put(self, app_id: int, text: str, curve: bytes | None = None) -> None:
-        """Sets an app's plan; `curve` (packed) saves working it out from the text."""
-        text = sys.intern(text)  # one string per kind of plan, however many apps have it
-        if text not in self.curves:
-            self.curves[text] = unpack(curve) if curve is not None else array("i", MonthPlan.decode(text).curve())
-        self.plan_of[app_id] = text
-
-    def update(self, other: MonthPlans) -> None:
-        self.plan_of.update(other.plan_of)
-        for text, curve in other.curves.items():
-            self.curves.setdefault(text, curve)
-
-    def cents(self, app_id: int, day: int) -> int:
-        """The app's month-to-date cents through `day` (the last day: the whole month)."""
-        return self.curves[self.plan_of[app_id]][day]
-
-    def totals(self, day: int, app_ids: Iterable[int] | None = None) -> tuple[int, int, int]:
-        """(month-to-date through `day`, projected, apps counted) of all the apps, or of the
-        given distinct ones (those without a plan this month count for nothing), in cents: apps
-        alike share a plan, so each plan's curve is read once."""
-        per_plan = Counter(self.plan_of.values() if app_ids is None else map(self.plan_of.get, app_ids))
-        per_plan.pop(None, None)
-        mtd = projected = apps = 0
-        for text, n in per_plan.items():
-            curve = self.curves[text]
-            mtd += curve[day] * n
-            projected += curve[-1] * n
-            apps += n
-        return mtd, projected, apps
-
-
-def plans_of(uow: UnitOfWork, ctx: ServiceContext, app_ids: list[int], period: BillingPeriod) -> dict[int, Worked]:
+def plans_of(uow: UnitOfWork, ctx: ServiceContext, app_ids: list[int], period: BillingPeriod) -> dict[int, PricedMonth]:
     """The month plans of some apps, worked out from their history (apps that did not exist in
     the month are left out)."""
     many = len(app_ids) > MANY
     states = uow.history.states_between(period.start, period.end, None if many else app_ids)
     wanted = set(app_ids) if many else None
-    month, days, fingerprint = period.month, period.month.days, ctx.prices.fingerprint
+    month, prices = period.month, ctx.prices
     plans = {}
     for app_id, history in states.items():
         if wanted is None or app_id in wanted:
             held = days_held(active_spans(history, period.start, period.end), month, ctx.tz)
-            plans[app_id] = worked(held, days, ctx.prices, fingerprint)
+            plans[app_id] = priced_month(held, month.days, prices)
     return plans
-
-
-@dataclass(frozen=True, slots=True)
-class Worked:
-    """A month plan as it is stored: its text and its packed curve."""
-
-    text: str
-    curve: bytes
-
-
-_WORKED: dict[tuple, Worked] = {}
-
-
-def worked(held: DaysHeld, days: int, prices: PriceList, fingerprint: str) -> Worked:
-    """The plan of a month of `days` days whose app held these packages on these days, under
-    the price list whose fingerprint this is (remembered: a fleet's apps fall into a few
-    thousand such patterns, which recur from one bulk operation or read to the next)."""
-    key = (held, days, fingerprint)
-    found = _WORKED.get(key)
-    if found is None:
-        if len(_WORKED) > 10_000:
-            _WORKED.clear()
-        plan = plan_of_days(held, days, prices)
-        found = _WORKED[key] = Worked(sys.intern(plan.encode()), pack(plan.curve()))
-    return found
 
 
 def record_plans(uow: UnitOfWork, ctx: ServiceContext, app_ids: list[int], period: BillingPeriod) -> None:
@@ -207,16 +126,16 @@ def fleet_plans(
             plan = steady_plan(ctx, Package(edition, *values), status == ACTIVE, period)
             text = plan.text
             if text not in curves:
-                curves[text] = unpack(plan.curve)
+                curves[text] = plan.curve
             steady[fields] = text
         plan_of[app_id] = text
     return plans
 
 
-def steady_plan(ctx: ServiceContext, package: Package, active: bool, period: BillingPeriod) -> Worked:
+def steady_plan(ctx: ServiceContext, package: Package, active: bool, period: BillingPeriod) -> PricedMonth:
     """The plan of an app that kept one package and status all month."""
     spans = [Span(period.start, period.end, package)] if active else []
-    return worked(days_held(spans, period.month, ctx.tz), period.month.days, ctx.prices, ctx.prices.fingerprint)
+    return priced_month(days_held(spans, period.month, ctx.tz), period.month.days, ctx.prices)
 
 
 @dataclass
@@ -242,59 +161,21 @@ class FleetTotals:
             entry[1] += times * ln.amount
 
 
-@dataclass
-class _Table:
-    """The fleet's month: every app's plan and overage, and the fleet's totals for `today`."""
-
-    month: Month
-    today: int
-    last_event: int
-    counter: int
-    plans: MonthPlans
-    overage: dict[int, int]
-    """Usage overage cents of the apps above a quota this month."""
-    peaks: dict[int, Peaks]
-    mtd: int = 0
-    projected: int = 0
-
-    def figure(self) -> None:
-        mtd, projected, _ = self.plans.totals(self.today)
-        overage = self.overage_cents()
-        self.mtd, self.projected = mtd + overage, projected + overage
-
-    def overage_cents(self, app_ids: set[int] | None = None) -> int:
-        """Usage overage of the apps billed this month (all, or those given), in cents."""
-        plan_of = self.plans.plan_of
-        return sum(c for a, c in self.overage.items() if a in plan_of and (app_ids is None or a in app_ids))
-
-    def cents(self, app_id: int) -> tuple[int, int]:
-        """An app's month-to-date and projected cents (usage overage included)."""
-        curve = self.plans.curves[self.plans.plan_of[app_id]]
-        extra = self.overage.get(app_id, 0)
-        return curve[self.today] + extra, curve[-1] + extra
-
-
 class Costing:
-    """The fleet's live costs, kept in memory between reads and brought up to date cheaply."""
+    """The fleet's live costs: month tables kept in the `FigureCache` and brought up to date
+    cheaply on each read."""
 
-    def __init__(self, ctx: ServiceContext):
+    def __init__(self, ctx: ServiceContext, cache: FigureCache):
         self.ctx = ctx
-        self._tables: dict[Month, _Table] = {}
-        """The current month's table, and the previous month's once asked (for its draft)."""
-        self._offered: tuple[Iterable[tuple[int, tuple]], int] | None = None
-        self._lock = threading.Lock()
+        self.cache = cache
+        self._lock = cache.lock
 
-    def offer_packages(self, packages: Iterable[tuple[int, tuple]], last_event: int) -> None:
-        """Every app's current package and status, as the caller just read them (as of event
-        `last_event`; see `fleet_plans`): the next table built takes them instead of reading
-        them again."""
-        self._offered = (packages, last_event)
-
-    def _sync(self, uow: UnitOfWork, period: BillingPeriod) -> _Table:
-        """Brings the month's table up to date with the database and the clock."""
+    def _sync(self, uow: UnitOfWork, period: BillingPeriod) -> MonthTable:
+        """Brings the month's table up to date with the database and the clock (what makes a
+        kept table stale: `FigureCache`)."""
         last_event = uow.history.last_id()
         counter = uow.meta.counter()
-        table = self._tables.get(period.month)
+        table = self.cache.months.get(period.month)
         if table is None:
             table = self._build(uow, period, last_event, counter)
         changed = False
@@ -314,18 +195,14 @@ class Costing:
             table.figure()
         return table
 
-    def _build(self, uow: UnitOfWork, period: BillingPeriod, last_event: int, counter: int) -> _Table:
-        packages, as_of = None, last_event
-        if self._offered is not None:
-            (packages, as_of), self._offered = self._offered, None
+    def _build(self, uow: UnitOfWork, period: BillingPeriod, last_event: int, counter: int) -> MonthTable:
+        kept = self.cache.take_packages()
+        packages, as_of = (kept.packages, kept.as_of) if kept is not None else (None, last_event)
         overage, peaks = self._overage(uow, period)
         plans = fleet_plans(uow, self.ctx, period, packages=packages)
-        table = _Table(period.month, period.today, as_of, counter, plans, overage, peaks)
+        table = MonthTable(period.month, period.today, as_of, counter, plans, overage, peaks)
         table.figure()
-        # the current month's and the previous one's (for its draft) are kept; older ones dropped
-        current = self.ctx.period().month
-        self._tables = {m: t for m, t in self._tables.items() if m in (current, current.previous())}
-        self._tables[period.month] = table
+        self.cache.keep_month(table, self.ctx.period().month)
         return table
 
     def _overage(self, uow: UnitOfWork, period: BillingPeriod) -> tuple[dict[int, int], dict[int, Peaks]]:
@@ -399,7 +276,7 @@ class Costing:
     def per_app(self, uow: UnitOfWork, period: BillingPeriod, app_ids: list[int]) -> dict[int, LiveCost]:
         """Each app's month-to-date and projected lines (usage overage included)."""
         with self._lock:
-            table = self._tables.get(period.month)
+            table = self.cache.months.get(period.month)
             current = table is not None and table.today == period.today
             if current or len(app_ids) > DIRECT_UP_TO:
                 table = self._sync(uow, period)

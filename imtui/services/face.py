@@ -14,6 +14,7 @@ from imtui.clock import Clock
 from imtui.services.audit import AuditService
 from imtui.services.billing import BillingService
 from imtui.services.binding import PlatformBinding
+from imtui.services.cache import FigureCache
 from imtui.services.changes import ChangeService
 from imtui.services.context import ServiceContext
 from imtui.services.costing import Costing
@@ -66,7 +67,8 @@ class Services:
     def build(cls, ctx: ServiceContext) -> Services:
         housekeeping = Housekeeping(ctx)
         intents = IntentKeeper(ctx)
-        costing = Costing(ctx)
+        cache = FigureCache()
+        costing = Costing(ctx, cache)
         review = ReviewService(ctx, housekeeping)
         return cls(
             apps=AppQueries(ctx, housekeeping),
@@ -75,8 +77,8 @@ class Services:
             intents=intents,
             reconcile=ReconcileService(ctx, intents),
             platform=intents.binding,
-            billing=BillingService(ctx, housekeeping, costing),
-            fleet=FleetService(ctx, housekeeping, costing, review),
+            billing=BillingService(ctx, housekeeping, costing, cache),
+            fleet=FleetService(ctx, housekeeping, costing, cache, review),
             audit=AuditService(ctx, housekeeping),
             users=UserService(ctx),
             demo=DemoService(ctx, housekeeping),

@@ -13,6 +13,7 @@ from imtui.domain.editions import Package
 from imtui.domain.errors import ImtuiError
 from imtui.domain.prices import ZERO
 from imtui.persistence.repos.apps import FLEET_PACKAGE
+from imtui.services.cache import FigureCache, FleetPackages
 from imtui.services.context import ServiceContext, no_cyclic_gc
 from imtui.services.costing import Costing
 from imtui.services.housekeeping import Housekeeping
@@ -64,18 +65,6 @@ class Headroom(NamedTuple):
     """`domain.headroom` NEAR, AT_LIMIT, OVER_QUOTA, SUGGESTS."""
 
 
-_SHARED: dict[Headroom, Headroom] = {}
-
-
-def _shared(value: Headroom) -> Headroom:
-    found = _SHARED.get(value)
-    if found is None:
-        if len(_SHARED) > 50_000:
-            _SHARED.clear()
-        found = _SHARED[value] = value
-    return found
-
-
 @dataclass(frozen=True)
 class FleetSnapshot:
     """The applications table's rows as read, with what tells when to read again and from where."""
@@ -92,10 +81,18 @@ class FleetSnapshot:
 class FleetService:
     """The applications table's data: all rows once, then only the rows that changed."""
 
-    def __init__(self, ctx: ServiceContext, housekeeping: Housekeeping, costing: Costing, review: ReviewService):
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        housekeeping: Housekeeping,
+        costing: Costing,
+        cache: FigureCache,
+        review: ReviewService,
+    ):
         self.ctx = ctx
         self.housekeeping = housekeeping
         self.costing = costing
+        self.cache = cache
         self.review = review
         self._preloaded: FleetSnapshot | None = None
 
@@ -155,7 +152,6 @@ class FleetService:
         # fleet is read a batch at a time, so its raw rows are never all held at once.
         make = tuple.__new__
         alike: dict[tuple, tuple] = {}
-        accounts: dict[str, str] = {}
         rows: list[FleetRow] = []
         add = rows.append
         # the cyclic collector would walk the growing list of new rows again and again (a large
@@ -164,12 +160,8 @@ class FleetService:
             counter = uow.meta.counter()
             newest = uow.history.last_id() if last_event is None else last_event
             costs = self.costing.per_app(uow, period, app_ids) if with_costs and app_ids != [] else {}
-            if app_ids is None:
-                batches = uow.apps.fleet_row_batches()
-                account_of = uow.accounts.names().__getitem__  # these rows carry the account's ID
-            else:
-                batches = [uow.apps.fleet_rows(app_ids)] if app_ids else []
-                account_of = lambda name: accounts.setdefault(name, name)  # noqa: E731
+            batches = uow.apps.fleet_rows(app_ids) if app_ids != [] else []
+            account_of = uow.accounts.names().__getitem__  # the rows carry the account's ID
 
             def alike_of(key: tuple) -> tuple[tuple, tuple]:
                 # key: a FleetRow's PACKAGE part; with it, its AFTER_COSTS part (the monthly
@@ -185,9 +177,9 @@ class FleetService:
                     cost = costs.get(r[0]) if costs else None
                     figures = pending if cost is None else (cost.mtd_total, cost.projected_total)
                     add(make(FleetRow, (r[0], r[1], account_of(r[2]), *package, *figures, *tail)))
-        if app_ids is None:  # read in storage order; the costs that follow need not read every package again
-            in_order(rows)
-            self.costing.offer_packages(((r[0], r[PACKAGE]) for r in rows), newest)
+        in_order(rows)  # read in storage order
+        if app_ids is None:  # the costs that follow need not read every package again
+            self.cache.keep_packages(FleetPackages(((r[0], r[PACKAGE]) for r in rows), newest))
         return FleetSnapshot(rows, counter, newest, period.now, period.key)
 
     @use_case(catches_up=False)
@@ -196,14 +188,19 @@ class FleetService:
         preconditions are `ReviewService.fleet_headroom`'s."""
         app_ids, fleet = await self.review.fleet_headroom()
         out: dict[int, Headroom | None] = {}
+        shared: dict[Headroom, Headroom] = {}  # apps alike hold one value (the rows keep them)
         items = fleet.items
         for app_id, ratio, pct, item, flags in zip(
             app_ids.tolist(), fleet.ratio.tolist(), fleet.pct.tolist(), fleet.item.tolist(), fleet.flags.tolist()
         ):
             if item >= 0:
-                out[app_id] = _shared(Headroom(round(ratio, 4), pct, items[item], flags))
+                value = Headroom(round(ratio, 4), pct, items[item], flags)
+            elif flags:
+                value = Headroom(-1.0, -1, "", flags)
             else:
-                out[app_id] = _shared(Headroom(-1.0, -1, "", flags)) if flags else None
+                out[app_id] = None
+                continue
+            out[app_id] = shared.setdefault(value, value)
         return out
 
     @use_case(catches_up=False)

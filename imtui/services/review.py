@@ -3,18 +3,21 @@ not use (the rules are `domain.headroom`'s)."""
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import NamedTuple
 
 from imtui.domain.editions import Package
 from imtui.domain.errors import NotFound
 from imtui.domain.headroom import NEAR_PCT, Review, Rules, judge, rules_of
 from imtui.domain.lifecycle import ACTIVE
+from imtui.persistence.repos.apps import FLEET_AT, FLEET_PACKAGE
 from imtui.services.context import ServiceContext, no_cyclic_gc
 from imtui.services.housekeeping import Housekeeping
 from imtui.services.use_case import account_named, use_case
 
 BLOCK = 10_000
 """Apps whose headroom is worked out at once (bounds the memory it takes)."""
+_STATUS, _ACCOUNT = FLEET_AT["status"], FLEET_AT["account"]
 NO_LOCKS: dict = {}
 """What `judge` is given before the locks are read (never written to)."""
 
@@ -55,11 +58,17 @@ class ReviewService:
         # a hundred thousand reviews are many small objects that all live to the end: the cyclic
         # collector would walk them again and again (reference counting frees everything here)
         with no_cyclic_gc(), ctx.uow() as uow:
-            if account is not None and uow.accounts.find(account) is None:
+            account_id = None if account is None else uow.accounts.find(account)
+            if account is not None and account_id is None:
                 raise NotFound(f"no account named {account!r}")
-            rows = uow.apps.fleet_rows(app_ids)
-            active = [r for r in rows if r[4] == ACTIVE and (account is None or r[2] == account)]
-            del rows
+            account_name = uow.accounts.names()
+            active = [
+                r
+                for rows in uow.apps.fleet_rows(app_ids)
+                for r in rows
+                if r[_STATUS] == ACTIVE and (account_id is None or r[_ACCOUNT] == account_id)
+            ]
+            active.sort(key=itemgetter(0))  # read in storage order; paired with the usage by app ID
             usage = uow.usage.recent(period.today_date, [r[0] for r in active])
             # the apps with usage are some of `active`, both by ID, so one walk pairs them
             peaks = _Peaks(usage, tz)
@@ -71,7 +80,8 @@ class ReviewService:
             advised: list[tuple[int, Rules, int]] = []  # (place in `out`, rules, usage row)
             at, n = 0, len(with_usage)
             for row in active:
-                key = (row[3], *row[5:])
+                edition, _status, *values = row[FLEET_PACKAGE]
+                key = (edition, *values)
                 package_rules = rules.get(key)
                 if package_rules is None:
                     package_rules = rules[key] = rules_of(Package(*key), prices)
@@ -88,7 +98,7 @@ class ReviewService:
                     continue
                 if r.suggestions:
                     advised.append((len(out), package_rules, used))
-                out.append(AppReview(row[0], row[1], row[2], row[3], r))
+                out.append(AppReview(row[0], row[1], account_name[row[_ACCOUNT]], edition, r))
             # a suggestion for an item changed this month says when it unlocks
             locks = uow.locks.of_apps([out[i].app_id for i, _, _ in advised], period.month) if advised else {}
             for i, package_rules, used in advised:

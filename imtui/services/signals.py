@@ -200,7 +200,7 @@ class SignalService:
             return []
         ids = sorted(peaks)
         refs = uow.signals.refs(ids)
-        paid = uow.signals.paid_since(ids)
+        paid = uow.usage.paid_since(ids)
         matrix = uow.usage.load_matrix([(a, period.key) for a in ids])
         tz = zone(self.ctx.tz)
         first = np.array([first_paid_day(period.key, paid.get(a), tz) for a in ids], dtype=np.int64)
@@ -226,7 +226,7 @@ class SignalService:
         import numpy as np
 
         ctx = self.ctx
-        recent = uow.signals.recent_days(today, RECENT_DAYS)
+        recent = uow.usage.recent_days(today, RECENT_DAYS)
         if not len(recent.app_ids):
             return []
         active, kinds, packages = uow.apps.active_packages()

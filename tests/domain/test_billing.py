@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from imtui.domain.billing import State, active_spans, live_cost, month_lines, prorate, total
+from imtui.domain.billing import State, active_spans, live_cost, month_lines, prorate_cents, total
 from imtui.domain.calendar import Month, parse_instant
 from imtui.domain.changes import ChangeRequest, plan_modify, plan_upgrade
 from imtui.domain.editions import (
@@ -24,7 +24,8 @@ from imtui.domain.editions import (
 )
 from imtui.domain.lifecycle import ACTIVE
 from imtui.domain.period import BillingPeriod
-from imtui.domain.prices import load_price_list
+from imtui.domain.prices import load_price_list, to_cents
+from tests.support.billing import prorate
 
 TZ = "Asia/Shanghai"
 PRICES = load_price_list()
@@ -163,9 +164,8 @@ def test_worked_example_live_cost_on_upgrade_day():
 )
 def test_prorate_rounds_once_half_up(price, days, dim, amount):
     """price × days / days-in-month, rounded once to cents, half up."""
-    result = prorate(D(price), days, dim)
-    assert result == D(amount)
-    assert result.as_tuple().exponent == -2
+    assert prorate_cents(to_cents(D(price)), days, dim) == to_cents(D(amount))
+    assert prorate(D(price), days, dim) == D(amount)  # the tests' reference agrees
 
 
 # --- month lengths -----------------------------------------------------------------------------
@@ -521,3 +521,18 @@ def test_billing_time_zone_with_daylight_saving(month):
     spans = active_spans(states, m.start(tz), m.end(tz))
     groups = lines_of(month_lines(spans, m, tz, PRICES))[(GROUPS_PER_USER, "1000")]
     assert groups[0] == m.days - int(change_day[-2:]) + 1
+
+
+def test_daily_costs_chart_the_worked_example_day_by_day():
+    """The detail screen's chart: trial's daily items cost nothing; from the upgrade's day on, pro's daily
+    items at the month's price ÷ 30 (the day of the upgrade at pro's, the dearer); history
+    retention spread over the 29 days the app was active."""
+    from imtui.domain.billing import DAILY_ITEMS, daily_costs
+
+    period = BillingPeriod.for_month(Month.parse("2026-11"), at("2026-12-01 00:00"), TZ)
+    daily = daily_costs(WORKED, period, PRICES)
+    pro_day = sum((PRICES.price(PRO, item, UPGRADED.value(item)) / 30 for item in DAILY_ITEMS), D(0))
+    history = PRICES.price(PRO, HISTORY_DAYS, UPGRADED.history_days) / 29
+    assert daily[0] == 0  # before the app existed
+    assert daily[1:15] == [history] * 14  # trial days: only the month's history retention, spread
+    assert daily[15:] == [pro_day + history] * 15

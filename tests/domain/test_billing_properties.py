@@ -13,7 +13,7 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from imtui.domain.billing import State, active_spans, live_cost, month_lines, prorate, total
+from imtui.domain.billing import State, active_spans, live_cost, month_lines, total
 from imtui.domain.calendar import Month, day_bounds
 from imtui.domain.editions import (
     HISTORY_DAYS,
@@ -24,8 +24,8 @@ from imtui.domain.editions import (
     Package,
 )
 from imtui.domain.period import BillingPeriod
-from imtui.domain.prices import load_price_list
-from tests.support.billing import recount
+from imtui.domain.prices import load_price_list, to_cents
+from tests.support.billing import prorate, recount
 
 TZ = "Asia/Shanghai"
 PRICES = load_price_list()
@@ -169,13 +169,11 @@ def test_a_month_plan_gives_the_bill_in_cents_and_survives_its_text(history, tod
     spans = active_spans(states, month.start(TZ), month.end(TZ))
     plan = plan_month(spans, month, TZ, PRICES)
     assert MonthPlan.decode(plan.encode()) == plan
-    mtd, projected = plan.cents(today)
-    assert Decimal(mtd) / 100 == total(bill(states, month, today))
-    assert Decimal(projected) / 100 == total(bill(states, month))
     curve = plan.curve()  # what is kept with the plan: the figures of every day
     assert len(curve) == month.days
-    assert curve[today] == mtd and curve[-1] == projected
-    assert list(curve) == [plan.cents(day)[0] for day in range(month.days)]
+    assert Decimal(curve[today]) / 100 == total(bill(states, month, today)) == total(plan.lines(today))
+    assert Decimal(curve[-1]) / 100 == total(bill(states, month))
+    assert list(curve) == [to_cents(total(plan.lines(day))) for day in range(month.days)]
 
 
 @given(st.integers(0, 10**7), st.integers(0, 31), st.sampled_from([28, 29, 30, 31]))

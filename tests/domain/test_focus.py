@@ -8,10 +8,11 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-from imtui.domain.billing import BillLine, prorate
+from imtui.domain.billing import BillLine
 from imtui.domain.calendar import Month
 from imtui.domain.focus import COLUMNS, FocusBill, FocusRows, cell, describe, utc_text
 from imtui.domain.prices import load_price_list
+from tests.support.billing import prorate
 
 PRICES = load_price_list()
 NOV = Month(2026, 11)

@@ -76,9 +76,13 @@ def test_apps_read_back_as_domain_values(db):
         assert isinstance(got, App) and got == first
         assert set(uow.apps.many([first.app_id, 1400000001, 1400009999])) == {first.app_id, 1400000001}
         assert uow.apps.next_id(1400000000) == 1400000002
-        assert uow.apps.fleet_rows() == [
-            (1400000000, "chat", "acme", "trial", "active", 10, 50, 20, 7),
-            (1400000001, "support-eu", "acme", "trial", "active", 10, 50, 20, 7),
+        acme = uow.accounts.find("acme")
+        assert sorted(r for rows in uow.apps.fleet_rows() for r in rows) == [
+            (1400000000, "chat", acme, "trial", "active", 10, 50, 20, 7),
+            (1400000001, "support-eu", acme, "trial", "active", 10, 50, 20, 7),
+        ]
+        assert [r for rows in uow.apps.fleet_rows([1400000001]) for r in rows] == [
+            (1400000001, "support-eu", acme, "trial", "active", 10, 50, 20, 7)
         ]
         (a, pkg_a, _), (b, pkg_b, _) = uow.apps.packages()
         assert pkg_a is pkg_b  # apps with the same package share one value
@@ -236,7 +240,7 @@ def test_bulk_rows_are_stored_exactly_as_sqlalchemy_stores_them(db):
     """`insert_rows` (the demo's and bulk halts' quick path) and SQLAlchemy's own insert leave
     the same values in the database, instants included (a text format that differs would
     break comparisons and ordering on SQLite)."""
-    from sqlalchemy import insert
+    from sqlalchemy import insert, select
 
     from imtui.persistence.tables import AuditRecord
 
@@ -249,7 +253,8 @@ def test_bulk_rows_are_stored_exactly_as_sqlalchemy_stores_them(db):
     with db.uow(write=True) as uow:
         uow.audit.insert_rows(table, rows)
         uow.audit.conn.execute(insert(table), rows)
-        stored = uow.audit.driver_rows("SELECT at, actor, action, app_id, result, detail FROM audit ORDER BY id")
+        c = table.c
+        stored = uow.audit.driver_rows(select(c.at, c.actor, c.action, c.app_id, c.result, c.detail).order_by(c.id))
         uow.commit()
     assert stored[:2] == stored[2:]
     with db.uow() as uow:

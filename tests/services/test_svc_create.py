@@ -123,14 +123,16 @@ async def test_empty_or_control_character_names_are_refused(services, name):
 
 
 async def test_the_fleet_is_listed_by_app_id_whatever_order_the_database_returns(services, monkeypatch):
-    """The fleet is read in storage order (no ORDER BY, see `fleet_row_batches`); the table still
+    """The fleet is read in storage order (no ORDER BY, see `fleet_rows`); the table still
     lists apps by ID when storage order is another (a restored or rewritten table)."""
     from imtui.persistence.repos.apps import AppRepo
 
     for i in range(5):
         await services.changes.create(f"app-{i}", "acme" if i % 2 else "globex")
-    read = AppRepo.fleet_row_batches
-    monkeypatch.setattr(AppRepo, "fleet_row_batches", lambda self: [list(reversed(b)) for b in read(self)][::-1])
+    read = AppRepo.fleet_rows
+    monkeypatch.setattr(
+        AppRepo, "fleet_rows", lambda self, ids=None: [list(reversed(b)) for b in read(self, ids)][::-1]
+    )
     snap = await services.fleet.snapshot(with_costs=False)
     assert [(r.app_id, r.name, r.account) for r in snap.rows] == [
         (FIRST_ID + i, f"app-{i}", "acme" if i % 2 else "globex") for i in range(5)

@@ -3,11 +3,16 @@ the kept figures and the month plans are checked against)."""
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
-from imtui.domain.billing import prorate
 from imtui.domain.calendar import Month, day_bounds
 from imtui.domain.editions import HISTORY_DAYS, ITEMS, label
+
+
+def prorate(price: Decimal, days: int, days_in_month: int) -> Decimal:
+    """domain.md §5 in decimals: price × days / days-in-month, rounded once to cents, half up
+    (the reference the product's proration in cents is held to)."""
+    return (price * days / days_in_month).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 def recount(states, month: Month, tz: str, prices, through_day: int | None = None) -> Decimal:

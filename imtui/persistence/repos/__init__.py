@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Table
+from sqlalchemy import ColumnElement, Executable, Select, Table
 from sqlalchemy.engine import Connection
 
 T = TypeVar("T")
@@ -33,31 +33,39 @@ class Repo:
 
     @property
     def mark(self) -> str:
-        """The driver's placeholder for a bound value in hand-written SQL."""
+        """The driver's placeholder for a bound value (the bulk writes below build their SQL)."""
         return "?" if self.conn.dialect.paramstyle == "qmark" else "%s"
 
     def marks(self, n: int) -> str:
         return ", ".join([self.mark] * n)
 
-    def driver_rows(self, sql: str, params: Sequence = ()) -> list[tuple]:
-        """The rows of hand-written SQL as the driver's plain tuples: for reads of the whole
-        fleet, several times faster than SQLAlchemy's row objects (failures still go through
-        SQLAlchemy, so the unit of work explains them)."""
-        result = self.conn.exec_driver_sql(sql, tuple(params))
+    def driver_rows(self, stmt: Executable) -> list[tuple]:
+        """The rows of a statement as the driver's plain tuples: for reads of the whole fleet,
+        several times faster than SQLAlchemy's row objects. The statement itself is SQLAlchemy's
+        (names from tables.py, values through their column types, compiled once and cached);
+        only its rows skip the result's processing, so the caller converts instants (`aware`)."""
+        result = self.conn.execute(stmt)
         try:
             return result.cursor.fetchall()
         finally:
             result.close()
 
-    def driver_batches(self, sql: str, params: Sequence = (), size: int = 1_000) -> Iterator[list[tuple]]:
+    def driver_batches(self, stmt: Executable, size: int = 1_000) -> Iterator[list[tuple]]:
         """`driver_rows` a batch at a time: a reader that turns rows into something smaller as
         it goes never holds all of them at once (a small batch keeps the memory peak small)."""
-        result = self.conn.exec_driver_sql(sql, tuple(params))
+        result = self.conn.execute(stmt)
         try:
             while rows := result.cursor.fetchmany(size):
                 yield rows
         finally:
             result.close()
+
+    def driver_rows_in(self, stmt: Select, column: ColumnElement, values: Sequence) -> list[tuple]:
+        """`driver_rows` of `stmt` where `column` is one of `values`, read in chunks."""
+        rows: list[tuple] = []
+        for part in chunks(values):
+            rows += self.driver_rows(stmt.where(column.in_(part)))
+        return rows
 
     def insert_rows(self, table: Table, rows: list[dict[str, Any]]) -> None:
         """Rows (all with the same columns) written in bulk through the driver: each value goes
@@ -102,24 +110,12 @@ class Repo:
         )
         self.conn.exec_driver_sql(sql, self._bound(table, [*columns, *where], list(zip(*rows))))
 
-    def bind(self, table: Table, column: str, value: Any) -> Any:
-        """One value as the driver takes it for `column` (through its type's bind processor),
-        for hand-written SQL."""
-        return self._bound(table, [column], [[value]])[0][0]
-
     def _bound(self, table: Table, columns: Sequence[str], values: Sequence[Sequence]) -> list[tuple]:
         """Rows of driver values from each column's values (in `columns` order), every value
         through its column type's bind processor."""
         dialect = self.conn.dialect
         bind = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
         return list(zip(*(v if p is None else list(map(p, v)) for v, p in zip(values, bind))))
-
-    def driver_rows_in(self, sql: str, params: Sequence, column: str, values: Sequence) -> list[tuple]:
-        """`driver_rows` of `sql AND column IN (values)`, in chunks."""
-        rows: list[tuple] = []
-        for part in chunks(values):
-            rows += self.driver_rows(f"{sql} AND {column} IN ({self.marks(len(part))})", (*params, *part))
-        return rows
 
     @property
     def postgres(self) -> bool:

@@ -36,8 +36,10 @@ FLEET_COLUMNS = (
     "members_per_group",
     "history_days",
 )
-"""The columns of `fleet_rows`, in order (`fleet_row_batches` has the account's ID for its name)."""
-FLEET_PACKAGE = slice(FLEET_COLUMNS.index("edition"), FLEET_COLUMNS.index("history_days") + 1)
+"""The columns of `fleet_rows`, in order (with the account's ID for its name)."""
+FLEET_AT = {name: i for i, name in enumerate(FLEET_COLUMNS)}
+"""Where each of `FLEET_COLUMNS` is in a fleet row."""
+FLEET_PACKAGE = slice(FLEET_AT["edition"], FLEET_AT["history_days"] + 1)
 """A fleet row's edition, status and package: what apps alike share."""
 
 
@@ -72,8 +74,7 @@ class AppRepo(Repo):
     def many(self, app_ids: Iterable[int]) -> dict[int, App]:
         """The apps with these IDs that exist, by ID (the driver's rows: bulks read a thousand)."""
         out: dict[int, App] = {}
-        sql = f"{_WITH_ACCOUNT.compile(dialect=self.conn.dialect)} WHERE 1 = 1"  # the same join, for the driver
-        for *values, account in self.driver_rows_in(sql, (), "apps.app_id", list(app_ids)):
+        for *values, account in self.driver_rows_in(_WITH_ACCOUNT, _APPS.c.app_id, list(app_ids)):
             row = dict(zip(_MANY_COLUMNS, values))
             for name in _INSTANTS:
                 if row[name] is not None:
@@ -83,12 +84,7 @@ class AppRepo(Repo):
 
     def versions(self, app_ids: list[int]) -> dict[int, int]:
         """Each existing app's version: whether it changed since it was read."""
-        out: dict[int, int] = {}
-        for part in chunks(app_ids):
-            out.update(
-                self.driver_rows(f"SELECT app_id, version FROM apps WHERE app_id IN ({self.marks(len(part))})", part)
-            )
-        return out
+        return dict(self.driver_rows_in(select(_APPS.c.app_id, _APPS.c.version), _APPS.c.app_id, app_ids))
 
     def search(
         self,
@@ -162,41 +158,17 @@ class AppRepo(Repo):
         """Apps (with their account ids) written in bulk (the demo fleet)."""
         self.insert_rows(_APPS, [app_columns(app, account_id) for app, account_id in apps])
 
-    def fleet_rows(self, app_ids: list[int] | None = None) -> list[tuple]:
-        """The applications table's columns (`FLEET_COLUMNS`) as plain tuples, by app ID."""
-        stmt = self._fleet_select()
+    def fleet_rows(self, app_ids: list[int] | None = None) -> Iterator[list[tuple]]:
+        """The applications table's columns (`FLEET_COLUMNS`, the account's ID where its name
+        would be: `AccountRepo.names` has them, and the fleet is read without a join, which is
+        the larger part of reading it) of every app or of the given ones, a batch at a time (see
+        `driver_batches`), in storage order: nearly always app ID order, but the caller must not
+        rely on it (`ORDER BY app_id` would walk the primary key's index and look every row up, a
+        large part of the read)."""
+        stmt = select(*(_APPS.c["account_id" if c == "account" else c] for c in FLEET_COLUMNS))
         if app_ids is None:
-            return self.driver_rows(str(stmt.compile(dialect=self.conn.dialect)))
-        rows: list[tuple] = []
-        for part in chunks(app_ids):
-            rows += [tuple(r) for r in self.conn.execute(stmt.where(_APPS.c.app_id.in_(part)))]
-        return rows
-
-    def fleet_row_batches(self) -> Iterator[list[tuple]]:
-        """The whole fleet's `fleet_rows()`, a batch at a time (see `driver_batches`), with the
-        account's ID where its name would be (`AccountRepo.names` has them: the fleet is read
-        without a join, which is the larger part of reading it), in storage order: nearly always
-        app ID order, but the caller must not rely on it (`ORDER BY app_id` would walk the
-        primary key's index and look every row up, a large part of the read)."""
-        columns = ("account_id" if c == "account" else c for c in FLEET_COLUMNS)
-        return self.driver_batches(f"SELECT {', '.join(columns)} FROM apps")
-
-    def _fleet_select(self):
-        return (
-            select(
-                _APPS.c.app_id,
-                _APPS.c.name,
-                _ACCOUNTS.c.name,
-                _APPS.c.edition,
-                _APPS.c.status,
-                _APPS.c.live_groups,
-                _APPS.c.groups_per_user,
-                _APPS.c.members_per_group,
-                _APPS.c.history_days,
-            )
-            .join(_ACCOUNTS, _ACCOUNTS.c.id == _APPS.c.account_id)
-            .order_by(_APPS.c.app_id)
-        )
+            return self.driver_batches(stmt)
+        return (self.driver_rows(stmt.where(_APPS.c.app_id.in_(part))) for part in chunks(app_ids))
 
     def active_packages(self) -> ActivePackages:
         """Every active app by app ID with its package as a kind (an index into the distinct
@@ -207,8 +179,8 @@ class AppRepo(Repo):
         packages: list[Package] = []
         index: dict[tuple, int] = {}
         ids, kinds = array("q"), array("q")
-        sql = f"SELECT app_id, {', '.join(PACKAGE_COLUMNS)} FROM apps WHERE status = {self.mark} ORDER BY app_id"
-        for batch in self.driver_batches(sql, (ACTIVE,)):
+        stmt = select(_APPS.c.app_id, *_PACKAGE).where(_APPS.c.status == ACTIVE).order_by(_APPS.c.app_id)
+        for batch in self.driver_batches(stmt):
             for row in batch:
                 key = row[1:]
                 kind = index.get(key)
@@ -222,8 +194,8 @@ class AppRepo(Repo):
     def packages(self, app_ids: list[int] | None = None) -> list[tuple[int, Package, str]]:
         """(app_id, current package, status) of the given apps or all; apps with the same
         package share one `Package`."""
-        sql = f"SELECT app_id, {', '.join(PACKAGE_COLUMNS)}, status FROM apps WHERE 1 = 1"
-        rows = self.driver_rows(sql) if app_ids is None else self.driver_rows_in(sql, (), "app_id", app_ids)
+        stmt = select(_APPS.c.app_id, *_PACKAGE, _APPS.c.status)
+        rows = self.driver_rows(stmt) if app_ids is None else self.driver_rows_in(stmt, _APPS.c.app_id, app_ids)
         shared: dict[tuple, Package] = {}
         out = []
         for app_id, *pkg, status in rows:
@@ -248,7 +220,7 @@ class AppRepo(Repo):
 
     def owners(self) -> dict[int, int]:
         """Account id of every app."""
-        return dict(self.driver_rows(f"SELECT app_id, account_id FROM {_APPS.name}"))
+        return dict(self.driver_rows(select(_APPS.c.app_id, _APPS.c.account_id)))
 
     def accounts_of(self, app_ids: list[int] | None = None) -> dict[int, str]:
         """Account name of the given apps, or of all."""
@@ -262,7 +234,8 @@ class AppRepo(Repo):
 
     def lives(self) -> dict[int, tuple[datetime, datetime | None, datetime | None]]:
         """(created_at, purge_at if purged or due, paid_since) of every app (usage imports)."""
-        rows = self.driver_rows("SELECT app_id, created_at, status, purge_at, paid_since FROM apps")
+        a = _APPS.c
+        rows = self.driver_rows(select(a.app_id, a.created_at, a.status, a.purge_at, a.paid_since))
         return {
             app_id: (
                 aware(created),
@@ -274,11 +247,12 @@ class AppRepo(Repo):
 
     def names(self) -> dict[int, str]:
         """Every app's name by app ID (an export names each app it bills)."""
-        return dict(self.driver_rows(f"SELECT app_id, name FROM {_APPS.name}"))
+        return dict(self.driver_rows(select(_APPS.c.app_id, _APPS.c.name)))
 
     def counts(self) -> dict[tuple[str, str], int]:
         """How many apps there are by (status, edition)."""
-        rows = self.driver_rows(f"SELECT status, edition, COUNT(*) FROM {_APPS.name} GROUP BY status, edition")
+        a = _APPS.c
+        rows = self.driver_rows(select(a.status, a.edition, func.count()).group_by(a.status, a.edition))
         return {(status, edition): n for status, edition, n in rows}
 
     def count(self) -> int:
@@ -286,10 +260,10 @@ class AppRepo(Repo):
 
     def not_purged_by_account(self) -> dict[int, int]:
         """How many apps each account has that are not purged (by account id)."""
-        rows = self.driver_rows(
-            f"SELECT account_id, COUNT(*) FROM {_APPS.name} WHERE status <> {self.mark} GROUP BY account_id", (PURGED,)
+        a = _APPS.c
+        return dict(
+            self.driver_rows(select(a.account_id, func.count()).where(a.status != PURGED).group_by(a.account_id))
         )
-        return dict(rows)
 
     def not_active(self) -> dict[int, str]:
         """The status of every app that is deactivated or purged (their service must be stopped)."""

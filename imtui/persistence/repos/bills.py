@@ -135,16 +135,17 @@ class BillRepo(Repo):
         """(account name, *StoredLine) of every line of an issued month (or one account's), in
         `of_month`'s order (by account name, then app, then line), a batch at a time: an export
         of the whole fleet's lines never holds them all."""
-        sql = (
-            f"SELECT a.name, {', '.join(f'l.{f}' for f in StoredLine._fields)} "
-            f"FROM {_LINES.name} l JOIN {_BILLS.name} b ON b.id = l.bill_id "
-            f"JOIN {_ACCOUNTS.name} a ON a.id = b.account_id WHERE b.month = {self.mark}"
+        lines, names = _LINES.c, _ACCOUNTS.c.name
+        stmt = (
+            select(names, *(lines[f] for f in StoredLine._fields))
+            .join(_BILLS, _BILLS.c.id == lines.bill_id)
+            .join(_ACCOUNTS, _ACCOUNTS.c.id == _BILLS.c.account_id)
+            .where(_BILLS.c.month == month.key)
+            .order_by(names, lines.app_id, lines.id)
         )
-        params: tuple = (month.key,)
         if account is not None:
-            sql += f" AND a.name = {self.mark}"
-            params += (account,)
-        return self.driver_batches(sql + " ORDER BY a.name, l.app_id, l.id", params, size=5_000)
+            stmt = stmt.where(names == account)
+        return self.driver_batches(stmt, size=5_000)
 
     def totals_by_account(self, month: Month) -> dict[int, int]:
         """Each account's issued bill of a month in cents, by account id."""

@@ -63,25 +63,24 @@ class HistoryRepo(Repo):
             for part in chunks(app_ids):
                 out.update(self.states_between(start, end, list(part)))
             return out
-        m = self.mark
-        columns = ", ".join(("app_id", "at", *PACKAGE_COLUMNS, "status"))
-        apps: tuple = () if app_ids is None else tuple(app_ids)
-        of_apps = f" AND app_id IN ({self.marks(len(apps))})" if apps else ""
-        bounds = self.bind(_EVENTS, "at", start), self.bind(_EVENTS, "at", end)
+        e = _EVENTS.c
+        columns = (e.app_id, e.at, *(e[c] for c in PACKAGE_COLUMNS), e.status)
+
+        def of_apps(stmt):
+            return stmt if app_ids is None else stmt.where(e.app_id.in_(app_ids))
+
+        latest = func.row_number().over(partition_by=e.app_id, order_by=(e.at.desc(), e.id.desc()))
+        ranked = of_apps(select(*columns, latest.label("rn")).where(e.at <= start)).subquery("ranked")
+        before = select(*(ranked.c[c.name] for c in columns)).where(ranked.c.rn == 1)
         # Each app's own events in time order is all that is needed. Given apps are ordered by app
         # first, as their index holds them: ordered by time alone, SQLite walks every event of the
         # month once more than a few hundred apps are given, instead of just theirs.
-        order = "at, id" if app_ids is None else "app_id, at, id"
-        before = (
-            f"SELECT {columns} FROM (SELECT {columns}, row_number() OVER "
-            f"(PARTITION BY app_id ORDER BY at DESC, id DESC) AS rn FROM events WHERE at <= {m}{of_apps}) AS ranked "
-            "WHERE rn = 1"
-        )
-        within = f"SELECT {columns} FROM events WHERE at > {m} AND at < {m}{of_apps} ORDER BY {order}"
+        order = (e.at, e.id) if app_ids is None else (e.app_id, e.at, e.id)
+        within = of_apps(select(*columns).where(e.at > start, e.at < end)).order_by(*order)
         out: dict[int, list[State]] = defaultdict(list)
         packages: dict[tuple, Package] = {}
-        for sql, params in ((before, (bounds[0], *apps)), (within, (*bounds, *apps))):
-            for rows in self.driver_batches(sql, params, 10_000):
+        for stmt in (before, within):
+            for rows in self.driver_batches(stmt, 10_000):
                 for app_id, at, *pkg, status in rows:
                     key = tuple(pkg)
                     package = packages.get(key)
@@ -93,10 +92,10 @@ class HistoryRepo(Repo):
     def deactivations(self) -> dict[int, list[tuple[datetime, datetime | None]]]:
         """The spans each app spent deactivated or purged (the last one open-ended), of the apps
         that ever were."""
+        e = _EVENTS.c
+        ever = select(e.app_id).where(e.status != ACTIVE).distinct()
         rows = self.driver_rows(
-            "SELECT app_id, at, status FROM events WHERE app_id IN "
-            f"(SELECT DISTINCT app_id FROM events WHERE status != {self.mark}) ORDER BY app_id, at, id",
-            (ACTIVE,),
+            select(e.app_id, e.at, e.status).where(e.app_id.in_(ever)).order_by(e.app_id, e.at, e.id)
         )
         out: dict[int, list[tuple[datetime, datetime | None]]] = {}
         since: dict[int, datetime] = {}
@@ -116,19 +115,13 @@ class HistoryRepo(Repo):
     ) -> dict[int, int]:
         """The newest event id of each app (of all, or the given ones) with events in [start, end)
         (only events with ids up to `up_to`, when given)."""
-        m = self.mark
-        sql = f"SELECT app_id, max(id) FROM events WHERE at >= {m} AND at < {m}"
-        params: tuple = (self.bind(_EVENTS, "at", start), self.bind(_EVENTS, "at", end))
+        e = _EVENTS.c
+        stmt = select(e.app_id, func.max(e.id)).where(e.at >= start, e.at < end).group_by(e.app_id)
         if up_to is not None:
-            sql, params = f"{sql} AND id <= {m}", (*params, up_to)
+            stmt = stmt.where(e.id <= up_to)
         if app_ids is None:
-            return dict(self.driver_rows(f"{sql} GROUP BY app_id", params))
-        out: dict[int, int] = {}
-        for part in chunks(app_ids):
-            out.update(
-                self.driver_rows(f"{sql} AND app_id IN ({self.marks(len(part))}) GROUP BY app_id", (*params, *part))
-            )
-        return out
+            return dict(self.driver_rows(stmt))
+        return dict(self.driver_rows_in(stmt, e.app_id, app_ids))
 
     def apps_changed_since(self, instant: datetime) -> set[int]:
         """Apps with an event at or after an instant."""

@@ -3,9 +3,13 @@ with the events of that month."""
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterator
 from typing import NamedTuple
 
+from sqlalchemy import select
+
+from imtui.persistence.packed import pack, unpack
 from imtui.persistence.repos import Repo
 from imtui.persistence.tables import MonthPlanRow
 
@@ -20,26 +24,35 @@ class StoredPlan(NamedTuple):
     priced_with: str
     plan: str
     """`MonthPlan.encode()`."""
-    cents: bytes
-    """`MonthPlan.curve()` packed as little-endian int32."""
+    curve: array
+    """`MonthPlan.curve()` (stored packed)."""
 
 
 class PlanRepo(Repo):
     """Each app's month plans, kept so the fleet's live cost is read rather than worked out again."""
 
-    def of_month(self, month: str, app_ids: list[int] | None = None) -> Iterator[tuple[int, int, str, str, bytes]]:
-        """(app_id, *`StoredPlan`) of the month's stored plans, as the driver's plain tuples, read
-        a batch at a time (the whole fleet's are read at start-up)."""
-        sql = f"SELECT app_id, event_id, priced_with, plan, cents FROM month_plans WHERE month = {self.mark}"
-        if app_ids is None:
-            for batch in self.driver_batches(sql, (month,)):
-                yield from batch
-        else:
-            yield from self.driver_rows_in(sql, (month,), "app_id", app_ids)
+    def of_month(self, month: str, app_ids: list[int] | None = None) -> Iterator[tuple[int, int, str, str, array]]:
+        """(app_id, *`StoredPlan`) of the month's stored plans, read a batch at a time (the whole
+        fleet's are read at start-up); plans alike share one curve."""
+        p = _PLANS.c
+        stmt = select(p.app_id, p.event_id, p.priced_with, p.plan, p.cents).where(p.month == month)
+        rows = self.driver_batches(stmt) if app_ids is None else [self.driver_rows_in(stmt, p.app_id, app_ids)]
+        curves: dict[bytes, array] = {}
+        for batch in rows:
+            for app_id, event_id, priced_with, plan, blob in batch:
+                blob = bytes(blob)
+                curve = curves.get(blob)
+                if curve is None:
+                    curve = curves[blob] = unpack(blob)
+                yield app_id, event_id, priced_with, plan, curve
 
     def store(self, month: str, plans: dict[int, StoredPlan]) -> None:
         """Writes plans (replacing the month's plan of each app)."""
         if not plans:
             return
-        rows = [(app_id, month, *plan) for app_id, plan in plans.items()]
-        self.upsert_rows(_PLANS, ("app_id", "month", *StoredPlan._fields), ("app_id", "month"), rows)
+        rows = [
+            (app_id, month, event, priced, text, pack(curve)) for app_id, (event, priced, text, curve) in plans.items()
+        ]
+        self.upsert_rows(
+            _PLANS, ("app_id", "month", "event_id", "priced_with", "plan", "cents"), ("app_id", "month"), rows
+        )

@@ -6,21 +6,25 @@ million, and lets the dashboard read every app's recent usage as a few hundred t
 
 from __future__ import annotations
 
-import sys
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from imtui.domain.calendar import Month
 from imtui.domain.headroom import WindowPeaks
 from imtui.domain.usage import DAU, FIELDS, GROUPS, Peaks
+from imtui.persistence.packed import pack, unpack
 from imtui.persistence.repos import Repo, chunks
-from imtui.persistence.tables import UsageMonthRow
+from imtui.persistence.tables import App, UsageMonthRow
 from imtui.persistence.types import aware
 
 _USAGE = UsageMonthRow.__table__
+_APPS = App.__table__
+_PEAKS = select(_USAGE.c.app_id, _USAGE.c.paid_peak_dau, _USAGE.c.paid_peak_groups, _USAGE.c.paid_days)
+"""A month's paid-days peaks, as `month_peaks` and `over_quota` read them."""
 MANY_APPS = 5_000
 """From this many apps on, a month's usage is read whole (and the other apps' rows skipped)."""
 SLOTS = 31
@@ -38,21 +42,6 @@ Key = tuple[int, str]
 def empty() -> array:
     """A month with no record."""
     return array("i", [MISSING]) * SIZE
-
-
-def unpack(blob: bytes) -> array:
-    days = array("i")
-    days.frombytes(blob)
-    if sys.byteorder != "little":
-        days.byteswap()
-    return days
-
-
-def pack(days: array) -> bytes:
-    if sys.byteorder != "little":
-        days = array("i", days)
-        days.byteswap()
-    return days.tobytes()
 
 
 def _first_or_none(month: str, paid_from: date | None) -> int:
@@ -74,6 +63,17 @@ def first_paid_index(month: str, paid_from: date | None) -> int | None:
     return paid_from.day - 1
 
 
+class RecentDays(NamedTuple):
+    """Every app's records of the last days side by side (NumPy arrays)."""
+
+    app_ids: object
+    """int64 (n,), ascending: the apps with a record in the window."""
+    days: object
+    """int32 (n, 5, window): each figure (`FIELDS` order) by day, oldest first; -1: no record."""
+    first: date
+    """The window's first day."""
+
+
 class UsageRepo(Repo):
     """Usage records packed by app and month, with each month's paid-days peaks kept beside them."""
 
@@ -84,13 +84,20 @@ class UsageRepo(Repo):
             by_month.setdefault(month, []).append(app_id)
         out: dict[Key, array] = {}
         for month, app_ids in by_month.items():
-            for part in chunks(app_ids):
-                rows = self.conn.execute(
-                    select(_USAGE.c.app_id, _USAGE.c.days).where(_USAGE.c.month == month, _USAGE.c.app_id.in_(part))
-                )
+            for rows in self.month_rows(month, app_ids):
                 for app_id, blob in rows:
                     out[(app_id, month)] = unpack(bytes(blob))
         return out
+
+    def month_rows(self, month: str, app_ids: Sequence[int] | None = None, size: int = 1_000) -> Iterator[list[tuple]]:
+        """The one read of packed months: the (app_id, packed days) rows of a month, of every
+        app or of the given ones, a batch at a time (the driver's tuples)."""
+        stmt = select(_USAGE.c.app_id, _USAGE.c.days).where(_USAGE.c.month == month)
+        if app_ids is None:
+            yield from self.driver_batches(stmt, size)
+            return
+        for part in chunks(app_ids):
+            yield from self.driver_batches(stmt.where(_USAGE.c.app_id.in_(part)), size)
 
     def store(self, months: dict[Key, array | bytes], paid_from: dict[int, date | None]) -> None:
         """Writes packed months (replacing what was there), with their paid peaks."""
@@ -112,9 +119,7 @@ class UsageRepo(Repo):
         for app_id, month in keys:
             by_month.setdefault(month, []).append(app_id)
         for month, app_ids in by_month.items():
-            sql = f"SELECT app_id, days FROM usage_months WHERE month = {self.mark}"
-            rows = self.driver_rows_in(sql, (month,), "app_id", sorted(app_ids))  # in key order: quicker
-            if rows:
+            for rows in self.month_rows(month, sorted(app_ids)):  # in key order: quicker
                 at = [where[(app_id, month)] for app_id, _ in rows]
                 matrix[at] = np.frombuffer(b"".join(bytes(b) for _, b in rows), dtype="<i4").reshape(len(rows), SIZE)
         return matrix
@@ -142,14 +147,12 @@ class UsageRepo(Repo):
             rows,
         )
 
-    def paid_since(self, app_ids: Sequence[int]) -> dict[int, datetime | None]:
+    def paid_since(self, app_ids: Iterable[int]) -> dict[int, datetime | None]:
         """When each of these apps left trial (None: still on trial), as stored now: an import
         writes each chunk's paid peaks from it."""
-        sql = "SELECT app_id, paid_since FROM apps WHERE 1 = 1"
-        return {
-            app_id: aware(at) if at is not None else None
-            for app_id, at in self.driver_rows_in(sql, (), "app_id", app_ids)
-        }
+        stmt = select(_APPS.c.app_id, _APPS.c.paid_since)
+        rows = self.driver_rows_in(stmt, _APPS.c.app_id, sorted(set(app_ids)))
+        return {app_id: aware(at) if at is not None else None for app_id, at in rows}
 
     def refresh_paid(self, app_id: int, month: str, paid_from: date | None) -> None:
         """Recomputes a month's paid peaks after the app left trial."""
@@ -177,24 +180,15 @@ class UsageRepo(Repo):
 
     def month_peaks(self, month: Month, app_ids: list[int] | None = None) -> dict[int, Peaks]:
         """Each app's peaks over the days of `month` it was paid on, where it has records."""
-        stmt = select(_USAGE.c.app_id, _USAGE.c.paid_peak_dau, _USAGE.c.paid_peak_groups, _USAGE.c.paid_days).where(
-            _USAGE.c.month == month.key, _USAGE.c.paid_days > 0
-        )
-        parts = [None] if app_ids is None else list(chunks(app_ids))
-        out = {}
-        for part in parts:
-            query = stmt if part is None else stmt.where(_USAGE.c.app_id.in_(part))
-            for app_id, dau, groups, days in self.conn.execute(query):
-                out[app_id] = Peaks(dau, groups, days)
-        return out
+        stmt = _PEAKS.where(_USAGE.c.month == month.key, _USAGE.c.paid_days > 0)
+        rows = self.driver_rows(stmt) if app_ids is None else self.driver_rows_in(stmt, _USAGE.c.app_id, app_ids)
+        return {app_id: Peaks(dau, groups, days) for app_id, dau, groups, days in rows}
 
     def over_quota(self, month: Month, dau_included: int, groups_included: int) -> dict[int, Peaks]:
         """The peaks of the apps whose paid days of `month` went above an included quota."""
-        rows = self.driver_rows(
-            "SELECT app_id, paid_peak_dau, paid_peak_groups, paid_days FROM usage_months "
-            f"WHERE month = {self.mark} AND (paid_peak_dau > {self.mark} OR paid_peak_groups > {self.mark})",
-            (month.key, dau_included, groups_included),
-        )
+        u = _USAGE.c
+        above = or_(u.paid_peak_dau > dau_included, u.paid_peak_groups > groups_included)
+        rows = self.driver_rows(_PEAKS.where(u.month == month.key, above))
         return {app_id: Peaks(dau, groups, days) for app_id, dau, groups, days in rows}
 
     def latest_day(self) -> date | None:
@@ -207,9 +201,9 @@ class UsageRepo(Repo):
         newest = select(func.max(_USAGE.c.month))
         month = self.conn.execute(newest).scalar()
         while month is not None:
-            sql = f"SELECT substr(days, 1, {width}) FROM usage_months WHERE month = {self.mark}"
+            stmt = select(func.substr(_USAGE.c.days, 1, width)).where(_USAGE.c.month == month)
             seen = np.zeros(SLOTS, dtype=bool)
-            for rows in self.driver_batches(sql, (month,), size=5_000):
+            for rows in self.driver_batches(stmt, size=5_000):
                 dau = np.frombuffer(b"".join(bytes(r[0]) for r in rows), dtype="<i4").reshape(-1, SLOTS)
                 seen |= (dau != MISSING).any(axis=0)
             if seen.any():
@@ -217,19 +211,6 @@ class UsageRepo(Repo):
                 return date(year, number, int(np.flatnonzero(seen)[-1]) + 1)
             month = self.conn.execute(newest.where(_USAGE.c.month < month)).scalar()  # rows without a record
         return None
-
-    def _month_chunks(self, month: str, app_ids: list[int] | None):
-        """(app ids, their packed days joined) of a month, a batch of rows at a time, so the
-        whole fleet's usage is never held at once."""
-        sql = f"SELECT app_id, days FROM usage_months WHERE month = {self.mark}"
-        queries = (
-            [(sql, (month,))]
-            if app_ids is None
-            else [(f"{sql} AND app_id IN ({self.marks(len(p))})", (month, *p)) for p in chunks(app_ids)]
-        )
-        for query, params in queries:
-            for rows in self.driver_batches(query, params):
-                yield [r[0] for r in rows], b"".join(bytes(r[1]) for r in rows)
 
     def recent(self, today: date, app_ids: Sequence[int] | None = None, week: int = 7, month: int = 30):
         """The peaks of apps (ascending IDs; all with usage by default) over the last `week` and
@@ -246,7 +227,7 @@ class UsageRepo(Repo):
                 {
                     row[0]
                     for key, _, _ in spans
-                    for row in self.driver_rows(f"SELECT app_id FROM usage_months WHERE month = {self.mark}", (key,))
+                    for row in self.driver_rows(select(_USAGE.c.app_id).where(_USAGE.c.month == key))
                 }
             )
         wanted = np.asarray(app_ids, dtype=np.int64)
@@ -260,8 +241,9 @@ class UsageRepo(Repo):
         for key, lo, hi in spans:
             first_day = date(int(key[:4]), int(key[5:]), 1)
             w_lo = max((week_first - first_day).days, lo)  # the week's part of this month: [w_lo, hi)
-            for ids, blob in self._month_chunks(key, few) if n else ():
-                ids = np.array(ids, dtype=np.int64)
+            for rows in self.month_rows(key, few) if n else ():
+                ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+                blob = b"".join(bytes(r[1]) for r in rows)
                 at = np.minimum(np.searchsorted(wanted, ids), n - 1)
                 keep = wanted[at] == ids
                 at = at[keep]
@@ -280,6 +262,31 @@ class UsageRepo(Repo):
             wanted[keep],
             *(column[keep].astype(np.int64) for column in (week_peaks, week_days, month_peaks, month_days)),
         )
+
+    def recent_days(self, today: date, window: int, app_ids: Sequence[int] | None = None) -> RecentDays:
+        """The records of the `window` days ending `today` of every app (or the given ones, in
+        ascending order) that has one, read a batch of packed months at a time."""
+        import numpy as np
+
+        first = today - timedelta(days=window - 1)
+        few = None if app_ids is None else [int(a) for a in app_ids]
+        parts: list[tuple] = []  # (ids, their days of one month, where the month starts in the window)
+        for key, lo, hi in _spans(first, today):
+            at = (date(int(key[:4]), int(key[5:]), lo + 1) - first).days
+            for rows in self.month_rows(key, few, 2_000):
+                ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+                packed = np.frombuffer(b"".join(bytes(r[1]) for r in rows), dtype="<i4").reshape(
+                    len(rows), len(FIELDS), SLOTS
+                )
+                parts.append((ids, packed[:, :, lo:hi].copy(), at))
+        if not parts:
+            return RecentDays(np.zeros(0, dtype=np.int64), np.zeros((0, len(FIELDS), window), dtype=np.int32), first)
+        unique = np.unique(np.concatenate([p[0] for p in parts]))
+        merged = np.full((len(unique), len(FIELDS), window), MISSING, dtype=np.int32)
+        for ids, block, at in parts:  # an app has one row a month: each month fills its own days
+            merged[np.searchsorted(unique, ids), :, at : at + block.shape[2]] = block
+        present = (merged[:, 0, :] != MISSING).any(axis=1)
+        return RecentDays(unique[present], merged[present], first)
 
     def windows(
         self, today: date, app_ids: list[int] | None = None, week: int = 7, month: int = 30
