@@ -16,7 +16,7 @@ from imtui.ui.screens.accounts import AccountsScreen, BudgetDialog
 from imtui.ui.screens.change_form import ChangeForm
 from imtui.ui.screens.detail import DetailScreen
 from imtui.ui.screens.help import HelpScreen
-from imtui.ui.screens.main import SIGNALS_SECONDS
+from imtui.ui.screens.main_loading import SIGNALS_SECONDS
 from imtui.ui.screens.reactivate import ReactivateDialog
 from imtui.ui.screens.review import ReviewScreen
 from imtui.ui.screens.signals import SignalsScreen
