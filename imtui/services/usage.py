@@ -40,9 +40,9 @@ class UsageService:
     @use_case(writes=True)
     async def import_file(self, stream: BinaryIO, name: str, chosen_format: str | None = None) -> ImportSummary:
         """Imports a usage file (CSV or JSON lines), all or nothing, as one operation."""
-        from imtui.services import usage_import  # NumPy: loaded by the import only, not on every start
+        from imtui.services import usage_files, usage_import  # NumPy: loaded by the import only, not on every start
 
-        fmt = usage_import.input_format(name, chosen_format)
+        fmt = usage_files.input_format(name, chosen_format)
         run = usage_import.UsageImport(self.ctx).run
         return await self.ctx.audited("usage_import", None, lambda now: run(stream, name, fmt, now))
 

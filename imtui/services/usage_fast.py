@@ -3,7 +3,7 @@
 A file whose header names just the seven columns is read a block of whole lines at a time while
 its lines are plain (digits where the numbers go, nothing quoted or spaced): a million rows in a
 few seconds. From the first block that is not plain, the caller reads the rest with the `csv`
-module, which reads every CSV and explains every bad row (`usage_import`)."""
+module, which reads every CSV and explains every bad row (`usage_files`)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ TO_COMMAS = bytes.maketrans(b"-\n", b",,")
 
 
 class Sink(Protocol):
-    """Where the numbers of plain rows go (`usage_import.Gathered`)."""
+    """Where the numbers of plain rows go (`usage_gather.Gathered`)."""
 
     def add_numbers(self, first_line: int, days: np.ndarray, app_ids: np.ndarray, values: np.ndarray) -> None: ...
 

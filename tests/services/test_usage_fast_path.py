@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 
 from imtui.domain.errors import InvalidInput
 from imtui.domain.usage import COLUMNS, MOST, AppDays, ImportRules
-from imtui.services import usage_fast, usage_import
-from imtui.services.usage_import import Gathered, read_csv
+from imtui.services import usage_fast, usage_files
+from imtui.services.usage_files import read_csv
+from imtui.services.usage_gather import Gathered
 
 TODAY = date(2026, 11, 30)
 APPS = {
@@ -104,6 +105,6 @@ def test_the_quick_path_reaches_the_verdict_of_the_csv_path(data, block):
 def test_plain_files_are_read_by_the_quick_path():
     """A clean export never touches the `csv` module (else the million-row import is slow)."""
     lines = [",".join(COLUMNS)] + [f"2026-11-{d:02d},1400000001,{d},2,1,1,1" for d in range(1, 29)]
-    with mock.patch.object(usage_import, "_read_csv_rows", side_effect=AssertionError("slow path")):
+    with mock.patch.object(usage_files, "_read_csv_rows", side_effect=AssertionError("slow path")):
         with mock.patch.object(usage_fast, "FAST_BYTES", 100):
             assert verdict(("\r\n".join(lines) + "\r\n\r\n").encode())[1] == 28
