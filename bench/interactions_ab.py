@@ -1,9 +1,9 @@
-"""Filter keystroke, sort, mark all and fleet refresh: this checkout against an earlier commit,
-in the same run (the companion of `halt_ab.py`, whose worktree and database it shares).
+"""Start-up, filter keystroke, sort, mark all and fleet refresh: this checkout against an earlier
+commit, in the same run (the companion of `halt_ab.py`, whose worktree and database it shares).
 
-Each side runs its own bench's `interactions` (medians of 3) on its own demo database of 100,000
-apps in a child process, in alternating rounds; the medians of the rounds and their ratios are
-printed.
+Each side runs its own bench's `startup` (the first frame with rows against the bare-stack floor,
+one run) and `interactions` (medians of 3) on its own demo database of 100,000 apps in a child
+process, in alternating rounds; the medians of the rounds and their ratios are printed.
 
     python bench/interactions_ab.py --against 9cb1dc3 [--rounds 3]
 """
@@ -17,7 +17,8 @@ import subprocess
 
 from halt_ab import PY, ROOT, worktree
 
-FIGURES = ("filter", "sort", "mark_all", "fleet_cost")
+FIGURES = ("startup", "filter", "sort", "mark_all", "fleet_cost")
+"""`startup`: the first frame with rows ÷ the floor (a ratio); the others in seconds."""
 CHILD = """
 import asyncio, json, sys, tempfile
 sys.path[:0] = [sys.argv[1], sys.argv[1] + "/bench"]
@@ -26,6 +27,7 @@ db, _ = bench.build(100_000, False)
 with tempfile.TemporaryDirectory(prefix="imtui-bench-") as tmp:
     tempfile.tempdir = tmp  # earlier benches left their copy of the database behind
     r = asyncio.run(bench.interactions(db, 3, halt=False))
+r["startup"] = bench.startup(db, 1, scenarios=False)["ratio"]
 print(json.dumps({k: r[k] for k in sys.argv[2:]}))
 """
 
@@ -43,13 +45,17 @@ def main() -> None:
                 [PY, "-c", CHILD, tree, *FIGURES], cwd=tree, check=True, capture_output=True, text=True
             )
             got[name].append(json.loads(done.stdout.strip().splitlines()[-1]))
-            shown = ", ".join(f"{k} {v * 1000:.1f}" for k, v in got[name][-1].items())
-            print(f"round {r + 1}, {name:>13}: {shown} ms", flush=True)
+            shown = ", ".join(_shown(k, v) for k, v in got[name][-1].items())
+            print(f"round {r + 1}, {name:>13}: {shown}", flush=True)
     for figure in FIGURES:
         before, now = (statistics.median(x[figure] for x in got[name]) for name in sides)
         print(
-            f"{figure:>10}: {args.against} {before * 1000:6.1f} ms, this checkout {now * 1000:6.1f} ms, {now / before:.2f}×"
+            f"{figure:>10}: {args.against} {_shown(figure, before)}, this checkout {_shown(figure, now)}, {now / before:.2f}×"
         )
+
+
+def _shown(figure: str, value: float) -> str:
+    return f"{value:.2f}× the floor" if figure == "startup" else f"{value * 1000:.1f} ms"
 
 
 if __name__ == "__main__":
