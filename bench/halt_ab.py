@@ -17,6 +17,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from scenarios import halt_bulks, idle
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 PY = sys.executable
@@ -65,30 +67,6 @@ def measure(tree: str, apps: int, halts: int) -> None:
         print(" ".join(f"{s:.4f}" for s in asyncio.run(go())))
     finally:
         tmp.cleanup()
-
-
-async def idle(pilot, app, refresh_seconds: float) -> None:
-    """Until the dashboard's poll has seen the last change and every reload it started is done."""
-    await pilot.pause(refresh_seconds + 0.2)
-    while any(w.is_running for w in app.workers):
-        await pilot.pause(0.01)
-
-
-async def halt_bulks(pilot, app, services, clock, refresh_seconds: float, halts: int) -> list[float]:
-    """`halts` bulk halts of 1,000 other active apps each, in a loaded dashboard, every one once
-    it is idle again; the seconds of each (every app of each bulk must be halted)."""
-    import time
-
-    active = [r.app_id for r in app.main.model.rows if r.status == "active"]
-    seconds = []
-    for k in range(halts):
-        clock.advance(minutes=1)
-        t = time.perf_counter()
-        results = await services.lifecycle.halt(active[k * 1000 : (k + 1) * 1000], "bench")
-        seconds.append(time.perf_counter() - t)
-        assert sum(r.ok for r in results) == 1000, "every app of the bulk should be halted"
-        await idle(pilot, app, refresh_seconds)
-    return seconds
 
 
 def worktree(rev: str) -> str:

@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from scenarios import halt_bulks
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 OUT = HERE / "out"
@@ -381,8 +383,6 @@ async def _interactions(work: Path, runs: int, halt: bool) -> dict:
             fleet.append(time.perf_counter() - t)
         res["fleet_cost"] = median(fleet)
         if halt:
-            from halt_ab import halt_bulks
-
             halts = await halt_bulks(pilot, app, services, clock, settings.refresh_seconds, runs)
             res["bulk_halt_1000"] = median(halts)
             res["bulk_halts"] = halts
