@@ -152,9 +152,12 @@ def ordered(signals: Iterable[Signal]) -> list[Signal]:
     """Most severe first; within a severity in the table's order of kinds, then the fleet, the
     accounts by name and the apps by ID."""
 
+    severity_at = {severity: i for i, severity in enumerate(SEVERITIES)}
+    kind_at = {kind: i for i, kind in enumerate(KINDS)}
+
     def rank(s: Signal):
         where = (0, "", 0) if s.fleet else (1, s.account or "", 0) if s.app_id is None else (2, "", s.app_id)
-        return (-SEVERITIES.index(s.severity), KINDS.index(s.kind), where, s.key)
+        return (-severity_at[s.severity], kind_at[s.kind], where, s.key)
 
     return sorted(signals, key=rank)
 

@@ -159,7 +159,9 @@ class SignalService:
         now = self.ctx.now()
         found = await self.ctx.run(lambda: self._read(now, account, thresholds))
         drift, notes, checked = await self._drift(account)
-        return SignalReport(now, ordered([*found, *drift]), notes, checked)
+        # ordered in a worker thread too: a fleet's thousands of signals would hold up the dashboard's loop
+        signals = await self.ctx.run(lambda: ordered([*found, *drift]))
+        return SignalReport(now, signals, notes, checked)
 
     # --- reading -----------------------------------------------------------------------------------
 
