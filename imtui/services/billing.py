@@ -1,4 +1,5 @@
-"""Bills: month close (issue once), issued and open bills, and the live cost of the current month."""
+"""Bills: issued, draft and open bills, their FOCUS export, and the live cost of the current month
+(the month's close itself is `month_close`, carried out by `Housekeeping`)."""
 
 from __future__ import annotations
 
@@ -10,22 +11,22 @@ from itertools import repeat
 from operator import itemgetter
 from typing import TypeVar
 
-from imtui.domain.audit import DONE, AuditEntry
-from imtui.domain.billing import BillLine, MonthPlan, daily_costs, total
+from imtui.domain.billing import BillLine, daily_costs, total
 from imtui.domain.calendar import Month
 from imtui.domain.errors import NotFound
 from imtui.domain.focus import FocusBill, FocusRows
-from imtui.domain.month_close import DRAFT, ISSUED, OPEN, draft_instant, issue_instant
+from imtui.domain.month_close import DRAFT, ISSUED, OPEN
 from imtui.domain.period import BillingPeriod
-from imtui.domain.prices import ZERO, from_cents, to_cents
-from imtui.domain.usage import overage_cost, overage_lines
+from imtui.domain.prices import ZERO, from_cents
+from imtui.domain.usage import overage_cost
 from imtui.persistence.repos.apps import FLEET_AT, FLEET_PACKAGE
-from imtui.persistence.repos.bills import StoredLine
 from imtui.persistence.uow import UnitOfWork
 from imtui.services.cache import FigureCache
 from imtui.services.context import ServiceContext, no_cyclic_gc
 from imtui.services.costing import Costing, FleetTotals, fleet_plans
+from imtui.services.housekeeping import Housekeeping
 from imtui.services.models import AccountBill, AppBill, BillView, CostSummary, LineView
+from imtui.services.month_close import plan_lines
 from imtui.services.use_case import account_named, use_case
 
 T = TypeVar("T")
@@ -39,44 +40,6 @@ DAILY_UP_TO = 200
 
 def _views(lines: list[BillLine]) -> list[LineView]:
     return [LineView(ln.item, ln.setting, ln.days, ln.amount) for ln in lines]
-
-
-def plan_lines(
-    uow: UnitOfWork,
-    ctx: ServiceContext,
-    period: BillingPeriod,
-    app_ids: list[int] | None = None,
-    to_date: bool = True,
-    whole: bool = True,
-    packages: Iterable[tuple[int, tuple]] | None = None,
-) -> Iterator[tuple[int, list[BillLine] | None, list[BillLine] | None]]:
-    """The one computation of a month's bill lines (open and draft bills, the close, the FOCUS
-    export): every app's (or the given apps') package by day, from its month plan, and its usage
-    overage, as (app ID, the lines through `period.today`, the whole month's lines), by app ID;
-    `to_date` or `whole` False leaves that list out (None). Apps with nothing to bill (in the
-    whole month, or in the one list asked for) are left out. Apps alike share their lists: read,
-    never change them. `packages`: as `fleet_plans` takes them."""
-    prices, today = ctx.prices, period.today
-    if app_ids is None:  # only peaks above a quota bill anything: the fleet's few are read alone
-        peaks = uow.usage.over_quota(period.month, prices.dau.included, prices.groups.included)
-    else:
-        peaks = uow.usage.month_peaks(period.month, app_ids)
-    by_plan: dict[str, tuple[list[BillLine] | None, list[BillLine] | None]] = {}
-    for app_id, text in sorted(fleet_plans(uow, ctx, period, app_ids, packages).plan_of.items()):
-        pair = by_plan.get(text)
-        if pair is None:
-            plan = MonthPlan.decode(text)
-            pair = by_plan[text] = (plan.lines(today) if to_date else None, plan.lines() if whole else None)
-        over = overage_lines(peaks.get(app_id), prices)
-        if over:
-            pair = (None if pair[0] is None else pair[0] + over, None if pair[1] is None else pair[1] + over)
-        if pair[1] if whole else pair[0]:
-            yield app_id, pair[0], pair[1]
-
-
-def month_lines(uow: UnitOfWork, ctx: ServiceContext, period: BillingPeriod) -> dict[int, list[BillLine]]:
-    """Every app's lines of a whole month (`plan_lines`)."""
-    return {app_id: lines for app_id, _, lines in plan_lines(uow, ctx, period, to_date=False)}
 
 
 def billed_apps(
@@ -103,32 +66,6 @@ def billed_apps(
     ]
     billed.sort(key=itemgetter(0))  # stable: by app ID within an account
     return billed
-
-
-def draft_month(uow: UnitOfWork, ctx: ServiceContext, month: Month, now: datetime) -> None:
-    """The first step of a month's close, at 00:00 on the 1st: its package lines are final (time
-    has moved past them); its usage may still change until it is issued."""
-    uow.bills.draft(month, now, ctx.actor)
-    uow.meta.advance_latest(draft_instant(month, ctx.tz))
-
-
-def issue_month(uow: UnitOfWork, ctx: ServiceContext, month: Month, now: datetime) -> None:
-    """The second step, at 00:00 on the 3rd: every account's bill is written, once, for good."""
-    period = BillingPeriod.for_month(month, now, ctx.tz)
-    owner = uow.apps.owners()
-    lines: dict[int, list[StoredLine]] = defaultdict(list)
-    for app_id, app_lines in month_lines(uow, ctx, period).items():
-        lines[owner[app_id]] += [
-            StoredLine(app_id, ln.item, ln.setting, to_cents(ln.unit_price), ln.days, to_cents(ln.amount))
-            for ln in app_lines
-        ]
-    accounts = uow.accounts.existing_before(period.end)
-    totals = {a: sum(ln.amount_cents for ln in lines.get(a, ())) for a in accounts}
-    uow.bills.issue(month, now, ctx.actor, totals, lines)
-    uow.audit.add(
-        AuditEntry(now, ctx.actor, "close_month", None, DONE, f"issued the bills of {month.key} for every account")
-    )
-    uow.meta.advance_latest(issue_instant(month, ctx.tz))
 
 
 def _fleet_labels(uow: UnitOfWork) -> tuple[dict[int, str], dict[int, str], list[tuple[int, tuple]]]:
@@ -172,7 +109,7 @@ def _issued_apps(
 class BillingService:
     """Reads bills and live costs; month closes happen in `Housekeeping`."""
 
-    def __init__(self, ctx: ServiceContext, housekeeping, costing: Costing, cache: FigureCache):
+    def __init__(self, ctx: ServiceContext, housekeeping: Housekeeping, costing: Costing, cache: FigureCache):
         self.ctx = ctx
         self.housekeeping = housekeeping
         self.costing = costing

@@ -15,6 +15,7 @@ from imtui.domain.errors import Conflict
 from imtui.domain.month_close import draft_instant, issue_instant
 from imtui.persistence.uow import UnitOfWork
 from imtui.services.context import ServiceContext
+from imtui.services.month_close import draft_month, issue_month
 from imtui.services.transitions import purge_due
 
 ATTEMPTS = 3
@@ -67,8 +68,6 @@ class Housekeeping:
 
     def run_due(self, uow: UnitOfWork, now: datetime) -> None:
         """Inside a writing transaction: purges and month steps, in the order they took effect."""
-        from imtui.services.billing import draft_month, issue_month
-
         ctx = self.ctx
         steps: list[tuple[datetime, int, Callable[[], object]]] = []
         month = self._first(uow.bills.last_closed(), uow)
