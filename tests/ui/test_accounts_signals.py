@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import io
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from decimal import Decimal
 
 from textual.widgets import Button, DataTable, Input, Static
@@ -26,6 +28,17 @@ from tests.support.ui import notices, settle, summary, wait_for
 READ_ONLY = ": this run is read-only (--read-only); nothing can be changed"
 
 
+@asynccontextmanager
+async def opened(env, key: str, size: tuple[int, int], **make) -> AsyncIterator[tuple]:
+    """The dashboard loaded, `key` pressed once it is (the screen it opens shown): (app, pilot)."""
+    app = env.make_app(**make)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await pilot.press(key)
+        await settle(pilot)
+        yield app, pilot
+
+
 def _cells(table: DataTable) -> list[list[str]]:
     return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
 
@@ -37,11 +50,7 @@ def _text(screen, selector: str) -> str:
 async def test_accounts_show_the_bills_figures_and_the_budget_state(env):
     await env.demo(apps=40, seed=3)
     await env.services.budgets.set("acme", "500")
-    app = env.make_app()
-    async with app.run_test(size=(120, 30)) as pilot:
-        await settle(pilot)
-        await pilot.press("A")
-        await settle(pilot)
+    async with opened(env, "A", (120, 30)) as (app, pilot):
         assert isinstance(app.screen, AccountsScreen)
         rows = {r[0]: r for r in _cells(app.screen.query_one(DataTable))}
         fleet = await env.services.billing.cost_summary()
@@ -62,11 +71,7 @@ async def test_accounts_show_the_bills_figures_and_the_budget_state(env):
 
 async def test_accounts_sort_by_each_column_in_turn_the_fleet_first(env):
     await env.demo(apps=40, seed=3)
-    app = env.make_app()
-    async with app.run_test(size=(120, 30)) as pilot:
-        await settle(pilot)
-        await pilot.press("A")
-        await settle(pilot)
+    async with opened(env, "A", (120, 30)) as (app, pilot):
         screen = app.screen
         by_name = [r[0] for r in _cells(screen.query_one(DataTable))]
         assert by_name[0] == "(fleet)" and by_name[1:] == sorted(by_name[1:])
@@ -87,11 +92,7 @@ async def test_accounts_sort_by_each_column_in_turn_the_fleet_first(env):
 
 async def test_a_budget_set_from_the_accounts_screen_is_the_cli_budget(env):
     await env.demo(apps=40, seed=3)
-    app = env.make_app()
-    async with app.run_test(size=(120, 30)) as pilot:
-        await settle(pilot)
-        await pilot.press("A")
-        await settle(pilot)
+    async with opened(env, "A", (120, 30)) as (app, pilot):
         await pilot.press("down", "b")  # acme (accounts by name, after the fleet)
         await settle(pilot)
         assert isinstance(app.screen, BudgetDialog)
@@ -162,11 +163,7 @@ async def test_the_fleet_budget_is_set_from_its_row(env):
 
 async def test_a_read_only_run_cannot_set_a_budget_and_says_why(env):
     await env.demo(apps=10, seed=3)
-    app = env.make_app(read_only=True)
-    async with app.run_test(size=(120, 30)) as pilot:
-        await settle(pilot)
-        await pilot.press("A")
-        await settle(pilot)
+    async with opened(env, "A", (120, 30), read_only=True) as (app, pilot):
         assert "read-only: budgets cannot be set here" in _text(app.screen, "#accounts-summary")
         await pilot.press("b")
         await settle(pilot)
@@ -213,11 +210,7 @@ async def test_enter_on_an_account_shows_only_its_apps_and_escape_shows_all(env)
 
 async def test_the_help_lists_the_new_keys_with_what_they_do(env):
     await env.demo(apps=10, seed=3)
-    app = env.make_app()
-    async with app.run_test(size=(160, 50)) as pilot:
-        await settle(pilot)
-        await pilot.press("f1")
-        await settle(pilot)
+    async with opened(env, "f1", (160, 50)) as (app, pilot):
         keys = {r[1]: r for r in _cells(app.screen.query_one(DataTable))}
         assert keys["main.accounts"][0] == "A" and keys["main.signals"][0] == "!"
         await pilot.press("escape", "A", "f1")
@@ -276,11 +269,7 @@ async def test_summary_counts_signals_critical_first_and_the_screen_lists_what_c
 async def test_enter_on_an_account_signal_shows_that_accounts_apps(env):
     await env.demo(apps=40, seed=3)
     await env.services.budgets.set("globex", "100")
-    app = env.make_app()
-    async with app.run_test(size=(160, 40)) as pilot:
-        await settle(pilot)
-        await pilot.press("exclamation_mark")
-        await settle(pilot)
+    async with opened(env, "exclamation_mark", (160, 40)) as (app, pilot):
         subjects = [r[2] for r in _cells(app.screen.query_one(DataTable))]
         await pilot.press(*["down"] * subjects.index("account globex"), "enter")
         await settle(pilot)
@@ -351,11 +340,7 @@ async def test_limit_reached_remedy_opens_the_modify_form_with_the_raise(env):
         f"2026-11-20,{app_id},10,5,0,1,200\n"
     )
     await env.services.usage.import_file(io.BytesIO(csv.encode()), "usage.csv")
-    app = env.make_app()
-    async with app.run_test(size=(160, 40)) as pilot:
-        await settle(pilot)
-        await pilot.press("exclamation_mark")
-        await settle(pilot)
+    async with opened(env, "exclamation_mark", (160, 40)) as (app, pilot):
         kinds = [r[1] for r in _cells(app.screen.query_one(DataTable))]
         await pilot.press(*["down"] * kinds.index("limit_reached"), "f")
         await settle(pilot)
@@ -456,11 +441,7 @@ async def test_signals_that_come_with_time_alone_are_counted_as_time_passes(env)
 
 async def test_a_viewers_disabled_key_says_why_and_filter_text_is_not_a_key(env):
     await env.demo(apps=10, seed=3)
-    app = env.make_app(read_only=True)
-    async with app.run_test(size=(160, 40)) as pilot:
-        await settle(pilot)
-        await pilot.press("h")
-        await settle(pilot)
+    async with opened(env, "h", (160, 40), read_only=True) as (app, pilot):
         assert app.screen is app.main
         assert [n for n in notices(app) if "read-only" in n] == [READ_ONLY]
         app.clear_notifications()
