@@ -168,7 +168,6 @@ class Costing:
     def __init__(self, ctx: ServiceContext, cache: FigureCache):
         self.ctx = ctx
         self.cache = cache
-        self._lock = cache.lock
 
     def _sync(self, uow: UnitOfWork, period: BillingPeriod) -> MonthTable:
         """Brings the month's table up to date with the database and the clock (what makes a
@@ -214,7 +213,7 @@ class Costing:
 
     def fleet(self, uow: UnitOfWork, period: BillingPeriod) -> FleetTotals:
         """The whole fleet's live cost."""
-        with self._lock:
+        with self.cache.lock:
             table = self._sync(uow, period)
             return FleetTotals(from_cents(table.mtd), from_cents(table.projected), {}, len(table.plans.plan_of))
 
@@ -222,7 +221,7 @@ class Costing:
         """(month-to-date, projected) cents of each account's apps (`owner_of`: app → account
         id), usage overage included: `fleet()` summed per account, each plan's curve read once
         per account that has it."""
-        with self._lock:
+        with self.cache.lock:
             table = self._sync(uow, period)
             plan_of, curves, today = table.plans.plan_of, table.plans.curves, table.today
             sums: dict[int, list[int]] = {}
@@ -240,7 +239,7 @@ class Costing:
 
     def figures(self, uow: UnitOfWork, period: BillingPeriod) -> dict[int, tuple[Decimal, Decimal]]:
         """(month-to-date, projected) of every app; apps alike share one pair."""
-        with self._lock:
+        with self.cache.lock:
             table = self._sync(uow, period)
             pairs: dict[tuple[int, int], tuple[Decimal, Decimal]] = {}
             out = {}
@@ -255,7 +254,7 @@ class Costing:
     def selection(self, uow: UnitOfWork, period: BillingPeriod, app_ids: list[int]) -> FleetTotals:
         """The live cost of many apps without their lines (a large mark): their figures summed in
         cents, the fleet total's way."""
-        with self._lock:
+        with self.cache.lock:
             table = self._sync(uow, period)
             mtd, projected, apps = table.plans.totals(table.today, app_ids)
             overage = table.overage_cents(set(app_ids))
@@ -263,19 +262,19 @@ class Costing:
 
     def plans(self, uow: UnitOfWork, period: BillingPeriod) -> MonthPlans:
         """Every app's plan of a month (kept: a finished month's draft reads it again)."""
-        with self._lock:
+        with self.cache.lock:
             return self._sync(uow, period).plans
 
     def plans_copy(self, uow: UnitOfWork, period: BillingPeriod) -> MonthPlans:
         """`plans` as a copy of its own (taken while no other thread brings the table up to
         date), for a reader that walks it outside the lock (budgets, signals)."""
-        with self._lock:
+        with self.cache.lock:
             plans = self._sync(uow, period).plans
             return MonthPlans(dict(plans.plan_of), dict(plans.curves))
 
     def per_app(self, uow: UnitOfWork, period: BillingPeriod, app_ids: list[int]) -> dict[int, LiveCost]:
         """Each app's month-to-date and projected lines (usage overage included)."""
-        with self._lock:
+        with self.cache.lock:
             table = self.cache.months.get(period.month)
             current = table is not None and table.today == period.today
             if current or len(app_ids) > DIRECT_UP_TO:
